@@ -1,0 +1,184 @@
+// The interception backend interface: how the monitor sees versions, without knowing how their
+// system calls are intercepted.
+//
+// A backend starts versions (SpawnSpec), stops their threads at intercepted events, reports each
+// event to an EventSink, and lets the sink act on a stopped task (run the call, skip it with a
+// result, rewrite it, inject extra calls, deliver a signal, kill).
+//
+// Threading model. A backend may run several tracer threads (ptrace: one per version, pinned to
+// that version's CPU, because a ptrace stop handled across vCPUs costs 20-45 us more on these
+// machines). Sink callbacks run on the thread that owns the task; the Task& they receive is
+// valid only during the callback and only on that thread. To act on a task owned by another
+// thread, call Backend::post(id, fn): fn runs later on the owning thread with the task, if it
+// still exists. A task that a callback neither resumes nor kills stays stopped ("held") until a
+// posted function resumes it. RemoteMemory may be used from any thread.
+//
+// Preconditions are documented per method; violating one is a bug (TANDEM_CHECK).
+#pragma once
+
+#include <sys/types.h>
+#include <signal.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/remote_mem.h"
+#include "base/result.h"
+#include "syscalls/call.h"
+
+namespace tandem {
+
+// Identifies a task for its whole life; never reused (unlike tids).
+struct TaskId {
+  uint64_t serial = 0;
+  auto operator<=>(const TaskId&) const = default;
+  bool valid() const { return serial != 0; }
+};
+
+// Where a stopped task is.
+enum class StopPoint : uint8_t {
+  kSyscallEntry,  // at an intercepted call, not yet executed
+  kSyscallExit,   // after a call the sink asked to see the end of
+  kSignal,        // about to receive a signal
+  kRdtsc,         // executed rdtsc/rdtscp (made to trap); emulate_rdtsc() resumes it
+  kOther,         // any other stop (exec, exit, new task)
+};
+
+enum class CloneKind : uint8_t { kFork, kVfork, kClone };
+
+// The seccomp part of the interception: which calls stop, and on which argument values.
+struct TrapRule {
+  int nr = -1;
+  struct Condition {
+    uint8_t arg = 0;
+    uint64_t mask = 0;    // the condition holds when (arg & mask) != 0 (kAnyBit)
+    uint64_t value = 0;   //   or when (arg & mask) == value (kMaskedEq)
+    enum Op : uint8_t { kAnyBit, kMaskedEq } op = kAnyBit;
+  };
+  std::vector<Condition> any_of;  // empty: always trap
+};
+
+struct SpawnSpec {
+  std::string path;                // executable (resolved, checked by the caller)
+  std::vector<std::string> argv;   // argv[0] included
+  std::vector<std::string> envp;
+  int cpu = -1;                    // pin the version and its tracer to this CPU (-1: no pinning)
+  bool receives_fds = false;       // give the version a hidden descriptor through which the
+                                   // backend can install copies of another version's fds
+};
+
+// A stopped thread of a version.
+class Task {
+ public:
+  virtual ~Task() = default;
+  virtual TaskId id() const = 0;
+  virtual pid_t tid() const = 0;
+  virtual pid_t tgid() const = 0;
+  virtual int version() const = 0;  // the SpawnSpec index this task descends from
+  virtual StopPoint stop() const = 0;
+  virtual const RemoteMemory& memory() const = 0;
+
+  // --- at kSyscallEntry ---
+  virtual const SyscallCall& call() const = 0;
+  // Runs the call. With report_exit the sink gets on_syscall_exit for it.
+  virtual void run_call(bool report_exit) = 0;
+  // Runs `replacement` instead of the call (report_exit as above).
+  virtual void run_instead(const SyscallCall& replacement, bool report_exit) = 0;
+  // Does not run the call; the program sees `result` (a value or -errno).
+  virtual void skip_call(int64_t result) = 0;
+  // Does not run the call now; the program returns to the syscall instruction with the call's
+  // registers intact, so that a signal is delivered first and the call is then made again (the
+  // kernel's own restart). Used to deliver signals at a syscall boundary.
+  virtual void restart_call(int deliver_signal) = 0;
+
+  // --- at kSyscallExit ---
+  virtual int64_t result() const = 0;
+  virtual void set_result(int64_t result) = 0;
+  // Resumes a task held at kSyscallExit or kOther.
+  virtual void resume() = 0;
+
+  // --- at kSyscallEntry or kSyscallExit: runs an extra call in the task, synchronously, and
+  // leaves the task at the same stop with its registers as they were. ---
+  virtual Result<int64_t> inject(const SyscallCall& call) = 0;
+
+  // --- at kSignal ---
+  virtual const siginfo_t& siginfo() const = 0;
+  // Resumes delivering `sig` (0 suppresses the signal).
+  virtual void deliver_signal(int sig) = 0;
+
+  // --- at kRdtsc: resumes as if rdtsc(p) returned `tsc` (and `aux` in ecx for rdtscp). ---
+  virtual void emulate_rdtsc(uint64_t tsc, uint32_t aux) = 0;
+
+  // Program counter (for crash reports).
+  virtual uint64_t pc() const = 0;
+
+  // Installs into this task, at descriptor number `target_fd`, a copy of descriptor `fd` of
+  // process `source_pid` (sharing the open file description). With close_on_exec the copy gets
+  // FD_CLOEXEC. Needs SpawnSpec::receives_fds for this task's version. At kSyscallExit the task
+  // stays there; at kSyscallEntry the intercepted call is consumed (it is replaced by the
+  // installation) and the task is then at kSyscallExit: finish with set_result() + resume().
+  virtual Result<void> install_fd(pid_t source_pid, int fd, int target_fd, bool close_on_exec) = 0;
+
+  // True if descriptor `fd` of this task belongs to the backend (not to the program): the
+  // program must behave as if it did not exist.
+  virtual bool is_backend_fd(int fd) const = 0;
+
+  // Kills the task's whole process (SIGKILL). The sink later gets on_gone.
+  virtual void kill_process() = 0;
+};
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // A spawned version's first task, after its initial execve (kOther). Not resumed by default:
+  // the sink calls resume().
+  virtual void on_started(Task& task) = 0;
+  virtual void on_syscall_entry(Task& task) = 0;
+  virtual void on_syscall_exit(Task& task) = 0;
+  // A signal is about to be delivered (kSignal). A synchronous fault of the task (SIGSEGV from
+  // an access, SIGILL, ...) has si_code > 0 and si_pid == 0.
+  virtual void on_signal(Task& task) = 0;
+  // `parent` (at kOther) created `child` by fork/vfork/clone. The child is held at its first
+  // stop until the sink resumes it (on_new_task happens before the child can run any code).
+  virtual void on_new_task(Task& parent, Task& child, CloneKind kind) = 0;
+  // A successful execve replaced the task's program (kOther). The backend already hid the vDSO
+  // and made rdtsc trap in the new image.
+  virtual void on_exec(Task& task) = 0;
+  // rdtsc/rdtscp executed (kRdtsc); held until the sink calls emulate_rdtsc.
+  virtual void on_rdtsc(Task& task) = 0;
+  // The task is about to exit (kOther); its memory can still be read.
+  virtual void on_exiting(Task& task, int wait_status) = 0;
+  // The task is gone (reaped); wait_status as from waitpid.
+  virtual void on_gone(TaskId id, pid_t tid, int version, int wait_status) = 0;
+};
+
+struct BackendCapabilities {
+  bool hides_vdso = false;
+  bool traps_rdtsc = false;
+  bool installs_fds = false;
+  bool threads = false;  // clone(CLONE_VM|CLONE_THREAD) supported
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual BackendCapabilities capabilities() const = 0;
+  // The calls to intercept; must be set before the first spawn.
+  virtual void set_trap_rules(std::vector<TrapRule> rules) = 0;
+  // Starts a version. Errors: the executable cannot be started (ENOENT, EACCES, ENOEXEC...).
+  virtual Result<TaskId> spawn(const SpawnSpec& spec) = 0;
+  // Runs until every task is gone; calls the sink from the tracer threads.
+  virtual void run(EventSink& sink) = 0;
+  // Runs fn(task) on the thread owning `id` while the task is stopped. If the task is gone
+  // (or goes away before), fn is not called.
+  virtual void post(TaskId id, std::function<void(Task&)> fn) = 0;
+  // Kills every task (used when the program must stop).
+  virtual void kill_all() = 0;
+};
+
+std::unique_ptr<Backend> make_ptrace_backend();
+
+}  // namespace tandem

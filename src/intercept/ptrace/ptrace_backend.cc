@@ -1,0 +1,98 @@
+#include "intercept/ptrace/ptrace_backend.h"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace tandem {
+
+PtraceBackend::PtraceBackend() {
+  // Blocked in every monitor thread (threads inherit the mask); consumed only by the tracer
+  // threads' sigtimedwait. See tracer_thread.h.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &set, &original_mask_);
+}
+
+PtraceBackend::~PtraceBackend() {
+  threads_.clear();
+  pthread_sigmask(SIG_SETMASK, &original_mask_, nullptr);
+}
+
+BackendCapabilities PtraceBackend::capabilities() const {
+  BackendCapabilities caps;
+  caps.hides_vdso = true;
+  caps.traps_rdtsc = true;
+  caps.installs_fds = true;
+  caps.threads = false;
+  return caps;
+}
+
+void PtraceBackend::set_trap_rules(std::vector<TrapRule> rules) {
+  TANDEM_CHECK(threads_.empty()) << "trap rules must be set before the first spawn";
+  rules_ = std::move(rules);
+  filter_.reset();
+}
+
+Result<TaskId> PtraceBackend::spawn(const SpawnSpec& spec) {
+  if (!filter_) {
+    auto prog = build_trap_filter(rules_);
+    if (!prog) return prog.error();
+    filter_ = std::make_unique<BpfProgram>(std::move(*prog));
+  }
+  int version = next_version_++;
+  auto thread = std::make_unique<TracerThread>(*this, version, spec.cpu);
+  auto r = thread->spawn(spec, version, *filter_);
+  if (r) {
+    std::lock_guard lock(registry_mu_);
+    threads_.push_back(std::move(thread));
+  }
+  return r;
+}
+
+void PtraceBackend::run(EventSink& sink) {
+  for (auto& t : threads_) t->start_events(&sink);
+  for (auto& t : threads_) t->join();
+}
+
+void PtraceBackend::post(TaskId id, std::function<void(Task&)> fn) {
+  TracerThread* owner = nullptr;
+  {
+    std::lock_guard lock(registry_mu_);
+    auto it = owners_.find(id.serial);
+    if (it != owners_.end()) owner = it->second;
+  }
+  if (owner == nullptr) return;
+  owner->post([owner, id, fn = std::move(fn)] {
+    if (PtraceTask* t = owner->find(id); t != nullptr && !t->gone()) fn(*t);
+  });
+}
+
+void PtraceBackend::kill_all() {
+  for (auto& t : threads_) t->kill_all_tasks();
+}
+
+TaskId PtraceBackend::new_task_id(TracerThread* owner) {
+  TaskId id{next_serial_.fetch_add(1)};
+  std::lock_guard lock(registry_mu_);
+  owners_[id.serial] = owner;
+  return id;
+}
+
+void PtraceBackend::forget_task(TaskId id) {
+  std::lock_guard lock(registry_mu_);
+  owners_.erase(id.serial);
+}
+
+void PtraceBackend::forward_sigchld(TracerThread* from) {
+  std::lock_guard lock(registry_mu_);
+  for (auto& t : threads_) {
+    if (t.get() != from) syscall(SYS_tgkill, t->monitor_pid(), t->os_tid(), SIGUSR1);
+  }
+}
+
+std::unique_ptr<Backend> make_ptrace_backend() { return std::make_unique<PtraceBackend>(); }
+
+}  // namespace tandem

@@ -1,0 +1,362 @@
+#include "intercept/ptrace/ptrace_task.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/scoped_fd.h"
+#include "intercept/ptrace/tracer_thread.h"
+
+namespace tandem {
+
+namespace {
+
+// The syscall instruction (0f 05) is two bytes; rewinding rip by it re-executes the call.
+constexpr uint64_t kSyscallInsnSize = 2;
+// Lowest number for the hidden descriptor when it has to be re-created.
+constexpr int kHiddenFdBase = 900;
+
+long xptrace(int req, pid_t tid, void* addr, void* data) {
+  return ptrace(static_cast<__ptrace_request>(req), tid, addr, data);
+}
+
+void load_args(user_regs_struct& r, const SyscallCall& c) {
+  r.rdi = c.args[0];
+  r.rsi = c.args[1];
+  r.rdx = c.args[2];
+  r.r10 = c.args[3];
+  r.r8 = c.args[4];
+  r.r9 = c.args[5];
+}
+
+}  // namespace
+
+PtraceTask::PtraceTask(TracerThread& owner, TaskId id, pid_t tid, pid_t tgid, int version,
+                       int hidden_fd)
+    : owner_(owner), id_(id), tid_(tid), tgid_(tgid), version_(version), mem_(tid),
+      hidden_fd_(hidden_fd) {}
+
+void PtraceTask::note_stop(StopPoint point) {
+  phase_ = Phase::kStopped;
+  stop_ = point;
+  regs_valid_ = false;
+  regs_dirty_ = false;
+}
+
+user_regs_struct& PtraceTask::regs() {
+  if (!regs_valid_) {
+    if (xptrace(PTRACE_GETREGS, tid_, nullptr, &regs_) < 0) {
+      // The task vanished (SIGKILL from outside): keep zeroed registers, its exit comes next.
+      regs_ = {};
+    }
+    regs_valid_ = true;
+  }
+  return regs_;
+}
+
+void PtraceTask::flush_regs() {
+  if (regs_dirty_) {
+    xptrace(PTRACE_SETREGS, tid_, nullptr, &regs_);
+    regs_dirty_ = false;
+  }
+}
+
+bool PtraceTask::load_syscall_entry() {
+  user_regs_struct& r = regs();
+  call_.nr = static_cast<int>(r.orig_rax);
+  call_.args = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
+  return true;
+}
+
+bool PtraceTask::load_siginfo() {
+  siginfo_ = {};
+  return xptrace(PTRACE_GETSIGINFO, tid_, nullptr, &siginfo_) == 0;
+}
+
+const SyscallCall& PtraceTask::call() const {
+  TANDEM_CHECK(stop_ == StopPoint::kSyscallEntry) << "task " << tid_ << " not at a call";
+  return call_;
+}
+
+void PtraceTask::continue_running(int sig) {
+  flush_regs();
+  for (int s : deferred_signals_) syscall(SYS_tgkill, tgid_, tid_, s);
+  deferred_signals_.clear();
+  auto req = expect_ == Expect::kExitStop ? PTRACE_SYSCALL : PTRACE_CONT;
+  // ESRCH: the task was killed meanwhile; its exit is reported by waitpid.
+  xptrace(req, tid_, nullptr, reinterpret_cast<void*>(static_cast<uintptr_t>(sig)));
+  phase_ = Phase::kRunning;
+  regs_valid_ = false;
+}
+
+void PtraceTask::run_call(bool report_exit) {
+  TANDEM_CHECK(phase_ == Phase::kStopped && stop_ == StopPoint::kSyscallEntry)
+      << "run_call on task " << tid_;
+  report_exit_ = report_exit;
+  expect_ = report_exit ? Expect::kExitStop : Expect::kNothing;
+  continue_running(0);
+}
+
+void PtraceTask::run_instead(const SyscallCall& replacement, bool report_exit) {
+  TANDEM_CHECK(phase_ == Phase::kStopped && stop_ == StopPoint::kSyscallEntry)
+      << "run_instead on task " << tid_;
+  user_regs_struct& r = regs();
+  r.orig_rax = static_cast<uint64_t>(replacement.nr);
+  load_args(r, replacement);
+  regs_dirty_ = true;
+  run_call(report_exit);
+}
+
+void PtraceTask::skip_call(int64_t result) {
+  TANDEM_CHECK(phase_ == Phase::kStopped && stop_ == StopPoint::kSyscallEntry)
+      << "skip_call on task " << tid_;
+  user_regs_struct& r = regs();
+  // orig_rax = -1 makes the kernel skip the call; it then returns rax as is.
+  r.orig_rax = static_cast<uint64_t>(-1);
+  r.rax = static_cast<uint64_t>(result);
+  regs_dirty_ = true;
+  expect_ = Expect::kNothing;
+  continue_running(0);
+}
+
+void PtraceTask::restart_call(int deliver_signal) {
+  TANDEM_CHECK(phase_ == Phase::kStopped && stop_ == StopPoint::kSyscallEntry)
+      << "restart_call on task " << tid_;
+  user_regs_struct& r = regs();
+  // Skip the call now and return to the syscall instruction with rax = nr, exactly the state the
+  // kernel leaves for a restarted call: the signal (if any) is delivered first, the call is made
+  // again afterwards (also from a handler frame: sigreturn restores this state).
+  uint64_t nr = r.orig_rax;
+  r.orig_rax = static_cast<uint64_t>(-1);
+  r.rax = nr;
+  r.rip -= kSyscallInsnSize;
+  regs_dirty_ = true;
+  expect_ = Expect::kNothing;
+  if (deliver_signal != 0) {
+    passthrough_signal_ = deliver_signal;
+    syscall(SYS_tgkill, tgid_, tid_, deliver_signal);
+  }
+  continue_running(0);
+}
+
+int64_t PtraceTask::result() const {
+  TANDEM_CHECK(stop_ == StopPoint::kSyscallExit) << "result of task " << tid_;
+  return static_cast<int64_t>(const_cast<PtraceTask*>(this)->regs().rax);
+}
+
+void PtraceTask::set_result(int64_t result) {
+  TANDEM_CHECK(phase_ == Phase::kStopped && stop_ == StopPoint::kSyscallExit)
+      << "set_result on task " << tid_;
+  regs().rax = static_cast<uint64_t>(result);
+  regs_dirty_ = true;
+}
+
+void PtraceTask::resume() {
+  if (phase_ == Phase::kAwaitingFirstStop) {
+    resume_at_first_stop_ = true;
+    return;
+  }
+  TANDEM_CHECK(phase_ == Phase::kStopped) << "resume of running task " << tid_;
+  if (stop_ == StopPoint::kSyscallExit) expect_ = Expect::kNothing;
+  continue_running(0);
+}
+
+Result<int> PtraceTask::wait_stop_during_injection() {
+  for (;;) {
+    int status = 0;
+    pid_t p = waitpid(tid_, &status, __WALL);
+    if (p < 0) {
+      if (errno == EINTR) continue;
+      return last_errno();
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      owner_.defer_status(p, status);
+      gone_ = true;
+      return Errno{ESRCH};
+    }
+    int sig = WSTOPSIG(status);
+    int event = status >> 16;
+    if (sig == (SIGTRAP | 0x80)) return status;
+    if (sig == SIGTRAP && event == PTRACE_EVENT_SECCOMP) return status;
+    if (event == PTRACE_EVENT_EXIT) {
+      // Killed while we injected: let the main loop report the exit.
+      owner_.defer_status(p, status);
+      gone_ = true;
+      return Errno{ESRCH};
+    }
+    if (event == PTRACE_EVENT_STOP) {
+      xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr);
+      continue;
+    }
+    // A signal arrived during the injected call: hold it back, re-send it on resume.
+    if (event == 0) deferred_signals_.push_back(sig);
+    xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr);
+  }
+}
+
+Result<int64_t> PtraceTask::inject(const SyscallCall& call) {
+  TANDEM_CHECK(phase_ == Phase::kStopped &&
+               (stop_ == StopPoint::kSyscallEntry || stop_ == StopPoint::kSyscallExit))
+      << "inject into task " << tid_;
+  if (stop_ == StopPoint::kSyscallExit) return inject_at_exit(call);
+  // At a seccomp stop: run `call` in place of the intercepted one, then make the task execute
+  // its syscall instruction again so that it is back at a seccomp stop for the original call.
+  user_regs_struct saved = regs();
+  user_regs_struct r = saved;
+  r.orig_rax = static_cast<uint64_t>(call.nr);
+  load_args(r, call);
+  if (xptrace(PTRACE_SETREGS, tid_, nullptr, &r) < 0) return last_errno();
+  if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
+  auto st = wait_stop_during_injection();
+  if (!st) return st.error();
+  user_regs_struct after{};
+  if (xptrace(PTRACE_GETREGS, tid_, nullptr, &after) < 0) return last_errno();
+  int64_t result = static_cast<int64_t>(after.rax);
+  user_regs_struct again = saved;
+  again.rip -= kSyscallInsnSize;
+  again.rax = saved.orig_rax;
+  if (xptrace(PTRACE_SETREGS, tid_, nullptr, &again) < 0) return last_errno();
+  if (xptrace(PTRACE_CONT, tid_, nullptr, nullptr) < 0) return last_errno();
+  st = wait_stop_during_injection();
+  if (!st) return st.error();
+  if ((*st >> 16) != PTRACE_EVENT_SECCOMP) {
+    // Only possible if our own filter no longer traps the call: a bug.
+    TANDEM_FATAL() << "task " << tid_ << " did not re-enter its call after an injection";
+  }
+  regs_valid_ = false;
+  regs_dirty_ = false;
+  return result;
+}
+
+Result<int64_t> PtraceTask::inject_at_exit(const SyscallCall& call) {
+  user_regs_struct saved = regs();
+  flush_regs();
+  user_regs_struct r = saved;
+  r.rip -= kSyscallInsnSize;
+  r.rax = static_cast<uint64_t>(call.nr);
+  load_args(r, call);
+  if (xptrace(PTRACE_SETREGS, tid_, nullptr, &r) < 0) return last_errno();
+  // syscall-entry stop, maybe a seccomp stop, then the syscall-exit stop.
+  for (int stops = 0;; ++stops) {
+    if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
+    auto st = wait_stop_during_injection();
+    if (!st) return st.error();
+    __ptrace_syscall_info info{};
+    if (xptrace(PTRACE_GET_SYSCALL_INFO, tid_, reinterpret_cast<void*>(sizeof info), &info) < 0)
+      return last_errno();
+    if (info.op == PTRACE_SYSCALL_INFO_EXIT) break;
+    TANDEM_CHECK(stops < 4) << "injection into task " << tid_ << " never reached its exit";
+  }
+  user_regs_struct after{};
+  if (xptrace(PTRACE_GETREGS, tid_, nullptr, &after) < 0) return last_errno();
+  if (xptrace(PTRACE_SETREGS, tid_, nullptr, &saved) < 0) return last_errno();
+  regs_ = saved;
+  regs_valid_ = true;
+  regs_dirty_ = false;
+  return static_cast<int64_t>(after.rax);
+}
+
+const siginfo_t& PtraceTask::siginfo() const {
+  TANDEM_CHECK(stop_ == StopPoint::kSignal || stop_ == StopPoint::kRdtsc)
+      << "siginfo of task " << tid_;
+  return siginfo_;
+}
+
+void PtraceTask::deliver_signal(int sig) {
+  TANDEM_CHECK(phase_ == Phase::kStopped &&
+               (stop_ == StopPoint::kSignal || stop_ == StopPoint::kRdtsc))
+      << "deliver_signal on task " << tid_;
+  continue_running(sig);
+}
+
+void PtraceTask::emulate_rdtsc(uint64_t tsc, uint32_t aux) {
+  TANDEM_CHECK(phase_ == Phase::kStopped && stop_ == StopPoint::kRdtsc)
+      << "emulate_rdtsc on task " << tid_;
+  user_regs_struct& r = regs();
+  uint8_t insn[3] = {};
+  (void)mem_.read(remote_addr(r.rip), insn);
+  bool rdtscp = insn[0] == 0x0f && insn[1] == 0x01 && insn[2] == 0xf9;
+  r.rax = tsc & 0xffffffffu;
+  r.rdx = tsc >> 32;
+  if (rdtscp) r.rcx = aux;
+  r.rip += rdtscp ? 3 : 2;
+  regs_dirty_ = true;
+  continue_running(0);
+}
+
+uint64_t PtraceTask::pc() const { return const_cast<PtraceTask*>(this)->regs().rip; }
+
+Result<int> PtraceTask::ensure_hidden_fd() {
+  if (hidden_fd_ < 0) return Errno{ENOTSUP};
+  return hidden_fd_;
+}
+
+Result<void> PtraceTask::install_fd(pid_t source_pid, int fd, int target_fd, bool close_on_exec) {
+  TANDEM_CHECK(phase_ == Phase::kStopped &&
+               (stop_ == StopPoint::kSyscallEntry || stop_ == StopPoint::kSyscallExit))
+      << "install_fd into task " << tid_;
+  auto hidden = ensure_hidden_fd();
+  if (!hidden) return hidden.error();
+  // The monitor takes its own copy first: the source may be gone by the time the task asks.
+  ScopedFd source_pidfd(static_cast<int>(syscall(SYS_pidfd_open, source_pid, 0)));
+  if (!source_pidfd.valid()) return last_errno();
+  ScopedFd copy(static_cast<int>(syscall(SYS_pidfd_getfd, source_pidfd.get(), fd, 0)));
+  if (!copy.valid()) return last_errno();
+
+  SyscallCall getfd{SYS_pidfd_getfd,
+                    {static_cast<uint64_t>(*hidden), static_cast<uint64_t>(copy.get()), 0, 0, 0, 0}};
+  int64_t got = -1;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (stop_ == StopPoint::kSyscallEntry) {
+      // Replace the intercepted call by the installation and run to its exit stop.
+      user_regs_struct& r = regs();
+      r.orig_rax = static_cast<uint64_t>(getfd.nr);
+      load_args(r, getfd);
+      flush_regs();
+      if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
+      auto st = wait_stop_during_injection();
+      if (!st) return st.error();
+      note_stop(StopPoint::kSyscallExit);
+      got = static_cast<int64_t>(regs().rax);
+    } else {
+      auto r = inject(getfd);
+      if (!r) return r.error();
+      got = *r;
+    }
+    if (got != -EBADF || attempt == 1) break;
+    // The program closed our hidden descriptor (close_range, closefrom): open a new one, high.
+    auto pidfd = inject({SYS_pidfd_open, {static_cast<uint64_t>(owner_.monitor_pid()), 0}});
+    if (!pidfd || *pidfd < 0) return Errno{pidfd ? static_cast<int>(-*pidfd) : EIO};
+    auto high = inject({SYS_fcntl, {static_cast<uint64_t>(*pidfd), F_DUPFD, kHiddenFdBase}});
+    (void)inject({SYS_close, {static_cast<uint64_t>(*pidfd)}});
+    if (!high || *high < 0) return Errno{high ? static_cast<int>(-*high) : EIO};
+    hidden_fd_ = static_cast<int>(*high);
+    getfd.args[0] = static_cast<uint64_t>(hidden_fd_);
+  }
+  if (got < 0) return Errno{static_cast<int>(-got)};
+  if (got != target_fd) {
+    auto d = inject({SYS_dup3, {static_cast<uint64_t>(got), static_cast<uint64_t>(target_fd),
+                                close_on_exec ? static_cast<uint64_t>(O_CLOEXEC) : 0}});
+    (void)inject({SYS_close, {static_cast<uint64_t>(got)}});
+    if (!d) return d.error();
+    if (*d < 0) return Errno{static_cast<int>(-*d)};
+  } else if (!close_on_exec) {
+    // pidfd_getfd always sets FD_CLOEXEC.
+    auto c = inject({SYS_fcntl, {static_cast<uint64_t>(target_fd), F_SETFD, 0}});
+    if (!c) return c.error();
+  }
+  return {};
+}
+
+void PtraceTask::kill_process() {
+  ::kill(tgid_, SIGKILL);
+  if (phase_ == Phase::kStopped) {
+    phase_ = Phase::kRunning;
+    regs_valid_ = false;
+  }
+}
+
+}  // namespace tandem

@@ -1,0 +1,115 @@
+// PtraceTask: one traced thread and what the ptrace backend knows about its current stop.
+//
+// Owned by its TracerThread; every method runs on that thread (ptrace requests are only valid
+// from the tracer thread). Registers are fetched once per stop and written back once, on resume,
+// because each ptrace request costs ~1.5 us on these VMs.
+#pragma once
+
+#include <sys/user.h>
+
+#include <optional>
+
+#include "intercept/backend.h"
+
+namespace tandem {
+
+class TracerThread;
+
+class PtraceTask final : public Task {
+ public:
+  enum class Phase : uint8_t {
+    kAwaitingFirstStop,  // auto-attached child whose first stop has not been seen yet
+    kStopped,
+    kRunning,
+  };
+  enum class Expect : uint8_t {
+    kNothing,
+    kExitStop,          // resumed into a call; its syscall-exit stop comes next
+  };
+
+  PtraceTask(TracerThread& owner, TaskId id, pid_t tid, pid_t tgid, int version, int hidden_fd);
+
+  // Task interface.
+  TaskId id() const override { return id_; }
+  pid_t tid() const override { return tid_; }
+  pid_t tgid() const override { return tgid_; }
+  int version() const override { return version_; }
+  StopPoint stop() const override { return stop_; }
+  const RemoteMemory& memory() const override { return mem_; }
+  const SyscallCall& call() const override;
+  void run_call(bool report_exit) override;
+  void run_instead(const SyscallCall& replacement, bool report_exit) override;
+  void skip_call(int64_t result) override;
+  void restart_call(int deliver_signal) override;
+  int64_t result() const override;
+  void set_result(int64_t result) override;
+  void resume() override;
+  Result<int64_t> inject(const SyscallCall& call) override;
+  const siginfo_t& siginfo() const override;
+  void deliver_signal(int sig) override;
+  void emulate_rdtsc(uint64_t tsc, uint32_t aux) override;
+  uint64_t pc() const override;
+  Result<void> install_fd(pid_t source_pid, int fd, int target_fd, bool close_on_exec) override;
+  bool is_backend_fd(int fd) const override { return fd >= 0 && fd == hidden_fd_; }
+  void kill_process() override;
+
+  // Used by TracerThread while handling a stop.
+  Phase phase() const { return phase_; }
+  Expect expect() const { return expect_; }
+  bool report_exit() const { return report_exit_; }
+  // Records a stop; registers are fetched lazily.
+  void note_stop(StopPoint point);
+  void note_running() { phase_ = Phase::kRunning; }
+  void set_phase(Phase p) { phase_ = p; }
+  void clear_expect() { expect_ = Expect::kNothing; }
+  // Fetches registers and decodes the intercepted call (at a seccomp stop).
+  bool load_syscall_entry();
+  bool load_syscall_exit();
+  bool load_siginfo();
+  user_regs_struct& regs();
+  bool gone() const { return gone_; }
+  void mark_gone() { gone_ = true; }
+  int hidden_fd() const { return hidden_fd_; }
+  bool resume_at_first_stop() const { return resume_at_first_stop_; }
+  // Set when inject() left the task to re-enter its intercepted call: the next seccomp stop
+  // is that same call, not a new one.
+  bool reentering() const { return reentering_; }
+  void clear_reentering() { reentering_ = false; }
+  // A signal deliver_signal/restart_call asked for, passed through at its delivery stop.
+  int pending_passthrough() const { return passthrough_signal_; }
+  void clear_passthrough() { passthrough_signal_ = 0; }
+  // Resumes with PTRACE_CONT, or PTRACE_SYSCALL when an exit stop is expected.
+  void continue_running(int sig = 0);
+
+ private:
+  void flush_regs();
+  // Waits for this task's next stop during an injection; suppresses signals that arrive
+  // meanwhile (they are re-sent when the task resumes).
+  Result<int> wait_stop_during_injection();
+  Result<int64_t> inject_at_exit(const SyscallCall& call);
+  Result<int> ensure_hidden_fd();
+
+  TracerThread& owner_;
+  TaskId id_;
+  pid_t tid_;
+  pid_t tgid_;
+  int version_;
+  RemoteMemory mem_;
+  Phase phase_ = Phase::kAwaitingFirstStop;
+  StopPoint stop_ = StopPoint::kOther;
+  Expect expect_ = Expect::kNothing;
+  bool report_exit_ = false;
+  bool regs_valid_ = false;
+  bool regs_dirty_ = false;
+  bool gone_ = false;
+  bool resume_at_first_stop_ = false;
+  bool reentering_ = false;
+  int passthrough_signal_ = 0;
+  int hidden_fd_ = -1;
+  user_regs_struct regs_{};
+  SyscallCall call_;
+  siginfo_t siginfo_{};
+  std::vector<int> deferred_signals_;  // arrived during injections; re-sent on resume
+};
+
+}  // namespace tandem

@@ -1,0 +1,28 @@
+// The child side of starting a version: what runs between fork and execve.
+//
+// The monitor is multi-threaded, so the child may only make async-signal-safe calls: everything
+// (argv/envp arrays, the BPF program, the signal mask to restore) is prepared before fork.
+#pragma once
+
+#include <linux/filter.h>
+#include <signal.h>
+
+namespace tandem {
+
+struct ChildSetup {
+  const char* path = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  int cpu = -1;
+  int release_fd = -1;   // read end: the tracer writes one byte once it has seized the child
+  int error_fd = -1;     // write end (O_CLOEXEC): errno of a failed execve
+  int hidden_fd = -1;    // where to put a pidfd of the monitor (-1: none)
+  sock_fprog filter{};
+  sigset_t original_mask{};
+  bool set_no_new_privs = true;
+};
+
+// Never returns.
+[[noreturn]] void run_spawned_child(const ChildSetup& setup);
+
+}  // namespace tandem

@@ -1,0 +1,432 @@
+#include "intercept/ptrace/tracer_thread.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "base/scoped_fd.h"
+#include "intercept/ptrace/exec_fixups.h"
+#include "intercept/ptrace/ptrace_backend.h"
+#include "intercept/ptrace/spawn_child.h"
+
+namespace tandem {
+
+namespace {
+
+constexpr long kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP |
+                                PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
+                                PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL;
+
+// How long a tracer thread whose tasks are all stopped spins before sleeping. Tunable for
+// experiments with $TANDEM_SPIN_US.
+int spin_microseconds() {
+  static const int us = [] {
+    const char* env = getenv("TANDEM_SPIN_US");
+    return env != nullptr ? atoi(env) : 200;
+  }();
+  return us;
+}
+
+int hidden_fd_number() {
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rlim_t top = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1024 ? 1024 : rl.rlim_cur;
+  return static_cast<int>(top) - 1;
+}
+
+struct CStrings {
+  std::vector<std::string> storage;
+  std::vector<char*> ptrs;
+  explicit CStrings(const std::vector<std::string>& v) : storage(v) {
+    for (auto& s : storage) ptrs.push_back(s.data());
+    ptrs.push_back(nullptr);
+  }
+};
+
+}  // namespace
+
+TracerThread::TracerThread(PtraceBackend& backend, int index, int cpu)
+    : backend_(backend), index_(index), cpu_(cpu), monitor_pid_(getpid()) {
+  thread_ = std::thread([this] { main(); });
+  while (os_tid_.load() == 0) std::this_thread::yield();
+}
+
+TracerThread::~TracerThread() {
+  stopping_ = true;
+  post([] {});
+  if (thread_.joinable()) thread_.join();
+}
+
+void TracerThread::post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(inbox_mu_);
+    inbox_.push_back(std::move(fn));
+    inbox_pending_.store(true);
+  }
+  // Dekker pairing with sleep_until_woken(): either we see sleeping_ or it sees the inbox.
+  if (sleeping_.load()) syscall(SYS_tgkill, monitor_pid_, os_tid_.load(), SIGUSR1);
+}
+
+Result<TaskId> TracerThread::spawn(const SpawnSpec& spec, int version, BpfProgram& filter) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  Result<TaskId> out{Errno{EINVAL}};
+  post([&] {
+    Result<TaskId> r{Errno{EINVAL}};
+    run_spawn(spec, version, filter, r);
+    std::lock_guard lock(mu);
+    out = r;
+    done = true;
+    cv.notify_one();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return done; });
+  return out;
+}
+
+void TracerThread::run_spawn(const SpawnSpec& spec, int version, BpfProgram& filter,
+                             Result<TaskId>& out) {
+  CStrings argv(spec.argv);
+  CStrings envp(spec.envp);
+  int release[2];
+  int error[2];
+  if (pipe2(release, O_CLOEXEC) < 0 || pipe2(error, O_CLOEXEC) < 0) {
+    out = last_errno();
+    return;
+  }
+  ScopedFd release_r(release[0]), release_w(release[1]), error_r(error[0]), error_w(error[1]);
+  ChildSetup setup;
+  setup.path = spec.path.c_str();
+  setup.argv = argv.ptrs.data();
+  setup.envp = envp.ptrs.data();
+  setup.cpu = spec.cpu;
+  setup.release_fd = release[0];
+  setup.error_fd = error[1];
+  setup.hidden_fd = spec.receives_fds ? hidden_fd_number() : -1;
+  setup.filter = filter.as_fprog();
+  setup.original_mask = backend_.original_mask();
+  setup.set_no_new_privs = geteuid() != 0;
+
+  pid_t pid = fork();
+  if (pid < 0) {
+    out = last_errno();
+    return;
+  }
+  if (pid == 0) run_spawned_child(setup);
+  release_r.reset();
+  error_w.reset();
+  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(kPtraceOptions)) < 0) {
+    Errno e = last_errno();
+    ::kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    out = e;
+    return;
+  }
+  char go = 1;
+  [[maybe_unused]] ssize_t n = write(release_w.get(), &go, 1);
+  release_w.reset();
+  for (;;) {
+    int status = 0;
+    if (waitpid(pid, &status, __WALL) < 0) {
+      if (errno == EINTR) continue;
+      out = last_errno();
+      return;
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      int err = 0;
+      if (read(error_r.get(), &err, sizeof err) != sizeof err) err = ECHILD;
+      out = Errno{err};
+      return;
+    }
+    int sig = WSTOPSIG(status);
+    int event = status >> 16;
+    if (sig == SIGTRAP && event == PTRACE_EVENT_EXEC) {
+      PtraceTask& t = adopt(pid, pid, version, setup.hidden_fd);
+      t.note_stop(StopPoint::kOther);
+      if (auto r = hide_vdso(pid, t.regs().rsp); !r) {
+        TANDEM_LOG(kWarn, "version {}: cannot hide the vDSO: {}", version, r.error().describe());
+      }
+      initial_tasks_.push_back(t.id());
+      out = t.id();
+      return;
+    }
+    // Stops before the exec (the seccomp stop of execve itself, the initial group stop):
+    // nothing to decide yet.
+    int deliver = (event == 0 && sig != SIGTRAP && sig != SIGSTOP) ? sig : 0;
+    ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<uintptr_t>(deliver)));
+  }
+}
+
+void TracerThread::start_events(EventSink* sink) {
+  post([this, sink] {
+    sink_ = sink;
+    events_started_ = true;
+    for (TaskId id : initial_tasks_) {
+      if (PtraceTask* t = find(id)) sink_->on_started(*t);
+    }
+    initial_tasks_.clear();
+  });
+}
+
+void TracerThread::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void TracerThread::kill_all_tasks() {
+  post([this] {
+    for (auto& [tid, t] : tasks_) t->kill_process();
+  });
+}
+
+PtraceTask* TracerThread::find(pid_t tid) {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? nullptr : it->second.get();
+}
+
+PtraceTask* TracerThread::find(TaskId id) {
+  for (auto& [tid, t] : tasks_) {
+    if (t->id() == id) return t.get();
+  }
+  return nullptr;
+}
+
+PtraceTask& TracerThread::adopt(pid_t tid, pid_t tgid, int version, int hidden_fd) {
+  TaskId id = backend_.new_task_id(this);
+  auto task = std::make_unique<PtraceTask>(*this, id, tid, tgid, version, hidden_fd);
+  PtraceTask& ref = *task;
+  tasks_[tid] = std::move(task);
+  return ref;
+}
+
+void TracerThread::defer_status(pid_t pid, int status) { deferred_.emplace_back(pid, status); }
+
+bool TracerThread::all_tasks_stopped() const {
+  for (auto& [tid, t] : tasks_) {
+    if (t->phase() == PtraceTask::Phase::kRunning) return false;
+  }
+  return true;
+}
+
+void TracerThread::main() {
+  os_tid_ = static_cast<pid_t>(syscall(SYS_gettid));
+  if (cpu_ >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu_, &set);
+    sched_setaffinity(0, sizeof set, &set);
+  }
+  for (;;) {
+    bool progress = drain_inbox();
+    progress |= drain_stops();
+    if (stopping_ && tasks_.empty()) break;
+    if (events_started_ && tasks_.empty() && !inbox_pending_.load()) break;
+    if (progress) continue;
+    if (!tasks_.empty() && all_tasks_stopped() && spin_microseconds() > 0) {
+      // Our CPU has nothing else to run: wait for a posted verdict by spinning.
+      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_microseconds());
+      bool woke = false;
+      while (std::chrono::steady_clock::now() < until) {
+        if (inbox_pending_.load(std::memory_order_acquire)) {
+          woke = true;
+          break;
+        }
+        __builtin_ia32_pause();
+      }
+      if (woke) continue;
+    }
+    sleep_until_woken();
+  }
+}
+
+bool TracerThread::drain_inbox() {
+  if (!inbox_pending_.load(std::memory_order_acquire)) return false;
+  std::vector<std::function<void()>> work;
+  {
+    std::lock_guard lock(inbox_mu_);
+    work.swap(inbox_);
+    inbox_pending_.store(false);
+  }
+  for (auto& fn : work) fn();
+  return !work.empty();
+}
+
+bool TracerThread::drain_stops() {
+  bool progress = false;
+  while (!deferred_.empty()) {
+    auto [pid, status] = deferred_.front();
+    deferred_.erase(deferred_.begin());
+    handle_status(pid, status);
+    progress = true;
+  }
+  for (;;) {
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, WNOHANG | __WALL | __WNOTHREAD);
+    if (pid <= 0) break;
+    handle_status(pid, status);
+    progress = true;
+  }
+  return progress;
+}
+
+void TracerThread::sleep_until_woken() {
+  sleeping_.store(true);
+  if (inbox_pending_.load()) {
+    sleeping_.store(false);
+    return;
+  }
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGUSR1);
+  siginfo_t info{};
+  // The timeout is only a safety net; wake-ups come from SIGCHLD (our tracees) or SIGUSR1.
+  timespec timeout{0, 100 * 1000 * 1000};
+  int sig = sigtimedwait(&set, &info, &timeout);
+  sleeping_.store(false);
+  if (sig == SIGCHLD) {
+    // The kernel may hand a SIGCHLD for another tracer thread's tracee to us.
+    if (!drain_stops()) backend_.forward_sigchld(this);
+  }
+}
+
+void TracerThread::handle_status(pid_t pid, int status) {
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    handle_gone(pid, status);
+    return;
+  }
+  if (!WIFSTOPPED(status)) return;
+  PtraceTask* t = find(pid);
+  if (t == nullptr) {
+    // A new child whose first stop came before its parent's fork event.
+    early_children_[pid] = status;
+    return;
+  }
+  int sig = WSTOPSIG(status);
+  int event = status >> 16;
+  if (t->phase() == PtraceTask::Phase::kAwaitingFirstStop) {
+    handle_first_stop(*t);
+    return;
+  }
+  if (sig == SIGTRAP && event == PTRACE_EVENT_SECCOMP) {
+    handle_seccomp(*t);
+  } else if (sig == (SIGTRAP | 0x80)) {
+    handle_syscall_stop(*t);
+  } else if (event == PTRACE_EVENT_STOP) {
+    // Group stop (SIGSTOP/SIGTSTP...) or an interrupt: job control is not emulated; carry on.
+    t->note_stop(StopPoint::kOther);
+    t->continue_running(0);
+  } else if (sig == SIGTRAP && event != 0) {
+    handle_event(*t, event, status);
+  } else {
+    handle_signal_stop(*t, sig);
+  }
+}
+
+void TracerThread::handle_first_stop(PtraceTask& t) {
+  t.note_stop(StopPoint::kOther);
+  if (t.resume_at_first_stop()) t.continue_running(0);
+}
+
+void TracerThread::handle_seccomp(PtraceTask& t) {
+  t.note_stop(StopPoint::kSyscallEntry);
+  t.load_syscall_entry();
+  sink_->on_syscall_entry(t);
+}
+
+void TracerThread::handle_syscall_stop(PtraceTask& t) {
+  if (t.expect() != PtraceTask::Expect::kExitStop) {
+    // A syscall-entry stop we did not ask for (cannot happen with PTRACE_CONT resumes).
+    t.note_stop(StopPoint::kOther);
+    t.continue_running(0);
+    return;
+  }
+  t.clear_expect();
+  t.note_stop(StopPoint::kSyscallExit);
+  if (t.report_exit()) {
+    sink_->on_syscall_exit(t);
+  } else {
+    t.resume();
+  }
+}
+
+void TracerThread::handle_event(PtraceTask& t, int event, int status) {
+  unsigned long msg = 0;
+  ptrace(PTRACE_GETEVENTMSG, t.tid(), nullptr, &msg);
+  t.note_stop(StopPoint::kOther);
+  switch (event) {
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK:
+    case PTRACE_EVENT_CLONE: {
+      auto child_tid = static_cast<pid_t>(msg);
+      PtraceTask& child = adopt(child_tid, event == PTRACE_EVENT_CLONE ? t.tgid() : child_tid,
+                                t.version(), t.hidden_fd());
+      if (auto it = early_children_.find(child_tid); it != early_children_.end()) {
+        early_children_.erase(it);
+        child.note_stop(StopPoint::kOther);
+      } else {
+        child.set_phase(PtraceTask::Phase::kAwaitingFirstStop);
+      }
+      CloneKind kind = event == PTRACE_EVENT_FORK    ? CloneKind::kFork
+                       : event == PTRACE_EVENT_VFORK ? CloneKind::kVfork
+                                                     : CloneKind::kClone;
+      sink_->on_new_task(t, child, kind);
+      break;
+    }
+    case PTRACE_EVENT_EXEC:
+      if (auto r = hide_vdso(t.tid(), t.regs().rsp); !r) {
+        TANDEM_LOG(kWarn, "task {}: cannot hide the vDSO: {}", t.tid(), r.error().describe());
+      }
+      sink_->on_exec(t);
+      break;
+    case PTRACE_EVENT_EXIT:
+      sink_->on_exiting(t, static_cast<int>(msg));
+      break;
+    default:
+      break;
+  }
+  (void)status;
+  // An event inside a call whose exit stop the sink asked for (execve) keeps expecting it:
+  // continue_running resumes with PTRACE_SYSCALL then.
+  if (t.phase() == PtraceTask::Phase::kStopped) {
+    t.continue_running(0);
+  }
+}
+
+void TracerThread::handle_signal_stop(PtraceTask& t, int sig) {
+  t.note_stop(StopPoint::kSignal);
+  t.load_siginfo();
+  if (t.pending_passthrough() == sig) {
+    t.clear_passthrough();
+    t.continue_running(sig);
+    return;
+  }
+  if (sig == SIGSEGV && t.siginfo().si_code == SI_KERNEL && is_rdtsc_at(t.tid(), t.pc())) {
+    t.note_stop(StopPoint::kRdtsc);
+    sink_->on_rdtsc(t);
+    return;
+  }
+  sink_->on_signal(t);
+}
+
+void TracerThread::handle_gone(pid_t pid, int status) {
+  early_children_.erase(pid);
+  auto it = tasks_.find(pid);
+  if (it == tasks_.end()) return;
+  TaskId id = it->second->id();
+  int version = it->second->version();
+  it->second->mark_gone();
+  tasks_.erase(it);
+  backend_.forget_task(id);
+  if (sink_ != nullptr) sink_->on_gone(id, pid, version, status);
+}
+
+}  // namespace tandem

@@ -1,0 +1,44 @@
+// A small program for the backend tests: each mode exercises one kind of stop.
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+int main(int argc, char** argv) {
+  const char* mode = argc > 1 ? argv[1] : "";
+  if (strcmp(mode, "getppid") == 0) {
+    int n = argc > 2 ? atoi(argv[2]) : 10;
+    long sum = 0;
+    for (int i = 0; i < n; i++) sum += syscall(SYS_getppid);
+    printf("%ld\n", sum);
+  } else if (strcmp(mode, "clock") == 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    printf("%ld\n", (long)ts.tv_sec);
+  } else if (strcmp(mode, "rdtsc") == 0) {
+    unsigned aux = 0;
+    unsigned long long a = __rdtsc();
+    unsigned long long b = __rdtscp(&aux);
+    printf("%llu %llu %u\n", a, b, aux);
+  } else if (strcmp(mode, "fork") == 0) {
+    pid_t p = fork();
+    if (p == 0) _exit(3);
+    int st = 0;
+    waitpid(p, &st, 0);
+    printf("child %d\n", WEXITSTATUS(st));
+  } else if (strcmp(mode, "open") == 0) {
+    int fd = open("/dev/null", O_RDONLY);
+    printf("fd %d\n", fd);
+  } else if (strcmp(mode, "segv") == 0) {
+    *(volatile int*)16 = 1;
+  }
+  fflush(stdout);
+  return 0;
+}
