@@ -19,6 +19,10 @@ struct SubcommandRegistrar {
   explicit SubcommandRegistrar(SubcommandSetup setup) { subcommand_setups().push_back(setup); }
 };
 
+// The arguments after the first "--" on the command line (the program's own arguments); main()
+// removes them before CLI11 parses the rest.
+std::vector<std::string>& trailing_args();
+
 // Prints "tandem: <message>" on stderr (one line) and returns `code`: the single way tandem
 // reports a user error.
 int user_error(int code, const std::string& message);

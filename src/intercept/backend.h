@@ -28,6 +28,7 @@
 #include "base/remote_mem.h"
 #include "base/result.h"
 #include "syscalls/call.h"
+#include "syscalls/seccomp_rules.h"
 
 namespace tandem {
 
@@ -49,16 +50,11 @@ enum class StopPoint : uint8_t {
 
 enum class CloneKind : uint8_t { kFork, kVfork, kClone };
 
-// The seccomp part of the interception: which calls stop, and on which argument values.
+// The seccomp part of the interception: which calls stop, and on which argument values (any of
+// the conditions; none: always).
 struct TrapRule {
   int nr = -1;
-  struct Condition {
-    uint8_t arg = 0;
-    uint64_t mask = 0;    // the condition holds when (arg & mask) != 0 (kAnyBit)
-    uint64_t value = 0;   //   or when (arg & mask) == value (kMaskedEq)
-    enum Op : uint8_t { kAnyBit, kMaskedEq } op = kAnyBit;
-  };
-  std::vector<Condition> any_of;  // empty: always trap
+  std::vector<TrapCondition> any_of;
 };
 
 struct SpawnSpec {
@@ -90,15 +86,22 @@ class Task {
   // Does not run the call; the program sees `result` (a value or -errno).
   virtual void skip_call(int64_t result) = 0;
   // Does not run the call now; the program returns to the syscall instruction with the call's
-  // registers intact, so that a signal is delivered first and the call is then made again (the
-  // kernel's own restart). Used to deliver signals at a syscall boundary.
-  virtual void restart_call(int deliver_signal) = 0;
+  // registers intact, so that a queued signal (send_signal) is delivered first and the call is
+  // then made again (the kernel's own restart). Used to deliver signals at a call boundary.
+  virtual void restart_call() = 0;
+
+  // --- at any stop: queues `sig` to the task; it is delivered when the task resumes, without
+  // an on_signal callback. ---
+  virtual void send_signal(int sig) = 0;
 
   // --- at kSyscallExit ---
   virtual int64_t result() const = 0;
   virtual void set_result(int64_t result) = 0;
   // Resumes a task held at kSyscallExit or kOther.
   virtual void resume() = 0;
+  // At kSyscallExit of a call run with run_instead: the task makes its original call again,
+  // from its entry, with its original arguments (it arrives again at kSyscallEntry).
+  virtual void repeat_call() = 0;
 
   // --- at kSyscallEntry or kSyscallExit: runs an extra call in the task, synchronously, and
   // leaves the task at the same stop with its registers as they were. ---
@@ -168,8 +171,13 @@ class Backend {
   virtual BackendCapabilities capabilities() const = 0;
   // The calls to intercept; must be set before the first spawn.
   virtual void set_trap_rules(std::vector<TrapRule> rules) = 0;
-  // Starts a version. Errors: the executable cannot be started (ENOENT, EACCES, ENOEXEC...).
-  virtual Result<TaskId> spawn(const SpawnSpec& spec) = 0;
+  // Starts a version; it is held after its execve until on_started resumes it. Errors: the
+  // executable cannot be started (ENOENT, EACCES, ENOEXEC...).
+  struct Spawned {
+    TaskId id;
+    pid_t pid = 0;
+  };
+  virtual Result<Spawned> spawn(const SpawnSpec& spec) = 0;
   // Runs until every task is gone; calls the sink from the tracer threads.
   virtual void run(EventSink& sink) = 0;
   // Runs fn(task) on the thread owning `id` while the task is stopped. If the task is gone

@@ -33,23 +33,12 @@ Result<BpfProgram> build_trap_filter(const std::vector<TrapRule>& rules) {
       continue;
     }
     // One rule per condition: libseccomp ORs rules of the same syscall.
-    for (const TrapRule::Condition& c : rule.any_of) {
-      scmp_arg_cmp cmp{};
-      if (c.op == TrapRule::Condition::kMaskedEq) {
-        cmp = SCMP_CMP64(c.arg, SCMP_CMP_MASKED_EQ, c.mask, c.value);
-        if (int rc = seccomp_rule_add_exact(f.ctx, SCMP_ACT_TRACE(0), rule.nr, 1, cmp); rc < 0)
-          return Errno{-rc};
-      } else {
-        // "any bit of mask set": one masked-equality per bit is exact and small (masks have few
-        // bits in practice: PROT_EXEC, MAP_SHARED, CLONE_VM...).
-        for (int bit = 0; bit < 64; ++bit) {
-          uint64_t b = uint64_t{1} << bit;
-          if ((c.mask & b) == 0) continue;
-          cmp = SCMP_CMP64(c.arg, SCMP_CMP_MASKED_EQ, b, b);
-          if (int rc = seccomp_rule_add_exact(f.ctx, SCMP_ACT_TRACE(0), rule.nr, 1, cmp); rc < 0)
-            return Errno{-rc};
-        }
-      }
+    for (const TrapCondition& c : rule.any_of) {
+      auto op = static_cast<scmp_compare>(c.op);
+      scmp_arg_cmp cmp = op == SCMP_CMP_MASKED_EQ ? SCMP_CMP64(c.arg, op, c.mask, c.value)
+                                                 : SCMP_CMP64(c.arg, op, c.value);
+      if (int rc = seccomp_rule_add_exact(f.ctx, SCMP_ACT_TRACE(0), rule.nr, 1, cmp); rc < 0)
+        return Errno{-rc};
     }
   }
   // Export through a memfd: libseccomp 2.5 can only export to a descriptor.

@@ -36,7 +36,7 @@ void PtraceBackend::set_trap_rules(std::vector<TrapRule> rules) {
   filter_.reset();
 }
 
-Result<TaskId> PtraceBackend::spawn(const SpawnSpec& spec) {
+Result<Backend::Spawned> PtraceBackend::spawn(const SpawnSpec& spec) {
   if (!filter_) {
     auto prog = build_trap_filter(rules_);
     if (!prog) return prog.error();

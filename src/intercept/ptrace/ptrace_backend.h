@@ -22,7 +22,7 @@ class PtraceBackend final : public Backend {
   ~PtraceBackend() override;
   BackendCapabilities capabilities() const override;
   void set_trap_rules(std::vector<TrapRule> rules) override;
-  Result<TaskId> spawn(const SpawnSpec& spec) override;
+  Result<Spawned> spawn(const SpawnSpec& spec) override;
   void run(EventSink& sink) override;
   void post(TaskId id, std::function<void(Task&)> fn) override;
   void kill_all() override;

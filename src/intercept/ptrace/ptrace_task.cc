@@ -122,7 +122,22 @@ void PtraceTask::skip_call(int64_t result) {
   continue_running(0);
 }
 
-void PtraceTask::restart_call(int deliver_signal) {
+void PtraceTask::send_signal(int sig) {
+  passthrough_.push_back(sig);
+  syscall(SYS_tgkill, tgid_, tid_, sig);
+}
+
+bool PtraceTask::take_passthrough(int sig) {
+  for (auto it = passthrough_.begin(); it != passthrough_.end(); ++it) {
+    if (*it == sig) {
+      passthrough_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+void PtraceTask::restart_call() {
   TANDEM_CHECK(phase_ == Phase::kStopped && stop_ == StopPoint::kSyscallEntry)
       << "restart_call on task " << tid_;
   user_regs_struct& r = regs();
@@ -135,10 +150,6 @@ void PtraceTask::restart_call(int deliver_signal) {
   r.rip -= kSyscallInsnSize;
   regs_dirty_ = true;
   expect_ = Expect::kNothing;
-  if (deliver_signal != 0) {
-    passthrough_signal_ = deliver_signal;
-    syscall(SYS_tgkill, tgid_, tid_, deliver_signal);
-  }
   continue_running(0);
 }
 
@@ -161,6 +172,18 @@ void PtraceTask::resume() {
   }
   TANDEM_CHECK(phase_ == Phase::kStopped) << "resume of running task " << tid_;
   if (stop_ == StopPoint::kSyscallExit) expect_ = Expect::kNothing;
+  continue_running(0);
+}
+
+void PtraceTask::repeat_call() {
+  TANDEM_CHECK(phase_ == Phase::kStopped && stop_ == StopPoint::kSyscallExit)
+      << "repeat_call on task " << tid_;
+  user_regs_struct& r = regs();
+  r.rip -= kSyscallInsnSize;
+  r.rax = static_cast<uint64_t>(call_.nr);
+  load_args(r, call_);
+  regs_dirty_ = true;
+  expect_ = Expect::kNothing;
   continue_running(0);
 }
 

@@ -40,10 +40,12 @@ class PtraceTask final : public Task {
   void run_call(bool report_exit) override;
   void run_instead(const SyscallCall& replacement, bool report_exit) override;
   void skip_call(int64_t result) override;
-  void restart_call(int deliver_signal) override;
+  void restart_call() override;
+  void send_signal(int sig) override;
   int64_t result() const override;
   void set_result(int64_t result) override;
   void resume() override;
+  void repeat_call() override;
   Result<int64_t> inject(const SyscallCall& call) override;
   const siginfo_t& siginfo() const override;
   void deliver_signal(int sig) override;
@@ -75,9 +77,8 @@ class PtraceTask final : public Task {
   // is that same call, not a new one.
   bool reentering() const { return reentering_; }
   void clear_reentering() { reentering_ = false; }
-  // A signal deliver_signal/restart_call asked for, passed through at its delivery stop.
-  int pending_passthrough() const { return passthrough_signal_; }
-  void clear_passthrough() { passthrough_signal_ = 0; }
+  // Signals send_signal queued: passed through at their delivery stop.
+  bool take_passthrough(int sig);
   // Resumes with PTRACE_CONT, or PTRACE_SYSCALL when an exit stop is expected.
   void continue_running(int sig = 0);
 
@@ -104,7 +105,7 @@ class PtraceTask final : public Task {
   bool gone_ = false;
   bool resume_at_first_stop_ = false;
   bool reentering_ = false;
-  int passthrough_signal_ = 0;
+  std::vector<int> passthrough_;
   int hidden_fd_ = -1;
   user_regs_struct regs_{};
   SyscallCall call_;

@@ -75,13 +75,14 @@ void TracerThread::post(std::function<void()> fn) {
   if (sleeping_.load()) syscall(SYS_tgkill, monitor_pid_, os_tid_.load(), SIGUSR1);
 }
 
-Result<TaskId> TracerThread::spawn(const SpawnSpec& spec, int version, BpfProgram& filter) {
+Result<Backend::Spawned> TracerThread::spawn(const SpawnSpec& spec, int version,
+                                             BpfProgram& filter) {
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
-  Result<TaskId> out{Errno{EINVAL}};
+  Result<Backend::Spawned> out{Errno{EINVAL}};
   post([&] {
-    Result<TaskId> r{Errno{EINVAL}};
+    Result<Backend::Spawned> r{Errno{EINVAL}};
     run_spawn(spec, version, filter, r);
     std::lock_guard lock(mu);
     out = r;
@@ -94,7 +95,7 @@ Result<TaskId> TracerThread::spawn(const SpawnSpec& spec, int version, BpfProgra
 }
 
 void TracerThread::run_spawn(const SpawnSpec& spec, int version, BpfProgram& filter,
-                             Result<TaskId>& out) {
+                             Result<Backend::Spawned>& out) {
   CStrings argv(spec.argv);
   CStrings envp(spec.envp);
   int release[2];
@@ -156,7 +157,7 @@ void TracerThread::run_spawn(const SpawnSpec& spec, int version, BpfProgram& fil
         TANDEM_LOG(kWarn, "version {}: cannot hide the vDSO: {}", version, r.error().describe());
       }
       initial_tasks_.push_back(t.id());
-      out = t.id();
+      out = Backend::Spawned{t.id(), pid};
       return;
     }
     // Stops before the exec (the seccomp stop of execve itself, the initial group stop):
@@ -404,8 +405,7 @@ void TracerThread::handle_event(PtraceTask& t, int event, int status) {
 void TracerThread::handle_signal_stop(PtraceTask& t, int sig) {
   t.note_stop(StopPoint::kSignal);
   t.load_siginfo();
-  if (t.pending_passthrough() == sig) {
-    t.clear_passthrough();
+  if (t.take_passthrough(sig)) {
     t.continue_running(sig);
     return;
   }

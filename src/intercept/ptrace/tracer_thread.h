@@ -42,7 +42,7 @@ class TracerThread {
   TracerThread& operator=(const TracerThread&) = delete;
 
   // Starts a version on this thread and waits until it stopped after its execve (or failed).
-  Result<TaskId> spawn(const SpawnSpec& spec, int version, BpfProgram& filter);
+  Result<Backend::Spawned> spawn(const SpawnSpec& spec, int version, BpfProgram& filter);
   // Runs fn on this thread (wakes it if needed).
   void post(std::function<void()> fn);
   // Starts handling events with `sink`: on_started for the spawned tasks first.
@@ -75,7 +75,7 @@ class TracerThread {
   PtraceTask& adopt(pid_t tid, pid_t tgid, int version, int hidden_fd);
   bool all_tasks_stopped() const;
   void run_spawn(const SpawnSpec& spec, int version, BpfProgram& filter,
-                 Result<TaskId>& out);
+                 Result<Backend::Spawned>& out);
 
   PtraceBackend& backend_;
   int index_;

@@ -1,0 +1,33 @@
+#include "monitor/events.h"
+
+#include <unistd.h>
+
+namespace tandem {
+
+EventLog::~EventLog() {
+  if (file_ != nullptr) fclose(file_);
+}
+
+bool EventLog::open(const std::string& path) {
+  if (path.empty()) return true;
+  file_ = fopen(path.c_str(), "we");
+  return file_ != nullptr;
+}
+
+void EventLog::emit(const std::string& kind, nlohmann::json fields, const std::string& summary) {
+  double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  fields["event"] = kind;
+  fields["time"] = t;
+  std::string line = fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::lock_guard lock(mu_);
+  if (file_ != nullptr) {
+    fwrite(line.data(), 1, line.size(), file_);
+    fflush(file_);
+  }
+  if (!quiet_ && !summary.empty()) {
+    std::string s = "tandem: " + summary + "\n";
+    [[maybe_unused]] ssize_t n = write(STDERR_FILENO, s.data(), s.size());
+  }
+}
+
+}  // namespace tandem

@@ -1,0 +1,174 @@
+// Group: the processes of the program that correspond to each other across versions.
+//
+// The program's first process in each version forms the root group; the i-th child forked by
+// each member of a group forms a new group (docs/architecture.md). Within a group, members meet
+// at every intercepted call (lockstep rendezvous); the call is then executed by the group's
+// leader (replicated classes), by every member (kEveryone), emulated, or refused.
+//
+// Threading: members belong to different tracer threads; every method that touches the
+// rendezvous state takes `mu_`. Actions on a member's task are posted to its thread (or run at
+// once when the member is the task of the current callback). Closures posted to tasks never take
+// `mu_`: everything they need is captured by value, so posting under the lock cannot deadlock.
+// Lock order: Group::mu_ may be taken while holding nothing, or Monitor::mu_ before it; never
+// the other way round.
+//
+// Invariants:
+//  - a member is kArrived, kWaiting, kHeld or kExecuting only while its task is stopped at a
+//    syscall stop (entry, or exit for kExecuting with `at_exit`);
+//  - at most one round is active; the next decision waits until every participant arrived.
+#pragma once
+
+#include <sys/types.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "intercept/backend.h"
+#include "monitor/record.h"
+
+namespace tandem {
+
+class Monitor;
+
+struct Member {
+  enum class State {
+    kRunning,    // running program code (or a call that is not intercepted)
+    kArrived,    // stopped at an intercepted call, nothing decided yet
+    kExecuting,  // running its own call (the executor, or everyone's call)
+    kWaiting,    // stopped at its call, waiting for the executor's record
+    kHeld,       // diverged: its call stays pending until the others reconverge with it
+    kGone,       // exited, crashed or dropped
+  };
+  int version = -1;
+  TaskId task;
+  pid_t tid = 0;
+  pid_t tgid = 0;
+  State state = State::kRunning;
+
+  // The intercepted call while kArrived/kWaiting/kHeld/kExecuting.
+  SyscallCall call;
+  SyscallClass cls = SyscallClass::kReplicated;
+  std::optional<Signature> signature;  // empty when its memory could not be read
+  std::string path;                    // path argument, for rules and events
+  bool read_only_open = false;
+  std::string decoded;                 // format_call, for events
+
+  bool at_exit = false;               // kExecuting and stopped at the exit of its call
+  bool local_call = false;            // kExecuting a call absorbed or local to this version
+  int64_t own_result = 0;             // kEveryone: its own result, translated
+  bool content_divergent = false;     // follows this round with an adapted result
+  // Writes with different chunking: bytes of the current write already written by the
+  // executor of earlier partial rounds; `repeating` when the task makes its call again.
+  uint64_t write_consumed = 0;
+  uint64_t write_total = 0;
+  bool repeating = false;
+  int held_rounds = 0;
+  int consecutive_divergences = 0;
+  uint64_t calls = 0;
+
+  std::set<int> local_fds;            // descriptors only this version has
+  std::deque<std::pair<TaskId, pid_t>> unpaired_children;
+  std::map<int, int> owed_signals;    // signals already delivered before their own copy came
+  // Signal dispositions this member set (rt_sigaction): handler and flags per signal.
+  std::map<int, std::pair<uint64_t, uint64_t>> dispositions;
+};
+
+struct PendingSignal {
+  int signo = 0;
+  siginfo_t info{};          // from the first member that received it (pids virtual)
+  bool internal = false;     // each member gets its own copy (SIGCHLD, kill inside the program)
+  std::set<int> received;    // versions that received it
+  int rounds_waiting = 0;
+};
+
+class Group {
+ public:
+  Group(Monitor& monitor, uint64_t id, int versions);
+  uint64_t id() const { return id_; }
+
+  // Adds the member of `version` (its task is stopped; it is resumed by the caller).
+  void add_member(int version, TaskId task, pid_t tid, pid_t tgid);
+
+  // Callbacks from the monitor (the task belongs to this group).
+  void on_syscall_entry(Task& task, int version);
+  void on_syscall_exit(Task& task, int version);
+  void on_async_signal(Task& task, int version, const siginfo_t& info, bool internal);
+  void on_child(Task& parent, int version, Task& child);
+  // The member of `version` is gone (exited, crashed, dropped). `task` is the current task if
+  // the caller is in its callback.
+  void on_member_gone(int version);
+  bool empty() const;
+  // Kills this group's member of `version` and forgets it.
+  void drop_member(int version);
+
+ private:
+  struct Round {
+    bool active = false;
+    uint64_t seq = 0;
+    SyscallClass cls = SyscallClass::kReplicated;
+    int executor = -1;
+    std::vector<int> participants;
+    std::string decoded;  // the executed call, decoded, for events
+    int64_t interrupted_code = 0;  // restart code of the last interrupted round
+    bool merged_write = false;     // executor writes a common part of different chunkings
+    uint64_t merged_length = 0;
+  };
+
+  // All under mu_.
+  void try_decide(Task* current);
+  void decide(Task* current, std::vector<int> participants);
+  bool merge_writes(Task* current, const std::vector<int>& participants);
+  void finish_merged_write(Task& task, int64_t result);
+  bool absorb_extra_calls(Task* current, const std::vector<int>& participants, int preferred);
+  void start_round(Task* current, SyscallClass cls, int executor, std::vector<int> followers,
+                   std::vector<int> content_losers);
+  void start_everyone_round(Task* current, const std::vector<int>& participants);
+  void emulate(Task* current, const std::vector<int>& participants);
+  void refuse(Task* current, const std::vector<int>& participants);
+  void finish_everyone_round(Task* current);
+  bool deliver_signals(Task* current, const std::vector<int>& participants);
+  void divergence(Task* current, const std::vector<int>& participants,
+                  const std::vector<std::vector<int>>& classes);
+  void record_disposition(Member& m);
+  int preferred_among(const std::vector<int>& versions) const;
+  bool calls_equal(const Member& a, const Member& b) const;
+  void run_local(Task* current, Member& m, bool report_exit);
+  void act(Task* current, const Member& m, std::function<void(Task&)> fn);
+  void form_child_groups();
+  void on_member_gone_locked(int version);
+  std::vector<int> participants() const;
+
+  struct Drop {
+    int version;
+    std::string reason;
+  };
+  // Versions to drop once mu_ is released (dropping takes every group's lock).
+  void defer_drop(int version, std::string reason) { drops_.push_back({version, std::move(reason)}); }
+  void flush_drops();
+  void handle_local_exit(Task& task, Member& m);
+  bool handle_version_local(Task& task, Member& m);
+  std::string decode(const Member& m) const;
+  SyscallCall to_real_pids(const Member& m) const;
+  struct ChildPair {
+    std::vector<std::pair<TaskId, pid_t>> children;  // per version, (0,0) if none
+  };
+  void create_child_groups(std::vector<ChildPair> pairs);
+
+  Monitor& monitor_;
+  uint64_t id_;
+  std::vector<Drop> drops_;
+  std::vector<ChildPair> ready_children_;
+  mutable std::mutex mu_;
+  std::vector<std::optional<Member>> members_;
+  Round round_;
+  uint64_t next_seq_ = 1;
+  std::vector<PendingSignal> pending_signals_;
+};
+
+}  // namespace tandem

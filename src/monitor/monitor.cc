@@ -1,0 +1,334 @@
+#include "monitor/monitor.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+extern char** environ;
+
+namespace tandem {
+
+namespace {
+
+bool is_fault(const siginfo_t& si) {
+  switch (si.si_signo) {
+    case SIGSEGV:
+    case SIGBUS:
+    case SIGILL:
+    case SIGFPE:
+    case SIGTRAP:
+    case SIGSYS:
+      // Kernel-generated synchronous faults have a positive si_code (SEGV_MAPERR, ...).
+      return si.si_code > 0 && si.si_code != SI_KERNEL;
+    default:
+      return false;
+  }
+}
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return fmt::format("exit status {}", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return fmt::format("signal {} ({})", WTERMSIG(status),
+                                              strsignal(WTERMSIG(status)));
+  return "unknown status";
+}
+
+}  // namespace
+
+const char* to_string(Policy p) {
+  switch (p) {
+    case Policy::kPreferNew: return "prefer-new";
+    case Policy::kPreferOld: return "prefer-old";
+    case Policy::kStrict: return "strict";
+    case Policy::kMajority: return "majority";
+  }
+  return "?";
+}
+
+bool parse_policy(const std::string& text, Policy& out) {
+  for (Policy p : {Policy::kPreferNew, Policy::kPreferOld, Policy::kStrict, Policy::kMajority}) {
+    if (text == to_string(p)) {
+      out = p;
+      return true;
+    }
+  }
+  return false;
+}
+
+Monitor::Monitor(MonitorOptions options, Rules rules, EventLog& events, Backend& backend)
+    : options_(std::move(options)),
+      rules_(std::move(rules)),
+      events_(events),
+      backend_(backend),
+      pids_(static_cast<int>(options_.versions.size())),
+      alive_(options_.versions.size()),
+      root_status_(options_.versions.size(), -1),
+      dropped_(options_.versions.size(), false) {
+  for (auto& a : alive_) a = true;
+  int n = version_count();
+  int leader = options_.leader;
+  if (leader < 0 || leader >= n) leader = options_.policy == Policy::kPreferOld ? 0 : n - 1;
+  leader_ = leader;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  sched_getaffinity(0, sizeof set, &set);
+  original_affinity_.assign(reinterpret_cast<uint8_t*>(&set),
+                            reinterpret_cast<uint8_t*>(&set) + sizeof set);
+}
+
+Monitor::~Monitor() = default;
+
+std::vector<int> Monitor::preference_order() const {
+  std::vector<int> order;
+  int n = version_count();
+  for (int i = 0; i < n; ++i) order.push_back(options_.policy == Policy::kPreferOld ? i : n - 1 - i);
+  return order;
+}
+
+std::string Monitor::version_name(int version) const {
+  return fmt::format("version {} ({})", version + 1, options_.versions[version].path);
+}
+
+bool Monitor::start(std::string& error, int& exit_code) {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  memcpy(&set, original_affinity_.data(), sizeof set);
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  std::vector<Backend::Spawned> spawned;
+  for (int v = 0; v < version_count(); ++v) {
+    SpawnSpec spec;
+    spec.path = options_.versions[v].resolved;
+    spec.argv.push_back(options_.versions[v].path);
+    spec.argv.insert(spec.argv.end(), options_.args.begin(), options_.args.end());
+    spec.envp = env;
+    spec.cpu = options_.pin_cpus && !cpus.empty() ? cpus[v % cpus.size()] : -1;
+    spec.receives_fds = true;
+    auto r = backend_.spawn(spec);
+    if (!r) {
+      error = fmt::format("{}: cannot start: {}", version_name(v), r.error().describe());
+      exit_code = r.error().value == ENOENT ? 127 : 126;
+      backend_.kill_all();
+      return false;
+    }
+    spawned.push_back(*r);
+  }
+  Group& root = new_group();
+  pid_t virtual_root = spawned[leader_].pid;
+  for (int v = 0; v < version_count(); ++v) {
+    pids_.add(v, spawned[v].pid, virtual_root);
+    root.add_member(v, spawned[v].id, spawned[v].pid, spawned[v].pid);
+    register_task(spawned[v].id, &root);
+    roots_.push_back(spawned[v].id);
+    root_pids_.push_back(spawned[v].pid);
+  }
+  nlohmann::json versions = nlohmann::json::array();
+  for (auto& v : options_.versions) versions.push_back(v.path);
+  events_.emit("start", {{"versions", versions},
+                         {"leader", leader_.load() + 1},
+                         {"policy", to_string(options_.policy)},
+                         {"pids", [&] {
+                            nlohmann::json p = nlohmann::json::array();
+                            for (auto& s : spawned) p.push_back(s.pid);
+                            return p;
+                          }()}});
+  return true;
+}
+
+int Monitor::run() {
+  backend_.run(*this);
+  if (forced_exit_ >= 0) return forced_exit_;
+  std::lock_guard lock(mu_);
+  // The exit status the user sees: the leader's, or a survivor's, or the last crash.
+  std::vector<int> order = preference_order();
+  int chosen = leader_.load();
+  if (dropped_[chosen]) {
+    for (int v : order) {
+      if (!dropped_[v]) {
+        chosen = v;
+        break;
+      }
+    }
+  }
+  int status = root_status_[chosen];
+  if (status < 0) return 0;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 0;
+}
+
+Group& Monitor::new_group() {
+  std::lock_guard lock(mu_);
+  groups_.push_back(std::make_unique<Group>(*this, groups_.size() + 1, version_count()));
+  return *groups_.back();
+}
+
+void Monitor::register_task(TaskId id, Group* group) {
+  std::lock_guard lock(mu_);
+  task_groups_[id.serial] = group;
+}
+
+Group* Monitor::group_of(TaskId id) {
+  std::lock_guard lock(mu_);
+  auto it = task_groups_.find(id.serial);
+  return it == task_groups_.end() ? nullptr : it->second;
+}
+
+void Monitor::on_started(Task& task) { task.resume(); }
+
+void Monitor::on_syscall_entry(Task& task) {
+  Group* g = group_of(task.id());
+  if (g == nullptr || !alive(task.version())) {
+    // A task of a dropped version that is still dying, or not yet paired: let it run.
+    task.run_call(false);
+    return;
+  }
+  g->on_syscall_entry(task, task.version());
+}
+
+void Monitor::on_syscall_exit(Task& task) {
+  Group* g = group_of(task.id());
+  if (g == nullptr) {
+    task.resume();
+    return;
+  }
+  g->on_syscall_exit(task, task.version());
+}
+
+void Monitor::on_signal(Task& task) {
+  const siginfo_t& si = task.siginfo();
+  int v = task.version();
+  if (is_fault(si)) {
+    // A crash: the version is dropped at once; its own handler (a crash reporter that would
+    // write and exit differently from the others) does not run.
+    events_.emit("crash",
+                 {{"version", v + 1},
+                  {"signal", si.si_signo},
+                  {"signal_name", sigabbrev_np(si.si_signo) ? sigabbrev_np(si.si_signo) : "?"},
+                  {"pc", fmt::format("{:#x}", task.pc())},
+                  {"address", fmt::format("{:#x}", reinterpret_cast<uint64_t>(si.si_addr))}},
+                 fmt::format("{} crashed with SIG{} at pc {:#x}", version_name(v),
+                             sigabbrev_np(si.si_signo) ? sigabbrev_np(si.si_signo) : "?",
+                             task.pc()));
+    drop_version(v, fmt::format("crashed with signal {}", si.si_signo), "crash");
+    task.kill_process();
+    return;
+  }
+  // A signal the version sent to itself (raise, abort, SIGPIPE from its own write) is part of
+  // its deterministic execution: deliver it now.
+  bool self = (si.si_code == SI_USER || si.si_code == SI_TKILL || si.si_code == SI_QUEUE) &&
+              si.si_pid == task.tgid();
+  Group* g = group_of(task.id());
+  if (self || g == nullptr || !alive(v)) {
+    task.deliver_signal(si.si_signo);
+    return;
+  }
+  bool internal = si.si_code == SI_KERNEL || (si.si_signo == SIGCHLD && si.si_code > 0) ||
+                  ((si.si_code == SI_USER || si.si_code == SI_TKILL || si.si_code == SI_QUEUE) &&
+                   pids_.is_program_pid(si.si_pid));
+  siginfo_t copy = si;
+  task.deliver_signal(0);  // held back; delivered to every version at a common call
+  g->on_async_signal(task, v, copy, internal);
+}
+
+void Monitor::on_new_task(Task& parent, Task& child, CloneKind kind) {
+  Group* g = group_of(parent.id());
+  if (g == nullptr || !alive(parent.version())) {
+    child.resume();
+    return;
+  }
+  (void)kind;
+  g->on_child(parent, parent.version(), child);
+}
+
+void Monitor::on_exec(Task& task) {
+  (void)task;
+}
+
+void Monitor::on_rdtsc(Task& task) {
+  Group* g = group_of(task.id());
+  if (g == nullptr || !alive(task.version())) {
+    task.emulate_rdtsc(__builtin_ia32_rdtsc(), 0);
+    return;
+  }
+  g->on_syscall_entry(task, task.version());
+}
+
+void Monitor::on_exiting(Task& task, int wait_status) { (void)task, (void)wait_status; }
+
+void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
+  Group* g = nullptr;
+  bool is_root = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = task_groups_.find(id.serial);
+    if (it != task_groups_.end()) {
+      g = it->second;
+      task_groups_.erase(it);
+    }
+    is_root = std::find(roots_.begin(), roots_.end(), id) != roots_.end();
+    if (is_root) root_status_[version] = wait_status;
+  }
+  bool crashed = WIFSIGNALED(wait_status) && alive(version);
+  if (crashed) {
+    int sig = WTERMSIG(wait_status);
+    events_.emit("crash",
+                 {{"version", version + 1},
+                  {"signal", sig},
+                  {"signal_name", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?"},
+                  {"pid", tid}},
+                 fmt::format("{} died of SIG{}", version_name(version),
+                             sigabbrev_np(sig) ? sigabbrev_np(sig) : "?"));
+    drop_version(version, fmt::format("died of signal {}", sig), "crash");
+  }
+  if (is_root) {
+    events_.emit("exit", {{"version", version + 1},
+                          {"status", describe_status(wait_status)},
+                          {"code", WIFEXITED(wait_status) ? WEXITSTATUS(wait_status)
+                                                          : 128 + WTERMSIG(wait_status)}});
+  }
+  if (g != nullptr) g->on_member_gone(version);
+}
+
+void Monitor::drop_version(int version, const std::string& reason, const std::string& kind) {
+  bool expected = true;
+  if (!alive_[version].compare_exchange_strong(expected, false)) return;
+  std::vector<Group*> groups;
+  {
+    std::lock_guard lock(mu_);
+    dropped_[version] = true;
+    for (auto& g : groups_) groups.push_back(g.get());
+  }
+  events_.emit("drop", {{"version", version + 1}, {"reason", reason}, {"kind", kind}},
+               kind == "crash" ? "" : fmt::format("{} dropped: {}", version_name(version), reason));
+  int survivors = 0;
+  for (int v = 0; v < version_count(); ++v) survivors += alive(v) ? 1 : 0;
+  if (leader_.load() == version && survivors > 0) {
+    for (int v : preference_order()) {
+      if (alive(v)) {
+        leader_ = v;
+        events_.emit("promotion", {{"version", v + 1}, {"previous", version + 1}},
+                     fmt::format("{} is now the leader", version_name(v)));
+        break;
+      }
+    }
+  }
+  for (Group* g : groups) g->drop_member(version);
+}
+
+void Monitor::stop_program(int exit_code) {
+  int expected = -1;
+  forced_exit_.compare_exchange_strong(expected, exit_code);
+  for (auto& a : alive_) a = false;
+  backend_.kill_all();
+}
+
+}  // namespace tandem

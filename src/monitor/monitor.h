@@ -1,0 +1,101 @@
+// Monitor: runs several versions of a program as one (multi-version execution).
+//
+// It starts every version under the backend, groups their processes (group.h), applies the
+// divergence policy, keeps the set of live versions and the leader, and decides the exit status
+// the user sees. Crashed versions are dropped; when the leader goes, the next version by policy
+// is promoted at the call where it stands.
+//
+// Threading: EventSink callbacks arrive on the backend's tracer threads. `mu_` protects the
+// task -> group map and the group list; version liveness and the leader are atomics so that
+// groups can read them while holding their own lock (lock order: Monitor::mu_, then Group::mu_).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "intercept/backend.h"
+#include "monitor/events.h"
+#include "monitor/group.h"
+#include "monitor/options.h"
+#include "monitor/pid_map.h"
+#include "monitor/rules.h"
+
+namespace tandem {
+
+class Monitor final : public EventSink {
+ public:
+  Monitor(MonitorOptions options, Rules rules, EventLog& events, Backend& backend);
+  ~Monitor() override;
+
+  // Starts every version. On failure returns false with a one-line reason in `error` and kills
+  // whatever was started.
+  bool start(std::string& error, int& exit_code);
+  // Runs until every process of every version is gone; returns tandem's exit status.
+  int run();
+
+  // EventSink.
+  void on_started(Task& task) override;
+  void on_syscall_entry(Task& task) override;
+  void on_syscall_exit(Task& task) override;
+  void on_signal(Task& task) override;
+  void on_new_task(Task& parent, Task& child, CloneKind kind) override;
+  void on_exec(Task& task) override;
+  void on_rdtsc(Task& task) override;
+  void on_exiting(Task& task, int wait_status) override;
+  void on_gone(TaskId id, pid_t tid, int version, int wait_status) override;
+
+  // Real pid of the leading version's first process (where tandem forwards signals it gets).
+  pid_t root_pid() const { return root_pids_[leader_.load()]; }
+
+  // For groups.
+  Backend& backend() { return backend_; }
+  EventLog& events() { return events_; }
+  const Rules& rules() const { return rules_; }
+  const MonitorOptions& options() const { return options_; }
+  PidMap& pids() { return pids_; }
+  int version_count() const { return static_cast<int>(options_.versions.size()); }
+  bool alive(int version) const { return alive_[version].load(); }
+  int leader() const { return leader_.load(); }
+  // Versions in the order the policy prefers them (newest first, or oldest first).
+  std::vector<int> preference_order() const;
+  std::string version_name(int version) const;
+  // Drops a version everywhere (kills its processes) and promotes a new leader if needed.
+  void drop_version(int version, const std::string& reason, const std::string& kind);
+  // Stops the whole program (strict policy).
+  void stop_program(int exit_code);
+  // Creates the group for paired children and registers their tasks.
+  Group& new_group();
+  void register_task(TaskId id, Group* group);
+  uint64_t next_round_seq() { return round_seq_.fetch_add(1); }
+  // Original CPU affinity of tandem, reported to versions that ask (they run pinned).
+  const std::vector<uint8_t>& original_affinity() const { return original_affinity_; }
+
+ private:
+  Group* group_of(TaskId id);
+  void note_root_exit(int version, int wait_status);
+
+  MonitorOptions options_;
+  Rules rules_;
+  EventLog& events_;
+  Backend& backend_;
+  PidMap pids_;
+  std::vector<std::atomic<bool>> alive_;
+  std::atomic<int> leader_{0};
+  std::atomic<uint64_t> round_seq_{1};
+  std::atomic<int> forced_exit_{-1};
+
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Group>> groups_;
+  std::unordered_map<uint64_t, Group*> task_groups_;
+  std::vector<TaskId> roots_;
+  std::vector<pid_t> root_pids_;
+  std::vector<int> root_status_;     // wait status of each version's first process, -1 if running
+  std::vector<bool> dropped_;
+  std::vector<uint8_t> original_affinity_;
+};
+
+}  // namespace tandem

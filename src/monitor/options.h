@@ -1,0 +1,39 @@
+// Options of a multi-version run (the `tandem run` command line, as a value).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+// How a divergence between versions is resolved (docs/architecture.md, "Divergence").
+enum class Policy {
+  kPreferNew,  // the newest surviving version's behaviour wins (the seed's rule; default)
+  kPreferOld,  // the oldest surviving version's behaviour wins
+  kStrict,     // every version is stopped before the diverging call executes
+  kMajority,   // the behaviour of more than half of the versions wins; ties -> prefer-new
+};
+
+const char* to_string(Policy p);
+bool parse_policy(const std::string& text, Policy& out);
+
+struct VersionSpec {
+  std::string path;   // as given by the user
+  std::string resolved;  // absolute, checked executable
+};
+
+struct MonitorOptions {
+  std::vector<VersionSpec> versions;  // oldest first
+  std::vector<std::string> args;      // program arguments after argv[0]
+  Policy policy = Policy::kPreferNew;
+  int leader = -1;                    // -1: chosen by the policy
+  std::string rules_file;
+  std::string events_file;
+  bool quiet = false;
+  // A version that diverged is dropped when it has not reconverged after this many of the
+  // winners' calls.
+  int reconverge_bound = 8;
+  bool pin_cpus = true;
+};
+
+}  // namespace tandem

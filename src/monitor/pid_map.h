@@ -1,0 +1,38 @@
+// Virtual process ids.
+//
+// Every version sees the process ids of the version that led when each process was created
+// (hazard 5): getpid, a fork's return value, wait4's result and the pids in siginfo are the
+// leader's, so outputs and paths that contain pids agree across versions, and stay stable when
+// a follower is promoted. Each version's real ids map to these virtual ids.
+//
+// Thread-safe (one mutex; lookups are rare: only calls that carry pids).
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace tandem {
+
+class PidMap {
+ public:
+  explicit PidMap(int versions) : to_virtual_(versions), to_real_(versions) {}
+  void add(int version, pid_t real, pid_t virtual_pid);
+  // Unknown ids (outside the program) map to themselves.
+  pid_t to_virtual(int version, pid_t real) const;
+  pid_t to_real(int version, pid_t virtual_pid) const;
+  // True if `real` is a process of the program (any version).
+  bool is_program_pid(pid_t real) const;
+  // True if `virtual_pid` is the virtual id of a process of the program.
+  bool is_virtual_pid(pid_t virtual_pid) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::map<pid_t, pid_t>> to_virtual_;
+  std::vector<std::map<pid_t, pid_t>> to_real_;
+};
+
+}  // namespace tandem

@@ -1,0 +1,94 @@
+"""Shared helpers for the tests that drive the `tandem` command.
+
+Paths come from the environment CTest sets: TANDEM (the command) and TARGETS (the folder of
+the target programs). Every run is bounded in time; a test that leaves a process behind fails.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+TANDEM = os.environ.get("TANDEM", "build/tools/tandem")
+TARGETS = os.environ.get("TARGETS", "build/tests/targets")
+
+
+def target(name):
+    return os.path.join(TARGETS, name)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def processes_running(path_fragment):
+    """PIDs of processes whose executable path contains `path_fragment`."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            exe = os.readlink(f"/proc/{pid}/exe")
+        except OSError:
+            continue
+        if path_fragment in exe:
+            found.append(int(pid))
+    return found
+
+
+class Result:
+    def __init__(self, proc, events):
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+        self.events = events
+
+    def kinds(self):
+        return [e["event"] for e in self.events]
+
+    def of(self, kind):
+        return [e for e in self.events if e["event"] == kind]
+
+
+class TandemTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="tandem-test-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def tandem(self, bins, args=(), stdin=b"", opts=(), timeout=60, env=None, cwd=None):
+        """Runs `tandem run OPTS BINS -- ARGS`; returns a Result with the parsed events."""
+        events_file = os.path.join(self.tmp, f"events-{time.monotonic_ns()}.jsonl")
+        cmd = [TANDEM, "run", "--events", events_file, *opts, *bins]
+        if args:
+            cmd += ["--", *args]
+        proc = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout,
+                              env=env, cwd=cwd)
+        events = []
+        if os.path.exists(events_file):
+            with open(events_file) as f:
+                events = [json.loads(line) for line in f if line.strip()]
+        return Result(proc, events)
+
+    def native(self, binary, args=(), stdin=b"", timeout=60, env=None, cwd=None):
+        return subprocess.run([binary, *args], input=stdin, capture_output=True,
+                              timeout=timeout, env=env, cwd=cwd)
+
+    def assertNoDivergence(self, result):
+        self.assertNotIn("divergence", result.kinds(), result.events)
+        self.assertNotIn("drop", result.kinds(), result.events)
+        self.assertNotIn("crash", result.kinds(), result.events)
+
+    def assertNothingLeft(self, fragment):
+        # Processes can take a moment to be reaped after tandem exits.
+        for _ in range(50):
+            if not processes_running(fragment):
+                return
+            time.sleep(0.02)
+        self.fail(f"processes left behind: {processes_running(fragment)}")

@@ -1,0 +1,201 @@
+"""`tandem run` on the tiny target programs: one behaviour per test (issue 2's acceptance)."""
+import os
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+from harness import TandemTest, target, free_port
+
+
+class Crashes(TandemTest):
+    CALC_INPUT = b"1 + 2\n5 % 3\n0 % 0\n3 * 4\n"
+
+    def check_new_crash_survived(self, v1, v2):
+        r = self.tandem([target(v1), target(v2)], stdin=self.CALC_INPUT)
+        # The new version answers "5 % 3" (prefer-new), crashes on "0 % 0"; the old version
+        # answers that line and everything after.
+        self.assertEqual(r.out, b"3\n2\nerror: unknown operator\n12\n", r.err)
+        self.assertEqual(r.code, 0, r.err)
+        crashes = r.of("crash")
+        self.assertEqual([c["version"] for c in crashes], [2])
+        self.assertEqual(crashes[0]["signal"], 11)
+        self.assertEqual([p["version"] for p in r.of("promotion")], [1])
+        self.assertIn(b"crashed", r.err)
+
+    def test_new_version_crashes_old_survives(self):
+        self.check_new_crash_survived("calc_v1", "calc_v2")
+
+    def test_static_binaries(self):
+        self.check_new_crash_survived("calc_static_v1", "calc_static_v2")
+
+    def test_old_version_crashes(self):
+        r = self.tandem([target("calc_crash_old_v1"), target("calc_crash_old_v2")],
+                        stdin=b"1 + 1\ncrash\n2 + 2\n")
+        self.assertEqual(r.out, b"2\ncrash: ignored\n4\n", r.err)
+        self.assertEqual(r.code, 0)
+        self.assertEqual([c["version"] for c in r.of("crash")], [1])
+        self.assertEqual(r.of("promotion"), [])
+
+    def test_abort(self):
+        r = self.tandem([target("aborter_v1"), target("aborter_v2")], stdin=b"a\nabort\nb\n")
+        self.assertEqual(r.out, b"echo: a\necho: abort\necho: b\ndone\n", r.err)
+        self.assertEqual(r.code, 0)
+        crashes = r.of("crash")
+        self.assertEqual([c["version"] for c in crashes], [2])
+        self.assertEqual(crashes[0]["signal"], 6)
+
+    def test_every_version_crashes(self):
+        r = self.tandem([target("calc_v2"), target("calc_v2")], stdin=b"0 % 0\n")
+        self.assertEqual(r.code, 128 + 11)
+        self.assertEqual(len(r.of("crash")), 2)
+
+
+class Equivalence(TandemTest):
+    def test_benign_extra_calls_are_absorbed(self):
+        r = self.tandem([target("benign_v1"), target("benign_v2")])
+        self.assertEqual(r.out, b"benign: same output\n", r.err)
+        self.assertEqual(r.code, 0)
+        self.assertNoDivergence(r)
+        self.assertIn("absorbed", r.kinds())
+
+    def test_different_write_chunking_is_equivalent(self):
+        r = self.tandem([target("chunks_v1"), target("chunks_v2")])
+        self.assertEqual(r.out, b"hello, chunked world\nsecond line\n", r.err)
+        self.assertEqual(r.code, 0)
+        self.assertNoDivergence(r)
+
+
+class Policies(TandemTest):
+    def answer(self, versions, policy, leader=None):
+        opts = ["--policy", policy]
+        if leader:
+            opts += ["--leader", str(leader)]
+        return self.tandem([target(f"answer{v}_v1") for v in versions], opts=opts)
+
+    def test_prefer_new(self):
+        r = self.answer([41, 42], "prefer-new")
+        self.assertEqual(r.out, b"computing\nanswer: 42\nbye\n", r.err)
+        self.assertEqual(r.code, 0)
+        self.assertEqual(len(r.of("divergence")), 1)
+        self.assertEqual(r.of("divergence")[0]["winner"], 2)
+
+    def test_prefer_old(self):
+        r = self.answer([41, 42], "prefer-old")
+        self.assertEqual(r.out, b"computing\nanswer: 41\nbye\n", r.err)
+        self.assertEqual(r.of("divergence")[0]["winner"], 1)
+
+    def test_prefer_old_with_new_leader(self):
+        r = self.answer([41, 42], "prefer-old", leader=2)
+        self.assertEqual(r.out, b"computing\nanswer: 41\nbye\n", r.err)
+
+    def test_strict_stops_before_the_diverging_call(self):
+        r = self.answer([41, 42], "strict")
+        self.assertEqual(r.out, b"computing\n", r.err)
+        self.assertEqual(r.code, 123)
+        self.assertEqual(r.of("divergence")[0]["policy"], "strict")
+        self.assertNothingLeft("answer4")
+
+    def test_majority(self):
+        r = self.answer([41, 42, 42], "majority")
+        self.assertEqual(r.out, b"computing\nanswer: 42\nbye\n", r.err)
+        r = self.answer([41, 41, 42], "majority")
+        self.assertEqual(r.out, b"computing\nanswer: 41\nbye\n", r.err)
+
+
+class SideEffects(TandemTest):
+    def test_file_effects_happen_once(self):
+        for copies in (2, 3):
+            d = os.path.join(self.tmp, f"dir{copies}")
+            os.mkdir(d)
+            with open(os.path.join(d, "log.txt"), "w") as f:
+                f.write("before\n")
+            r = self.tandem([target("fileio_v1")], args=[d], opts=["--copies", str(copies)])
+            self.assertEqual(r.code, 0, r.err)
+            self.assertEqual(r.out, b"read 15: first\nappended\n")
+            with open(os.path.join(d, "renamed.txt")) as f:
+                self.assertEqual(f.read(), "first\nappended\n")
+            with open(os.path.join(d, "log.txt")) as f:
+                self.assertEqual(f.read(), "before\nrun\n")
+            self.assertEqual(sorted(os.listdir(d)), ["log.txt", "renamed.txt"])
+            self.assertNoDivergence(r)
+
+    def test_pipes_between_processes(self):
+        r = self.tandem([target("pipes_v1")], opts=["--copies", "2"])
+        self.assertEqual(r.out, b"parent got: THROUGH THE PIPE AND BACK\nchild exit: 0\n", r.err)
+        self.assertNoDivergence(r)
+
+    def test_fork_exec_and_shell_pipeline(self):
+        native = self.native(target("spawner_v1"))
+        r = self.tandem([target("spawner_v1")], opts=["--copies", "2"])
+        self.assertEqual(r.out, native.stdout, r.err)
+        self.assertEqual(r.out, b"from an exec'd child\nchild status 0\nA\nB\nC\npipeline status 0\n")
+        self.assertNoDivergence(r)
+
+
+class Network(TandemTest):
+    def test_tcp_echo_server_survives_a_crash(self):
+        port = free_port()
+        cmd_out = []
+
+        def serve():
+            cmd_out.append(self.tandem([target("echo_server_v1"), target("echo_server_v2")],
+                                       args=[str(port), "1"], timeout=60))
+
+        t = threading.Thread(target=serve)
+        t.start()
+        deadline = time.monotonic() + 20
+        sock = None
+        while time.monotonic() < deadline:
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+                break
+            except OSError:
+                time.sleep(0.05)
+        self.assertIsNotNone(sock, "server did not listen")
+        with sock:
+            for msg in (b"hello", b"boom", b"after the crash"):
+                sock.sendall(msg)
+                got = b""
+                while len(got) < len(msg):
+                    chunk = sock.recv(1024)
+                    if not chunk:
+                        break
+                    got += chunk
+                self.assertEqual(got, msg)
+        t.join(60)
+        r = cmd_out[0]
+        self.assertEqual(r.out, b"listening\nserved 1\n", r.err)
+        self.assertEqual([c["version"] for c in r.of("crash")], [2])
+
+
+class NonDeterminism(TandemTest):
+    def check(self, name):
+        r = self.tandem([target(name)], opts=["--copies", "2"])
+        self.assertEqual(r.code, 0, r.err)
+        self.assertNoDivergence(r)
+        lines = r.out.decode().splitlines()
+        self.assertEqual(len(lines), 3, r.out)
+        self.assertTrue(lines[0].startswith("getrandom "))
+        # The program sees the leader's pid (virtual pids).
+        start = r.of("start")[0]
+        self.assertIn(f"pid {start['pids'][1]} ", lines[2])
+
+    def test_identical_values_across_versions(self):
+        self.check("nondet_v1")
+
+    def test_identical_values_static(self):
+        self.check("nondet_static_v1")
+
+
+class Threads(TandemTest):
+    def test_thread_creation_is_refused_clearly(self):
+        r = self.tandem([target("threads_v1")], opts=["--copies", "2"], timeout=30)
+        self.assertEqual(r.code, 0, r.err)
+        self.assertEqual(r.out, b"pthread_create: Resource temporarily unavailable\n")
+        self.assertIn("refusal", r.kinds())
+
+
+if __name__ == "__main__":
+    unittest.main()

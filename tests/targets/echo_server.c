@@ -1,0 +1,44 @@
+// A TCP echo server on 127.0.0.1:PORT (argv[1]) serving N connections (argv[2]) one at a time.
+// Prints "listening" once it accepts connections. VERSION 2 crashes when a client sends "boom"
+// (then version 1 must keep the connection alive and answer).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int main(int argc, char** argv) {
+  int port = argc > 1 ? atoi(argv[1]) : 7777;
+  int conns = argc > 2 ? atoi(argv[2]) : 1;
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((unsigned short)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(s, (struct sockaddr*)&a, sizeof a) || listen(s, 8)) {
+    perror("bind");
+    return 2;
+  }
+  printf("listening\n");
+  fflush(stdout);
+  for (int i = 0; i < conns; i++) {
+    int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0) return 3;
+    char buf[512];
+    ssize_t n;
+    while ((n = read(c, buf, sizeof buf)) > 0) {
+#if VERSION == 2
+      if (n >= 4 && memcmp(buf, "boom", 4) == 0) *(volatile int*)0 = 1;
+#endif
+      if (write(c, buf, (size_t)n) != n) break;
+    }
+    close(c);
+  }
+  printf("served %d\n", conns);
+  return 0;
+}

@@ -1,0 +1,183 @@
+// `tandem run`: runs several versions of a program as one (multi-version execution).
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "intercept/backend.h"
+#include "monitor/monitor.h"
+#include "monitor/trap_rules.h"
+#include "tools/exit_codes.h"
+#include "tools/subcommand.h"
+
+namespace tandem {
+namespace {
+
+struct RunArgs {
+  std::vector<std::string> binaries;
+  int copies = 0;
+  int leader = 0;  // 1-based; 0 = by policy
+  std::string policy = "prefer-new";
+  std::string rules;
+  std::string events;
+  bool quiet = false;
+  int reconverge = 8;
+  bool no_pin = false;
+};
+
+// Resolves `name` like execvp: with a slash as given, else through $PATH. Returns an exit code
+// (0 when usable) and the resolved path or the reason.
+int resolve_binary(const std::string& name, std::string& resolved, std::string& why) {
+  auto check = [&](const std::string& path) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) < 0) return ENOENT;
+    if (S_ISDIR(st.st_mode)) return EISDIR;
+    if (access(path.c_str(), X_OK) < 0) return EACCES;
+    return 0;
+  };
+  int err = ENOENT;
+  if (name.find('/') != std::string::npos) {
+    err = check(name);
+    if (err == 0) resolved = name;
+  } else {
+    const char* path_env = getenv("PATH");
+    std::stringstream dirs(path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin");
+    std::string dir;
+    while (std::getline(dirs, dir, ':')) {
+      std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+      int e = check(candidate);
+      if (e == 0) {
+        resolved = candidate;
+        err = 0;
+        break;
+      }
+      if (e != ENOENT) err = e;
+    }
+  }
+  if (err == 0) return 0;
+  if (err == ENOENT) {
+    why = "no such file";
+    return exit_code::kNotFound;
+  }
+  why = err == EISDIR ? "is a directory" : "not executable";
+  return exit_code::kNotExecutable;
+}
+
+// Forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to tandem itself (kill PID) to the program.
+// Signals from the terminal reach the versions directly (same process group) and are not
+// forwarded again.
+void forward_signals(pid_t target) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, s);
+  for (;;) {
+    siginfo_t info{};
+    int sig = sigwaitinfo(&set, &info);
+    if (sig < 0) continue;
+    if (info.si_code == SI_USER || info.si_code == SI_QUEUE) kill(target, sig);
+  }
+}
+
+int run_command(const RunArgs& a) {
+  MonitorOptions opts;
+  std::vector<std::string> bins = a.binaries;
+  if (a.copies > 0) {
+    if (bins.size() != 1)
+      return user_error(exit_code::kUsage, "--copies takes exactly one binary");
+    bins.assign(static_cast<size_t>(a.copies), bins[0]);
+  }
+  if (bins.empty()) return user_error(exit_code::kUsage, "no program to run");
+  for (size_t i = 0; i < bins.size(); ++i) {
+    VersionSpec v;
+    v.path = bins[i];
+    std::string why;
+    if (int code = resolve_binary(bins[i], v.resolved, why); code != 0)
+      return user_error(code, fmt::format("version {}: {}: {}", i + 1, bins[i], why));
+    opts.versions.push_back(v);
+  }
+  if (!parse_policy(a.policy, opts.policy))
+    return user_error(exit_code::kUsage,
+                      fmt::format("unknown policy '{}' (prefer-new, prefer-old, strict, majority)",
+                                  a.policy));
+  if (opts.policy == Policy::kMajority && opts.versions.size() < 3)
+    return user_error(exit_code::kUsage, "--policy majority needs at least 3 versions");
+  if (a.leader != 0) {
+    if (a.leader < 1 || a.leader > static_cast<int>(opts.versions.size()))
+      return user_error(exit_code::kUsage,
+                        fmt::format("--leader must be between 1 and {}", opts.versions.size()));
+    opts.leader = a.leader - 1;
+  }
+  if (a.reconverge < 0) return user_error(exit_code::kUsage, "--reconverge must be >= 0");
+  opts.reconverge_bound = a.reconverge;
+  opts.args = trailing_args();
+  opts.quiet = a.quiet;
+  opts.pin_cpus = !a.no_pin;
+  opts.rules_file = a.rules;
+  opts.events_file = a.events;
+
+  Rules rules = Rules::builtin();
+  if (!a.rules.empty()) {
+    std::ifstream in(a.rules);
+    if (!in)
+      return user_error(exit_code::kRulesFile,
+                        fmt::format("rules file {}: {}", a.rules, std::strerror(errno)));
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string error;
+    if (!Rules::parse(text.str(), rules, error))
+      return user_error(exit_code::kRulesFile, fmt::format("rules file {}: {}", a.rules, error));
+  }
+  EventLog events;
+  events.set_quiet(a.quiet);
+  if (!events.open(a.events))
+    return user_error(exit_code::kUsage,
+                      fmt::format("events file {}: {}", a.events, std::strerror(errno)));
+
+  auto backend = make_ptrace_backend();
+  backend->set_trap_rules(trap_rules_from_model());
+  // After the backend saved the program's signal mask: tandem handles these itself.
+  sigset_t ours;
+  sigemptyset(&ours);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) sigaddset(&ours, s);
+  pthread_sigmask(SIG_BLOCK, &ours, nullptr);
+
+  Monitor monitor(opts, std::move(rules), events, *backend);
+  std::string error;
+  int code = 0;
+  if (!monitor.start(error, code)) return user_error(code, error);
+  std::thread(forward_signals, monitor.root_pid()).detach();
+  return monitor.run();
+}
+
+void setup(CLI::App& app, std::function<int()>& action) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "Run versions of a program side by side as one program.\n"
+      "  tandem run [OPTIONS] BIN1 BIN2 [BIN...] [-- ARGS...]   (versions oldest to newest)\n"
+      "  tandem run [OPTIONS] --copies N BIN [-- ARGS...]");
+  run->add_option("binaries", args->binaries, "Versions of the program, oldest first");
+  run->add_option("--copies", args->copies, "Run N copies of one binary")->check(CLI::Range(1, 16));
+  run->add_option("--leader", args->leader, "Version (1-based) that executes I/O at first");
+  run->add_option("--policy", args->policy,
+                  "Divergence policy: prefer-new (default), prefer-old, strict, majority");
+  run->add_option("--rules", args->rules, "Equivalence rules file");
+  run->add_option("--events", args->events, "Write events as JSON lines to FILE");
+  run->add_option("--reconverge", args->reconverge,
+                  "Drop a diverged version after this many calls without reconverging (8)");
+  run->add_flag("-q,--quiet", args->quiet, "No summaries on stderr");
+  run->add_flag("--no-pin", args->no_pin, "Do not pin versions to CPUs");
+  run->callback([args, &action] { action = [args] { return run_command(*args); }; });
+}
+
+SubcommandRegistrar reg(setup);
+
+}  // namespace
+}  // namespace tandem
