@@ -55,24 +55,26 @@ std::string format_flags(const FlagSet& set, uint64_t value) {
     if (!out.empty()) out += '|';
     out += part;
   };
-  uint64_t rest = value;
+  uint64_t rest = value & ~set.enum_mask;
+  std::string field_text;
   if (set.enum_mask != 0) {
     uint64_t field = value & set.enum_mask;
-    rest &= ~set.enum_mask;
     if (const char* name = find_item(set.enum_items, field)) {
-      append(name);
+      field_text = name;
     } else if (set.enum_items.empty()) {
-      append(fmt::format("0{:o}", field));
+      field_text = fmt::format("0{:o}", field);
     } else if (field != 0) {
-      append(fmt::format("{:#x}", field));
+      field_text = fmt::format("{:#x}", field);
     }
   }
+  if (!set.enum_last && !field_text.empty()) append(field_text);
   for (const FlagItem& item : set.items) {
     if (item.value != 0 && (rest & item.value) == item.value) {
       append(item.name);
       rest &= ~item.value;
     }
   }
+  if (set.enum_last && !field_text.empty()) append(field_text);
   if (rest != 0 || out.empty()) append(fmt::format("{:#x}", rest));
   return out;
 }

@@ -32,6 +32,7 @@ struct FlagSet {
   uint64_t enum_mask;
   std::span<const FlagItem> enum_items;
   const char* zero;  // name of 0 (F_OK, PROT_NONE), or nullptr
+  bool enum_last;    // the enumerated field is printed after the bits (clone's exit signal)
 };
 
 // nullptr when no set has that name.

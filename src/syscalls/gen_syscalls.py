@@ -191,9 +191,9 @@ def gen_flags():
         fs = model.FLAGSETS[name]
         enum_items = fs.enum_items if fs.enum_set is None else model.FLAGSETS[fs.enum_set].items
         out.append("    {%s, FlagKind::%s, std::span(k_%s_items, %d), 0x%xULL, "
-                   "std::span(k_%s_enum, %d), %s}," %
+                   "std::span(k_%s_enum, %d), %s, %s}," %
                    (cstr(name), kinds[fs.kind], name, len(fs.items), fs.enum_mask, name,
-                    len(enum_items), cstr(fs.zero)))
+                    len(enum_items), cstr(fs.zero), "true" if fs.enum_last else "false"))
     out.append("};")
     return "\n".join(out) + "\n"
 

@@ -1025,13 +1025,15 @@ unimplemented(236, "vserver", "never implemented")
 #   kind "octal": printed as 0644.
 #   enum_mask/enum_items: a field inside a bits set that is an enumeration (O_ACCMODE, MAP_TYPE,
 #   the exit signal in clone flags): printed first; without items it is printed in octal (the
-#   permission bits of IPC flags). zero: the name of the value 0 (F_OK, PROT_NONE).
+#   permission bits of IPC flags). zero: the name of the value 0 (F_OK, PROT_NONE). enum_last:
+#   print the enumerated field after the bits (clone's exit signal, as strace does).
 # ------------------------------------------------------------------------------------------------
 
 
 class FlagSet:
-    def __init__(self, kind, items=(), enum_mask=0, enum_items=(), enum_set=None, zero=None):
-        self.kind, self.items, self.zero = kind, list(items), zero
+    def __init__(self, kind, items=(), enum_mask=0, enum_items=(), enum_set=None, zero=None,
+                 enum_last=False):
+        self.kind, self.items, self.zero, self.enum_last = kind, list(items), zero, enum_last
         self.enum_mask, self.enum_items, self.enum_set = enum_mask, list(enum_items), enum_set
 
 
@@ -1198,7 +1200,7 @@ FLAGSETS = {
         ("MADV_POPULATE_WRITE", 23), ("MADV_DONTNEED_LOCKED", 24), ("MADV_COLLAPSE", 25),
         ("MADV_HWPOISON", 100), ("MADV_SOFT_OFFLINE", 101), ("MADV_GUARD_INSTALL", 102),
         ("MADV_GUARD_REMOVE", 103)),
-    "clone_flags": bits(*CLONE_BITS, enum_mask=0xff, enum_set="signal"),
+    "clone_flags": bits(*CLONE_BITS, enum_mask=0xff, enum_set="signal", enum_last=True),
     "unshare_flags": bits(("CLONE_NEWTIME", 0x80), *CLONE_BITS),
     "wait_options": bits(("WNOHANG", 1), ("WUNTRACED", 2), ("WEXITED", 4), ("WCONTINUED", 8),
                          ("WNOWAIT", 0x1000000), ("__WNOTHREAD", 0x20000000),
