@@ -43,7 +43,9 @@ struct Cmsghdr {
   int32_t type;
 };
 static_assert(sizeof(Cmsghdr) == 16);
-constexpr uint64_t cmsg_align(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
+constexpr uint64_t cmsg_align(uint64_t n) {
+  return (n + 7) & ~uint64_t{7};
+}
 constexpr int kSolSocket = 1;
 constexpr int kScmRights = 1;
 

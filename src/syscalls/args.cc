@@ -46,7 +46,8 @@ Result<uint64_t> length_value(const SyscallCall& call, const Length& len, int ar
     }
   }
   uint64_t n = base * len.scale;
-  if (len.bias < 0 && n < static_cast<uint64_t>(-static_cast<int64_t>(len.bias))) return uint64_t{0};
+  if (len.bias < 0 && n < static_cast<uint64_t>(-static_cast<int64_t>(len.bias)))
+    return uint64_t{0};
   n += static_cast<uint64_t>(static_cast<int64_t>(len.bias));
   return std::min(n, abi::kMaxBuffer);
 }

@@ -37,7 +37,9 @@ inline remote_addr arg_ptr(const SyscallCall& call, int i) {
 }
 
 // A result in [-4095, -1] is -errno (the kernel's convention at the syscall boundary).
-inline bool is_error(int64_t ret) { return ret < 0 && ret >= -4095; }
+inline bool is_error(int64_t ret) {
+  return ret < 0 && ret >= -4095;
+}
 // Interrupted by a signal: EINTR, or one of the kernel-internal restart codes a tracer sees.
 inline bool is_interrupted(int64_t ret) {
   return ret == -EINTR || ret == -512 || ret == -513 || ret == -514 || ret == -516;
@@ -51,7 +53,9 @@ const SyscallInfo& info_of(const SyscallCall& call);
 Result<uint64_t> length_value(const SyscallCall& call, const Length& len, int arg, int64_t ret,
                               const RemoteMemory& mem);
 // True if the length can be computed before the call without the result (not kRet).
-inline bool known_before_call(const Length& len) { return len.from != LenFrom::kRet; }
+inline bool known_before_call(const Length& len) {
+  return len.from != LenFrom::kRet;
+}
 
 // Reads `count` iovecs (count above UIO_MAXIOV: EINVAL, as the kernel).
 Result<std::vector<abi::Iovec>> read_iovecs(const RemoteMemory& mem, remote_addr addr,

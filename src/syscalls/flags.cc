@@ -90,7 +90,9 @@ const char* enum_name(const char* set, uint64_t value) {
   return s ? find_item(s->items, value) : nullptr;
 }
 
-const char* errno_name(int err) { return enum_name("errno", static_cast<uint64_t>(err)); }
+const char* errno_name(int err) {
+  return enum_name("errno", static_cast<uint64_t>(err));
+}
 
 std::string signal_name(int sig) {
   if (sig == 0) return "0";

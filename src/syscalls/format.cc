@@ -27,12 +27,24 @@ std::string fmt_quoted(std::span<const uint8_t> bytes, uint64_t total) {
   for (size_t i = 0; i < n; ++i) {
     uint8_t c = bytes[i];
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\0': out += "\\0"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\0':
+        out += "\\0";
+        break;
       default:
         if (c >= 0x20 && c < 0x7f) {
           out += static_cast<char>(c);
@@ -166,10 +178,11 @@ std::string fmt_in_msghdr(const RemoteMemory* mem, remote_addr addr) {
     auto b = mem->read_bytes(remote_addr(m->name), std::min<uint64_t>(m->namelen, 128));
     name = b ? fmt_sockaddr(*b) : fmt_pointer(m->name);
   }
-  return fmt::format("{{msg_name={}, msg_namelen={}, msg_iov={}, msg_iovlen={}, "
-                     "msg_controllen={}, msg_flags={}}}",
-                     name, m->namelen, fmt_in_iovec(mem, remote_addr(m->iov), m->iovlen),
-                     m->iovlen, m->controllen, format_flags("msg_flags", m->flags));
+  return fmt::format(
+      "{{msg_name={}, msg_namelen={}, msg_iov={}, msg_iovlen={}, "
+      "msg_controllen={}, msg_flags={}}}",
+      name, m->namelen, fmt_in_iovec(mem, remote_addr(m->iov), m->iovlen), m->iovlen, m->controllen,
+      format_flags("msg_flags", m->flags));
 }
 
 std::string fmt_string_array(const RemoteMemory* mem, remote_addr addr) {
@@ -253,11 +266,16 @@ std::string format_generic(const SyscallCall& call, const SyscallInfo& info, int
 
 const char* restart_text(int err) {
   switch (err) {
-    case 512: return "To be restarted if SA_RESTART is set";
-    case 513: return "To be restarted";
-    case 514: return "To be restarted if no handler";
-    case 516: return "Interrupted by signal";
-    default: return nullptr;
+    case 512:
+      return "To be restarted if SA_RESTART is set";
+    case 513:
+      return "To be restarted";
+    case 514:
+      return "To be restarted if no handler";
+    case 516:
+      return "Interrupted by signal";
+    default:
+      return nullptr;
   }
 }
 

@@ -14,8 +14,7 @@
 namespace tandem {
 
 void add_blob(Outputs& out, int arg, int part, std::vector<uint8_t> bytes) {
-  out.blobs.push_back(
-      {static_cast<uint8_t>(arg), static_cast<uint16_t>(part), std::move(bytes)});
+  out.blobs.push_back({static_cast<uint8_t>(arg), static_cast<uint16_t>(part), std::move(bytes)});
 }
 
 const Outputs::Blob* find_blob(const Outputs& out, int arg, int part) {

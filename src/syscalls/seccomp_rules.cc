@@ -12,13 +12,20 @@ namespace {
 
 bool TrapCondition::holds(uint64_t v) const {
   switch (op) {
-    case CmpOp::kNe: return v != value;
-    case CmpOp::kLt: return v < value;
-    case CmpOp::kLe: return v <= value;
-    case CmpOp::kEq: return v == value;
-    case CmpOp::kGe: return v >= value;
-    case CmpOp::kGt: return v > value;
-    case CmpOp::kMaskedEq: return (v & mask) == value;
+    case CmpOp::kNe:
+      return v != value;
+    case CmpOp::kLt:
+      return v < value;
+    case CmpOp::kLe:
+      return v <= value;
+    case CmpOp::kEq:
+      return v == value;
+    case CmpOp::kGe:
+      return v >= value;
+    case CmpOp::kGt:
+      return v > value;
+    case CmpOp::kMaskedEq:
+      return (v & mask) == value;
   }
   return false;
 }
@@ -38,8 +45,10 @@ std::span<const TrapCondition> trap_conditions(int nr) {
 
 bool filter_traps(int nr, const uint64_t (&args)[6]) {
   switch (filter_action(nr)) {
-    case FilterAction::kAllow: return false;
-    case FilterAction::kTrap: return true;
+    case FilterAction::kAllow:
+      return false;
+    case FilterAction::kTrap:
+      return true;
     case FilterAction::kTrapWhen:
       for (const TrapCondition& c : trap_conditions(nr))
         if (c.holds(args[c.arg])) return true;

@@ -24,10 +24,18 @@ constexpr size_t kMaxString = 1 << 20;
 
 // --- SigWriter ---
 
-void SigWriter::u32(uint32_t v) { put_u32(sig_.bytes, v); }
-void SigWriter::u64(uint64_t v) { put_u64(sig_.bytes, v); }
-void SigWriter::null() { sig_.bytes.push_back(kTagNull); }
-void SigWriter::present() { sig_.bytes.push_back(kTagPresent); }
+void SigWriter::u32(uint32_t v) {
+  put_u32(sig_.bytes, v);
+}
+void SigWriter::u64(uint64_t v) {
+  put_u64(sig_.bytes, v);
+}
+void SigWriter::null() {
+  sig_.bytes.push_back(kTagNull);
+}
+void SigWriter::present() {
+  sig_.bytes.push_back(kTagPresent);
+}
 void SigWriter::bytes(std::span<const uint8_t> b) {
   present();
   u64(b.size());
@@ -151,8 +159,7 @@ Result<void> sign_generic(const SyscallCall& call, const SyscallInfo& info, int 
     case ArgKind::kSpecial:
       break;
   }
-  TANDEM_FATAL() << "no family encodes argument " << i << " (" << spec.name << ") of "
-                 << info.name;
+  TANDEM_FATAL() << "no family encodes argument " << i << " (" << spec.name << ") of " << info.name;
 }
 
 }  // namespace
@@ -175,8 +182,8 @@ Result<Signature> make_signature(const SyscallCall& call, const RemoteMemory& me
     }
     if (!handled)
       if (auto r = sign_generic(call, *info, i, mem, w); !r) return r.error();
-    sig.fields.push_back({static_cast<uint8_t>(i), start,
-                          static_cast<uint32_t>(sig.bytes.size()) - start});
+    sig.fields.push_back(
+        {static_cast<uint8_t>(i), start, static_cast<uint32_t>(sig.bytes.size()) - start});
   }
   return sig;
 }

@@ -48,72 +48,118 @@ const SyscallInfo* syscall_by_name(std::string_view name) {
   return nullptr;
 }
 
-std::span<const SyscallInfo> all_syscalls() { return kSyscallTable; }
+std::span<const SyscallInfo> all_syscalls() {
+  return kSyscallTable;
+}
 
 const char* to_string(SyscallClass cls) {
   switch (cls) {
-    case SyscallClass::kLocal: return "local";
-    case SyscallClass::kReplicated: return "replicated";
-    case SyscallClass::kLockstep: return "lockstep";
-    case SyscallClass::kEveryone: return "everyone";
-    case SyscallClass::kEmulated: return "emulated";
-    case SyscallClass::kRefused: return "refused";
+    case SyscallClass::kLocal:
+      return "local";
+    case SyscallClass::kReplicated:
+      return "replicated";
+    case SyscallClass::kLockstep:
+      return "lockstep";
+    case SyscallClass::kEveryone:
+      return "everyone";
+    case SyscallClass::kEmulated:
+      return "emulated";
+    case SyscallClass::kRefused:
+      return "refused";
   }
   return "?";
 }
 
 const char* to_string(ArgKind kind) {
   switch (kind) {
-    case ArgKind::kNone: return "none";
-    case ArgKind::kValue: return "value";
-    case ArgKind::kFlags: return "flags";
-    case ArgKind::kFd: return "fd";
-    case ArgKind::kDirFd: return "dirfd";
-    case ArgKind::kPid: return "pid";
-    case ArgKind::kSignal: return "signal";
-    case ArgKind::kPath: return "path";
-    case ArgKind::kString: return "string";
-    case ArgKind::kStringArray: return "string-array";
-    case ArgKind::kInBuf: return "in-buf";
-    case ArgKind::kOutBuf: return "out-buf";
-    case ArgKind::kInStruct: return "in-struct";
-    case ArgKind::kOutStruct: return "out-struct";
-    case ArgKind::kInOutStruct: return "inout-struct";
-    case ArgKind::kInIovec: return "in-iovec";
-    case ArgKind::kOutIovec: return "out-iovec";
-    case ArgKind::kInMsghdr: return "in-msghdr";
-    case ArgKind::kOutMsghdr: return "out-msghdr";
-    case ArgKind::kInSockaddr: return "in-sockaddr";
-    case ArgKind::kOutSockaddr: return "out-sockaddr";
-    case ArgKind::kSockLenPtr: return "socklen-ptr";
-    case ArgKind::kInSigset: return "in-sigset";
-    case ArgKind::kOutSigset: return "out-sigset";
-    case ArgKind::kOutFdPair: return "out-fd-pair";
-    case ArgKind::kIgnored: return "ignored";
-    case ArgKind::kSpecial: return "special";
+    case ArgKind::kNone:
+      return "none";
+    case ArgKind::kValue:
+      return "value";
+    case ArgKind::kFlags:
+      return "flags";
+    case ArgKind::kFd:
+      return "fd";
+    case ArgKind::kDirFd:
+      return "dirfd";
+    case ArgKind::kPid:
+      return "pid";
+    case ArgKind::kSignal:
+      return "signal";
+    case ArgKind::kPath:
+      return "path";
+    case ArgKind::kString:
+      return "string";
+    case ArgKind::kStringArray:
+      return "string-array";
+    case ArgKind::kInBuf:
+      return "in-buf";
+    case ArgKind::kOutBuf:
+      return "out-buf";
+    case ArgKind::kInStruct:
+      return "in-struct";
+    case ArgKind::kOutStruct:
+      return "out-struct";
+    case ArgKind::kInOutStruct:
+      return "inout-struct";
+    case ArgKind::kInIovec:
+      return "in-iovec";
+    case ArgKind::kOutIovec:
+      return "out-iovec";
+    case ArgKind::kInMsghdr:
+      return "in-msghdr";
+    case ArgKind::kOutMsghdr:
+      return "out-msghdr";
+    case ArgKind::kInSockaddr:
+      return "in-sockaddr";
+    case ArgKind::kOutSockaddr:
+      return "out-sockaddr";
+    case ArgKind::kSockLenPtr:
+      return "socklen-ptr";
+    case ArgKind::kInSigset:
+      return "in-sigset";
+    case ArgKind::kOutSigset:
+      return "out-sigset";
+    case ArgKind::kOutFdPair:
+      return "out-fd-pair";
+    case ArgKind::kIgnored:
+      return "ignored";
+    case ArgKind::kSpecial:
+      return "special";
   }
   return "?";
 }
 
 const char* to_string(LenFrom from) {
   switch (from) {
-    case LenFrom::kNone: return "none";
-    case LenFrom::kArg: return "arg";
-    case LenFrom::kArgPtr: return "arg-ptr";
-    case LenFrom::kRet: return "ret";
-    case LenFrom::kFixed: return "fixed";
-    case LenFrom::kField: return "field";
+    case LenFrom::kNone:
+      return "none";
+    case LenFrom::kArg:
+      return "arg";
+    case LenFrom::kArgPtr:
+      return "arg-ptr";
+    case LenFrom::kRet:
+      return "ret";
+    case LenFrom::kFixed:
+      return "fixed";
+    case LenFrom::kField:
+      return "field";
   }
   return "?";
 }
 
 const char* to_string(RetKind ret) {
   switch (ret) {
-    case RetKind::kValue: return "value";
-    case RetKind::kFd: return "fd";
-    case RetKind::kPid: return "pid";
-    case RetKind::kAddress: return "address";
-    case RetKind::kNoReturn: return "noreturn";
+    case RetKind::kValue:
+      return "value";
+    case RetKind::kFd:
+      return "fd";
+    case RetKind::kPid:
+      return "pid";
+    case RetKind::kAddress:
+      return "address";
+    case RetKind::kNoReturn:
+      return "noreturn";
   }
   return "?";
 }

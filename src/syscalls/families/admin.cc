@@ -18,7 +18,9 @@ constexpr SyscallClass kRepl = SyscallClass::kReplicated;
 constexpr SyscallClass kLock = SyscallClass::kLockstep;
 constexpr SyscallClass kEvery = SyscallClass::kEveryone;
 
-bool is(const SyscallInfo& info, std::string_view name) { return name == info.name; }
+bool is(const SyscallInfo& info, std::string_view name) {
+  return name == info.name;
+}
 
 // ------------------------------------------------------------------------------------------
 // quotactl(cmd, special, id, addr), quotactl_fd(fd, cmd, id, addr): cmd = QCMD(sub, type).
@@ -30,24 +32,24 @@ struct QuotaCmd {
 };
 
 const QuotaCmd kQuotaCmds[] = {
-    {0x800001, kRepl, ArgUse::unused()},    // Q_SYNC
-    {0x800002, kLock, ArgUse::string()},    // Q_QUOTAON (quota file)
-    {0x800003, kLock, ArgUse::unused()},    // Q_QUOTAOFF
-    {0x800004, kRepl, ArgUse::out(4)},      // Q_GETFMT
-    {0x800005, kRepl, ArgUse::out(24)},     // Q_GETINFO (struct if_dqinfo)
-    {0x800006, kLock, ArgUse::in(24)},      // Q_SETINFO
-    {0x800007, kRepl, ArgUse::out(72)},     // Q_GETQUOTA (struct if_dqblk)
-    {0x800008, kLock, ArgUse::in(72)},      // Q_SETQUOTA
-    {0x800009, kRepl, ArgUse::out(72)},     // Q_GETNEXTQUOTA (struct if_nextdqblk)
-    {0x5801, kLock, ArgUse::in(4)},         // Q_XQUOTAON
-    {0x5802, kLock, ArgUse::in(4)},         // Q_XQUOTAOFF
-    {0x5803, kRepl, ArgUse::out(112)},      // Q_XGETQUOTA (struct fs_disk_quota)
-    {0x5804, kLock, ArgUse::in(112)},       // Q_XSETQLIM
-    {0x5805, kRepl, ArgUse::out(80)},       // Q_XGETQSTAT (struct fs_quota_stat)
-    {0x5806, kLock, ArgUse::in(4)},         // Q_XQUOTARM
-    {0x5807, kRepl, ArgUse::unused()},      // Q_XQUOTASYNC
-    {0x5808, kRepl, ArgUse::inout(160)},    // Q_XGETQSTATV (struct fs_quota_statv)
-    {0x5809, kRepl, ArgUse::out(112)},      // Q_XGETNEXTQUOTA
+    {0x800001, kRepl, ArgUse::unused()},  // Q_SYNC
+    {0x800002, kLock, ArgUse::string()},  // Q_QUOTAON (quota file)
+    {0x800003, kLock, ArgUse::unused()},  // Q_QUOTAOFF
+    {0x800004, kRepl, ArgUse::out(4)},    // Q_GETFMT
+    {0x800005, kRepl, ArgUse::out(24)},   // Q_GETINFO (struct if_dqinfo)
+    {0x800006, kLock, ArgUse::in(24)},    // Q_SETINFO
+    {0x800007, kRepl, ArgUse::out(72)},   // Q_GETQUOTA (struct if_dqblk)
+    {0x800008, kLock, ArgUse::in(72)},    // Q_SETQUOTA
+    {0x800009, kRepl, ArgUse::out(72)},   // Q_GETNEXTQUOTA (struct if_nextdqblk)
+    {0x5801, kLock, ArgUse::in(4)},       // Q_XQUOTAON
+    {0x5802, kLock, ArgUse::in(4)},       // Q_XQUOTAOFF
+    {0x5803, kRepl, ArgUse::out(112)},    // Q_XGETQUOTA (struct fs_disk_quota)
+    {0x5804, kLock, ArgUse::in(112)},     // Q_XSETQLIM
+    {0x5805, kRepl, ArgUse::out(80)},     // Q_XGETQSTAT (struct fs_quota_stat)
+    {0x5806, kLock, ArgUse::in(4)},       // Q_XQUOTARM
+    {0x5807, kRepl, ArgUse::unused()},    // Q_XQUOTASYNC
+    {0x5808, kRepl, ArgUse::inout(160)},  // Q_XGETQSTATV (struct fs_quota_statv)
+    {0x5809, kRepl, ArgUse::out(112)},    // Q_XGETNEXTQUOTA
 };
 
 class QuotactlFamily final : public UseFamily {
@@ -61,8 +63,7 @@ class QuotactlFamily final : public UseFamily {
     return Refinement{c->cls};
   }
 
-  std::optional<ArgUse> use(const SyscallCall& call, int arg,
-                            const RemoteMemory*) const override {
+  std::optional<ArgUse> use(const SyscallCall& call, int arg, const RemoteMemory*) const override {
     if (arg != 3) return std::nullopt;
     const QuotaCmd* c = find(call);
     return c ? c->addr : ArgUse::unused();
@@ -96,33 +97,33 @@ const ArgUse kOutSizedBy4 = ArgUse::out_up_to_ret(0);
 const ArgUse kInSizedBy4 = ArgUse::in(0);
 
 const KeyOp kKeyOps[] = {
-    {0, kRepl, {kV, kV, kU, kU}},                  // GET_KEYRING_ID (create: see classify)
+    {0, kRepl, {kV, kV, kU, kU}},  // GET_KEYRING_ID (create: see classify)
     // The session keyring is part of the calling process's credentials.
-    {1, kEvery, {kS, kU, kU, kU}},                 // JOIN_SESSION_KEYRING
-    {2, kLock, {kV, kInSizedBy4, kV, kU}},         // UPDATE
-    {3, kLock, {kV, kU, kU, kU}},                  // REVOKE
-    {4, kLock, {kV, kV, kV, kU}},                  // CHOWN
-    {5, kLock, {kV, kV, kU, kU}},                  // SETPERM
-    {6, kRepl, {kV, kOutSizedBy4, kV, kU}},        // DESCRIBE
-    {7, kLock, {kV, kU, kU, kU}},                  // CLEAR
-    {8, kLock, {kV, kV, kU, kU}},                  // LINK
-    {9, kLock, {kV, kV, kU, kU}},                  // UNLINK
-    {10, kRepl, {kV, kS, kS, kV}},                 // SEARCH (linking into dest: classify)
-    {11, kRepl, {kV, kOutSizedBy4, kV, kU}},       // READ
-    {12, kLock, {kV, kInSizedBy4, kV, kV}},        // INSTANTIATE
-    {13, kLock, {kV, kV, kV, kU}},                 // NEGATE
-    {14, kEvery, {kV, kU, kU, kU}},                // SET_REQKEY_KEYRING
-    {15, kLock, {kV, kV, kU, kU}},                 // SET_TIMEOUT
-    {16, kEvery, {kV, kU, kU, kU}},                // ASSUME_AUTHORITY
-    {17, kRepl, {kV, kOutSizedBy4, kV, kU}},       // GET_SECURITY
-    {18, kLock, {kU, kU, kU, kU}},                 // SESSION_TO_PARENT (another process)
-    {19, kLock, {kV, kV, kV, kV}},                 // REJECT
-    {21, kLock, {kV, kU, kU, kU}},                 // INVALIDATE
-    {22, kLock, {kV, kV, kU, kU}},                 // GET_PERSISTENT (links into a keyring)
-    {29, kLock, {kV, kS, kS, kU}},                 // RESTRICT_KEYRING
-    {30, kLock, {kV, kV, kV, kV}},                 // MOVE
+    {1, kEvery, {kS, kU, kU, kU}},                        // JOIN_SESSION_KEYRING
+    {2, kLock, {kV, kInSizedBy4, kV, kU}},                // UPDATE
+    {3, kLock, {kV, kU, kU, kU}},                         // REVOKE
+    {4, kLock, {kV, kV, kV, kU}},                         // CHOWN
+    {5, kLock, {kV, kV, kU, kU}},                         // SETPERM
+    {6, kRepl, {kV, kOutSizedBy4, kV, kU}},               // DESCRIBE
+    {7, kLock, {kV, kU, kU, kU}},                         // CLEAR
+    {8, kLock, {kV, kV, kU, kU}},                         // LINK
+    {9, kLock, {kV, kV, kU, kU}},                         // UNLINK
+    {10, kRepl, {kV, kS, kS, kV}},                        // SEARCH (linking into dest: classify)
+    {11, kRepl, {kV, kOutSizedBy4, kV, kU}},              // READ
+    {12, kLock, {kV, kInSizedBy4, kV, kV}},               // INSTANTIATE
+    {13, kLock, {kV, kV, kV, kU}},                        // NEGATE
+    {14, kEvery, {kV, kU, kU, kU}},                       // SET_REQKEY_KEYRING
+    {15, kLock, {kV, kV, kU, kU}},                        // SET_TIMEOUT
+    {16, kEvery, {kV, kU, kU, kU}},                       // ASSUME_AUTHORITY
+    {17, kRepl, {kV, kOutSizedBy4, kV, kU}},              // GET_SECURITY
+    {18, kLock, {kU, kU, kU, kU}},                        // SESSION_TO_PARENT (another process)
+    {19, kLock, {kV, kV, kV, kV}},                        // REJECT
+    {21, kLock, {kV, kU, kU, kU}},                        // INVALIDATE
+    {22, kLock, {kV, kV, kU, kU}},                        // GET_PERSISTENT (links into a keyring)
+    {29, kLock, {kV, kS, kS, kU}},                        // RESTRICT_KEYRING
+    {30, kLock, {kV, kV, kV, kV}},                        // MOVE
     {31, kRepl, {ArgUse::out_up_to_ret(0), kV, kU, kU}},  // CAPABILITIES (size: arg3)
-    {32, kRepl, {kV, kV, kV, kU}},                 // WATCH_KEY
+    {32, kRepl, {kV, kV, kV, kU}},                        // WATCH_KEY
 };
 // Not described (refused): 20 INSTANTIATE_IOV, 23 DH_COMPUTE, 24..28 PKEY_*: their arguments
 // are structs holding pointers.
@@ -141,8 +142,7 @@ class KeyctlFamily final : public UseFamily {
     return Refinement{k->cls};
   }
 
-  std::optional<ArgUse> use(const SyscallCall& call, int arg,
-                            const RemoteMemory*) const override {
+  std::optional<ArgUse> use(const SyscallCall& call, int arg, const RemoteMemory*) const override {
     if (arg < 1) return std::nullopt;
     const KeyOp* k = find(call);
     if (k == nullptr) return ArgUse::unused();
@@ -171,8 +171,7 @@ constexpr uint32_t kRebootRestart2 = 0xA1B2C3D4;
 class RebootFamily final : public UseFamily {
  public:
   std::string_view name() const override { return "reboot"; }
-  std::optional<ArgUse> use(const SyscallCall& call, int arg,
-                            const RemoteMemory*) const override {
+  std::optional<ArgUse> use(const SyscallCall& call, int arg, const RemoteMemory*) const override {
     if (arg != 3) return std::nullopt;
     return arg_u32(call, 2) == kRebootRestart2 ? ArgUse::string() : ArgUse::unused();
   }
@@ -257,8 +256,7 @@ class FsconfigFamily final : public UseFamily {
     return std::nullopt;
   }
 
-  std::optional<ArgUse> use(const SyscallCall& call, int arg,
-                            const RemoteMemory*) const override {
+  std::optional<ArgUse> use(const SyscallCall& call, int arg, const RemoteMemory*) const override {
     if (arg != 3) return std::nullopt;
     switch (arg_u32(call, 1)) {
       case 1:  // FSCONFIG_SET_STRING
@@ -288,8 +286,7 @@ class LandlockFamily final : public UseFamily {
     return std::nullopt;
   }
 
-  std::optional<ArgUse> use(const SyscallCall& call, int arg,
-                            const RemoteMemory*) const override {
+  std::optional<ArgUse> use(const SyscallCall& call, int arg, const RemoteMemory*) const override {
     if (arg != 2) return std::nullopt;
     return arg_u32(call, 1) == 1 ? ArgUse::in(12) : ArgUse::in(16);
   }
@@ -308,21 +305,27 @@ class SeccompFamily final : public UseFamily {
                                      const RemoteMemory*) const override {
     switch (arg_u32(call, 0)) {
       case 0:
-      case 1: return Refinement{kLock};
+      case 1:
+        return Refinement{kLock};
       case 2:
-      case 3: return Refinement{kRepl};
-      default: return Refinement{SyscallClass::kRefused, "unknown seccomp operation"};
+      case 3:
+        return Refinement{kRepl};
+      default:
+        return Refinement{SyscallClass::kRefused, "unknown seccomp operation"};
     }
   }
 
-  std::optional<ArgUse> use(const SyscallCall& call, int arg,
-                            const RemoteMemory*) const override {
+  std::optional<ArgUse> use(const SyscallCall& call, int arg, const RemoteMemory*) const override {
     if (arg != 2) return std::nullopt;
     switch (arg_u32(call, 0)) {
-      case 2: return ArgUse::in(4);   // GET_ACTION_AVAIL: u32 action
-      case 3: return ArgUse::out(6);  // GET_NOTIF_SIZES: struct seccomp_notif_sizes
-      case 1: return ArgUse::address();  // the program: see sign()
-      default: return ArgUse::unused();
+      case 2:
+        return ArgUse::in(4);  // GET_ACTION_AVAIL: u32 action
+      case 3:
+        return ArgUse::out(6);  // GET_NOTIF_SIZES: struct seccomp_notif_sizes
+      case 1:
+        return ArgUse::address();  // the program: see sign()
+      default:
+        return ArgUse::unused();
     }
   }
 

@@ -32,7 +32,7 @@ Result<std::optional<EpollReady>> epoll_ctl_event(const SyscallCall& call, const
 // Replaces every leader cookie in epoll_wait outputs with map(leader cookie). `map` returns
 // nullopt when the follower has no registration for it: the result is then ENOENT and the
 // outputs are left unchanged.
-Result<void> translate_epoll_cookies(
-    Outputs& outputs, const std::function<std::optional<uint64_t>(uint64_t)>& map);
+Result<void> translate_epoll_cookies(Outputs& outputs,
+                                     const std::function<std::optional<uint64_t>(uint64_t)>& map);
 
 }  // namespace tandem

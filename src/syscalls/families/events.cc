@@ -16,7 +16,9 @@ namespace tandem {
 
 namespace {
 
-bool is(const SyscallInfo& info, std::string_view name) { return name == info.name; }
+bool is(const SyscallInfo& info, std::string_view name) {
+  return name == info.name;
+}
 
 // ------------------------------------------------------------------------------------------
 // poll, ppoll: struct pollfd {int fd; short events; short revents}. The kernel ignores revents
@@ -40,8 +42,8 @@ class PollFamily final : public Family {
     }
     std::vector<abi::Pollfd> fds(nfds);
     if (nfds > 0) {
-      auto r = mem.read(arg_ptr(call, 0), {reinterpret_cast<uint8_t*>(fds.data()),
-                                           nfds * sizeof(abi::Pollfd)});
+      auto r = mem.read(arg_ptr(call, 0),
+                        {reinterpret_cast<uint8_t*>(fds.data()), nfds * sizeof(abi::Pollfd)});
       if (!r) return r.error();
     }
     w.present();
@@ -90,8 +92,7 @@ class SelectFamily final : public Family {
   Result<bool> sign(const SyscallCall& call, int arg, const RemoteMemory& mem,
                     SigWriter& w) const override {
     if (arg >= 1 && arg <= 3) {
-      if (auto r = w.remote_bytes(mem, arg_ptr(call, arg), fdset_bytes(call)); !r)
-        return r.error();
+      if (auto r = w.remote_bytes(mem, arg_ptr(call, arg), fdset_bytes(call)); !r) return r.error();
       return true;
     }
     if (arg == 4) {
@@ -155,13 +156,14 @@ class SelectFamily final : public Family {
       out = "[";
       for (size_t bit = 0; bit < set->size() * 8 && bit < static_cast<size_t>(arg_i32(call, 0));
            ++bit)
-        if ((*set)[bit / 8] & (1u << (bit % 8))) out += (out.size() > 1 ? " " : "") + std::to_string(bit);
+        if ((*set)[bit / 8] & (1u << (bit % 8)))
+          out += (out.size() > 1 ? " " : "") + std::to_string(bit);
       out += "]";
       return true;
     }
     if (arg == 4) {
-      out = fmt_remote_timespec(mem, arg_ptr(call, 4),
-                                is(info_of(call), "select") ? "usec" : "nsec");
+      out =
+          fmt_remote_timespec(mem, arg_ptr(call, 4), is(info_of(call), "select") ? "usec" : "nsec");
       return true;
     }
     return false;
@@ -225,8 +227,8 @@ Result<std::optional<EpollReady>> epoll_ctl_event(const SyscallCall& call,
   return std::optional<EpollReady>{EpollReady{ev->events, ev->data}};
 }
 
-Result<void> translate_epoll_cookies(
-    Outputs& outputs, const std::function<std::optional<uint64_t>(uint64_t)>& map) {
+Result<void> translate_epoll_cookies(Outputs& outputs,
+                                     const std::function<std::optional<uint64_t>(uint64_t)>& map) {
   Outputs::Blob* blob = nullptr;
   for (Outputs::Blob& b : outputs.blobs)
     if (b.arg == 1 && b.part == 0) blob = &b;

@@ -28,9 +28,9 @@ class SigWriter {
   void u32(uint32_t v);
   void u64(uint64_t v);
   void bytes(std::span<const uint8_t> b);  // present + length + content
-  void text(std::string_view s);            // present + length + characters
-  void null();                              // a NULL pointer
-  void present();                           // a non-NULL pointer whose content is not compared
+  void text(std::string_view s);           // present + length + characters
+  void null();                             // a NULL pointer
+  void present();                          // a non-NULL pointer whose content is not compared
   // Reads `len` bytes at `addr` and encodes them (or null() for a NULL pointer).
   Result<void> remote_bytes(const RemoteMemory& mem, remote_addr addr, uint64_t len);
 

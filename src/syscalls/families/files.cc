@@ -20,7 +20,9 @@ constexpr uint64_t kOTrunc = 01000;
 constexpr uint64_t kOAppend = 02000;
 constexpr uint64_t kOTmpfileBit = 020000000;  // __O_TMPFILE (O_TMPFILE adds O_DIRECTORY)
 
-bool is(const SyscallInfo& info, std::string_view name) { return name == info.name; }
+bool is(const SyscallInfo& info, std::string_view name) {
+  return name == info.name;
+}
 
 // ------------------------------------------------------------------------------------------
 // open, openat, openat2, creat, mq_open, open_by_handle_at
@@ -125,34 +127,36 @@ const FcntlCmd kFcntlCmds[] = {
     {2, SyscallClass::kEveryone, ArgUse::value(4)},                  // F_SETFD
     {3, SyscallClass::kReplicated, ArgUse::unused()},                // F_GETFL
     {4, SyscallClass::kReplicated, ArgUse::value(4, "open_flags")},  // F_SETFL
-    {5, SyscallClass::kReplicated, ArgUse::inout(kFlockSize)},       // F_GETLK
-    {6, SyscallClass::kReplicated, ArgUse::in(kFlockSize)},          // F_SETLK
-    {7, SyscallClass::kReplicated, ArgUse::in(kFlockSize)},          // F_SETLKW
-    {8, SyscallClass::kReplicated, ArgUse::value(4)},                // F_SETOWN (virtual pid)
-    {9, SyscallClass::kReplicated, ArgUse::unused()},                // F_GETOWN
-    {10, SyscallClass::kReplicated, ArgUse::value(4, "signal")},     // F_SETSIG
-    {11, SyscallClass::kReplicated, ArgUse::unused()},               // F_GETSIG
-    {15, SyscallClass::kReplicated, ArgUse::in(8)},                  // F_SETOWN_EX
-    {16, SyscallClass::kReplicated, ArgUse::out(8)},                 // F_GETOWN_EX
-    {17, SyscallClass::kReplicated, ArgUse::out(8)},                 // F_GETOWNER_UIDS
-    {36, SyscallClass::kReplicated, ArgUse::inout(kFlockSize)},      // F_OFD_GETLK
-    {37, SyscallClass::kReplicated, ArgUse::in(kFlockSize)},         // F_OFD_SETLK
-    {38, SyscallClass::kReplicated, ArgUse::in(kFlockSize)},         // F_OFD_SETLKW
-    {1024, SyscallClass::kReplicated, ArgUse::value(4)},             // F_SETLEASE
-    {1025, SyscallClass::kReplicated, ArgUse::unused()},             // F_GETLEASE
+    // POSIX record locks belong to the process that takes them: the leader holds them for
+    // every version, so a follower promoted after the leader died must take them again.
+    {5, SyscallClass::kReplicated, ArgUse::inout(kFlockSize)},            // F_GETLK
+    {6, SyscallClass::kReplicated, ArgUse::in(kFlockSize)},               // F_SETLK
+    {7, SyscallClass::kReplicated, ArgUse::in(kFlockSize)},               // F_SETLKW
+    {8, SyscallClass::kReplicated, ArgUse::value(4)},                     // F_SETOWN (virtual pid)
+    {9, SyscallClass::kReplicated, ArgUse::unused()},                     // F_GETOWN
+    {10, SyscallClass::kReplicated, ArgUse::value(4, "signal")},          // F_SETSIG
+    {11, SyscallClass::kReplicated, ArgUse::unused()},                    // F_GETSIG
+    {15, SyscallClass::kReplicated, ArgUse::in(8)},                       // F_SETOWN_EX
+    {16, SyscallClass::kReplicated, ArgUse::out(8)},                      // F_GETOWN_EX
+    {17, SyscallClass::kReplicated, ArgUse::out(8)},                      // F_GETOWNER_UIDS
+    {36, SyscallClass::kReplicated, ArgUse::inout(kFlockSize)},           // F_OFD_GETLK
+    {37, SyscallClass::kReplicated, ArgUse::in(kFlockSize)},              // F_OFD_SETLK
+    {38, SyscallClass::kReplicated, ArgUse::in(kFlockSize)},              // F_OFD_SETLKW
+    {1024, SyscallClass::kReplicated, ArgUse::value(4)},                  // F_SETLEASE
+    {1025, SyscallClass::kReplicated, ArgUse::unused()},                  // F_GETLEASE
     {1026, SyscallClass::kReplicated, ArgUse::value(4, "inotify_mask")},  // F_NOTIFY
-    {1027, SyscallClass::kEveryone, ArgUse::value(4)},               // F_DUPFD_QUERY
-    {1028, SyscallClass::kReplicated, ArgUse::unused()},             // F_CREATED_QUERY
-    {1029, SyscallClass::kReplicated, ArgUse::value(4)},             // F_CANCELLK
-    {1030, SyscallClass::kEveryone, ArgUse::value(4)},               // F_DUPFD_CLOEXEC
-    {1031, SyscallClass::kReplicated, ArgUse::value(4)},             // F_SETPIPE_SZ
-    {1032, SyscallClass::kReplicated, ArgUse::unused()},             // F_GETPIPE_SZ
-    {1033, SyscallClass::kReplicated, ArgUse::value(4)},             // F_ADD_SEALS
-    {1034, SyscallClass::kReplicated, ArgUse::unused()},             // F_GET_SEALS
-    {1035, SyscallClass::kReplicated, ArgUse::out(8)},               // F_GET_RW_HINT
-    {1036, SyscallClass::kReplicated, ArgUse::in(8)},                // F_SET_RW_HINT
-    {1037, SyscallClass::kReplicated, ArgUse::out(8)},               // F_GET_FILE_RW_HINT
-    {1038, SyscallClass::kReplicated, ArgUse::in(8)},                // F_SET_FILE_RW_HINT
+    {1027, SyscallClass::kEveryone, ArgUse::value(4)},                    // F_DUPFD_QUERY
+    {1028, SyscallClass::kReplicated, ArgUse::unused()},                  // F_CREATED_QUERY
+    {1029, SyscallClass::kReplicated, ArgUse::value(4)},                  // F_CANCELLK
+    {1030, SyscallClass::kEveryone, ArgUse::value(4)},                    // F_DUPFD_CLOEXEC
+    {1031, SyscallClass::kReplicated, ArgUse::value(4)},                  // F_SETPIPE_SZ
+    {1032, SyscallClass::kReplicated, ArgUse::unused()},                  // F_GETPIPE_SZ
+    {1033, SyscallClass::kReplicated, ArgUse::value(4)},                  // F_ADD_SEALS
+    {1034, SyscallClass::kReplicated, ArgUse::unused()},                  // F_GET_SEALS
+    {1035, SyscallClass::kReplicated, ArgUse::out(8)},                    // F_GET_RW_HINT
+    {1036, SyscallClass::kReplicated, ArgUse::in(8)},                     // F_SET_RW_HINT
+    {1037, SyscallClass::kReplicated, ArgUse::out(8)},                    // F_GET_FILE_RW_HINT
+    {1038, SyscallClass::kReplicated, ArgUse::in(8)},                     // F_SET_FILE_RW_HINT
 };
 
 const FcntlCmd* find_fcntl(uint32_t cmd) {
@@ -172,8 +176,7 @@ class FcntlFamily final : public UseFamily {
     return Refinement{c->cls};
   }
 
-  std::optional<ArgUse> use(const SyscallCall& call, int arg,
-                            const RemoteMemory*) const override {
+  std::optional<ArgUse> use(const SyscallCall& call, int arg, const RemoteMemory*) const override {
     if (arg != 2) return std::nullopt;
     const FcntlCmd* c = find_fcntl(arg_u32(call, 1));
     return c ? c->arg : ArgUse::unused();
@@ -191,11 +194,10 @@ class FcntlFamily final : public UseFamily {
       auto fl = mem->read_value(remote_ptr<abi::Flock>(call.args[2]));
       if (fl) {
         static constexpr const char* kTypes[] = {"F_RDLCK", "F_WRLCK", "F_UNLCK"};
-        out = fmt::format("{{l_type={}, l_whence={}, l_start={}, l_len={}}}",
-                          fl->type >= 0 && fl->type < 3 ? kTypes[fl->type]
-                                                        : std::to_string(fl->type),
-                          format_flags("whence", static_cast<uint64_t>(fl->whence)), fl->start,
-                          fl->len);
+        out = fmt::format(
+            "{{l_type={}, l_whence={}, l_start={}, l_len={}}}",
+            fl->type >= 0 && fl->type < 3 ? kTypes[fl->type] : std::to_string(fl->type),
+            format_flags("whence", static_cast<uint64_t>(fl->whence)), fl->start, fl->len);
         return true;
       }
     }
@@ -358,10 +360,10 @@ class XattratFamily final : public Family {
     if (!a) return false;
     uint64_t value = get_u64(*a, 0);
     uint32_t size = get_u32(*a, 8);
-    out = fmt::format("{{value={}, size={}, flags={}}}",
-                      is_set(call) ? fmt_remote_buffer(mem, remote_addr(value), size)
-                                   : fmt_pointer(value),
-                      size, format_flags("xattr_flags", get_u32(*a, 12)));
+    out = fmt::format(
+        "{{value={}, size={}, flags={}}}",
+        is_set(call) ? fmt_remote_buffer(mem, remote_addr(value), size) : fmt_pointer(value), size,
+        format_flags("xattr_flags", get_u32(*a, 12)));
     return true;
   }
 

@@ -18,7 +18,9 @@ namespace tandem {
 
 namespace {
 
-bool is(const SyscallInfo& info, std::string_view name) { return name == info.name; }
+bool is(const SyscallInfo& info, std::string_view name) {
+  return name == info.name;
+}
 
 class MmapFamily final : public Family {
  public:

@@ -35,86 +35,86 @@ const ArgUse kAddr = ArgUse::address();
 constexpr uint64_t kTaskCommLen = 16;
 
 const Option kOptions[] = {
-    {1, kEvery, {kSig, kU, kU, kU}},                    // PR_SET_PDEATHSIG
-    {2, kEvery, {kOutInt, kU, kU, kU}},                 // PR_GET_PDEATHSIG
-    {3, kEvery, {kU, kU, kU, kU}},                      // PR_GET_DUMPABLE
-    {4, kEvery, {kV, kU, kU, kU}},                      // PR_SET_DUMPABLE
-    {5, kEvery, {kOutInt, kU, kU, kU}},                 // PR_GET_UNALIGN
-    {6, kEvery, {kV, kU, kU, kU}},                      // PR_SET_UNALIGN
-    {7, kEvery, {kU, kU, kU, kU}},                      // PR_GET_KEEPCAPS
-    {8, kLock, {kV, kU, kU, kU}},                       // PR_SET_KEEPCAPS: survives setuid
-    {9, kEvery, {kOutInt, kU, kU, kU}},                 // PR_GET_FPEMU
-    {10, kEvery, {kV, kU, kU, kU}},                     // PR_SET_FPEMU
-    {11, kEvery, {kOutInt, kU, kU, kU}},                // PR_GET_FPEXC
-    {12, kEvery, {kV, kU, kU, kU}},                     // PR_SET_FPEXC
-    {13, kEvery, {kU, kU, kU, kU}},                     // PR_GET_TIMING
-    {14, kEvery, {kV, kU, kU, kU}},                     // PR_SET_TIMING
+    {1, kEvery, {kSig, kU, kU, kU}},                        // PR_SET_PDEATHSIG
+    {2, kEvery, {kOutInt, kU, kU, kU}},                     // PR_GET_PDEATHSIG
+    {3, kEvery, {kU, kU, kU, kU}},                          // PR_GET_DUMPABLE
+    {4, kEvery, {kV, kU, kU, kU}},                          // PR_SET_DUMPABLE
+    {5, kEvery, {kOutInt, kU, kU, kU}},                     // PR_GET_UNALIGN
+    {6, kEvery, {kV, kU, kU, kU}},                          // PR_SET_UNALIGN
+    {7, kEvery, {kU, kU, kU, kU}},                          // PR_GET_KEEPCAPS
+    {8, kLock, {kV, kU, kU, kU}},                           // PR_SET_KEEPCAPS: survives setuid
+    {9, kEvery, {kOutInt, kU, kU, kU}},                     // PR_GET_FPEMU
+    {10, kEvery, {kV, kU, kU, kU}},                         // PR_SET_FPEMU
+    {11, kEvery, {kOutInt, kU, kU, kU}},                    // PR_GET_FPEXC
+    {12, kEvery, {kV, kU, kU, kU}},                         // PR_SET_FPEXC
+    {13, kEvery, {kU, kU, kU, kU}},                         // PR_GET_TIMING
+    {14, kEvery, {kV, kU, kU, kU}},                         // PR_SET_TIMING
     {15, kEvery, {ArgUse::in(kTaskCommLen), kU, kU, kU}},   // PR_SET_NAME
     {16, kEvery, {ArgUse::out(kTaskCommLen), kU, kU, kU}},  // PR_GET_NAME
-    {19, kEvery, {kOutInt, kU, kU, kU}},                // PR_GET_ENDIAN
-    {20, kEvery, {kV, kU, kU, kU}},                     // PR_SET_ENDIAN
-    {21, kEvery, {kU, kU, kU, kU}},                     // PR_GET_SECCOMP
-    {22, kLock, {kV, kAddr, kU, kU}},                   // PR_SET_SECCOMP (filter: see sign)
-    {23, kEvery, {kV, kU, kU, kU}},                     // PR_CAPBSET_READ
-    {24, kLock, {kV, kU, kU, kU}},                      // PR_CAPBSET_DROP
-    {25, kEmul, {kOutInt, kU, kU, kU}},                 // PR_GET_TSC
-    {26, kEmul, {kV, kU, kU, kU}},                      // PR_SET_TSC
-    {27, kEvery, {kU, kU, kU, kU}},                     // PR_GET_SECUREBITS
-    {28, kLock, {kV, kU, kU, kU}},                      // PR_SET_SECUREBITS
-    {29, kEvery, {kV, kU, kU, kU}},                     // PR_SET_TIMERSLACK
-    {30, kEvery, {kU, kU, kU, kU}},                     // PR_GET_TIMERSLACK
-    {31, kEvery, {kU, kU, kU, kU}},                     // PR_TASK_PERF_EVENTS_DISABLE
-    {32, kEvery, {kU, kU, kU, kU}},                     // PR_TASK_PERF_EVENTS_ENABLE
-    {33, kEvery, {kV, kV, kU, kU}},                     // PR_MCE_KILL
-    {34, kEvery, {kU, kU, kU, kU}},                     // PR_MCE_KILL_GET
+    {19, kEvery, {kOutInt, kU, kU, kU}},                    // PR_GET_ENDIAN
+    {20, kEvery, {kV, kU, kU, kU}},                         // PR_SET_ENDIAN
+    {21, kEvery, {kU, kU, kU, kU}},                         // PR_GET_SECCOMP
+    {22, kLock, {kV, kAddr, kU, kU}},                       // PR_SET_SECCOMP (filter: see sign)
+    {23, kEvery, {kV, kU, kU, kU}},                         // PR_CAPBSET_READ
+    {24, kLock, {kV, kU, kU, kU}},                          // PR_CAPBSET_DROP
+    {25, kEmul, {kOutInt, kU, kU, kU}},                     // PR_GET_TSC
+    {26, kEmul, {kV, kU, kU, kU}},                          // PR_SET_TSC
+    {27, kEvery, {kU, kU, kU, kU}},                         // PR_GET_SECUREBITS
+    {28, kLock, {kV, kU, kU, kU}},                          // PR_SET_SECUREBITS
+    {29, kEvery, {kV, kU, kU, kU}},                         // PR_SET_TIMERSLACK
+    {30, kEvery, {kU, kU, kU, kU}},                         // PR_GET_TIMERSLACK
+    {31, kEvery, {kU, kU, kU, kU}},                         // PR_TASK_PERF_EVENTS_DISABLE
+    {32, kEvery, {kU, kU, kU, kU}},                         // PR_TASK_PERF_EVENTS_ENABLE
+    {33, kEvery, {kV, kV, kU, kU}},                         // PR_MCE_KILL
+    {34, kEvery, {kU, kU, kU, kU}},                         // PR_MCE_KILL_GET
     // PR_SET_MM rewrites the process's memory map description (CAP_SYS_RESOURCE): arg3 is an
     // address or a struct of addresses (PR_SET_MM_MAP) that cannot be compared between
     // versions; the sub-option and sizes are.
-    {35, kLock, {kV, kAddr, kV, kU}},                   // PR_SET_MM
-    {36, kEvery, {kV, kU, kU, kU}},                     // PR_SET_CHILD_SUBREAPER
-    {37, kEvery, {kOutInt, kU, kU, kU}},                // PR_GET_CHILD_SUBREAPER
-    {38, kLock, {kV, kU, kU, kU}},                      // PR_SET_NO_NEW_PRIVS
-    {39, kEvery, {kU, kU, kU, kU}},                     // PR_GET_NO_NEW_PRIVS
-    {40, kEvery, {kOutU64, kU, kU, kU}},                // PR_GET_TID_ADDRESS
-    {41, kEvery, {kV, kU, kU, kU}},                     // PR_SET_THP_DISABLE
-    {42, kEvery, {kU, kU, kU, kU}},                     // PR_GET_THP_DISABLE
-    {43, kEvery, {kU, kU, kU, kU}},                     // PR_MPX_ENABLE_MANAGEMENT (removed)
-    {44, kEvery, {kU, kU, kU, kU}},                     // PR_MPX_DISABLE_MANAGEMENT (removed)
-    {45, kEvery, {kV, kU, kU, kU}},                     // PR_SET_FP_MODE
-    {46, kEvery, {kU, kU, kU, kU}},                     // PR_GET_FP_MODE
-    {47, kLock, {kV, kV, kU, kU}},                      // PR_CAP_AMBIENT
-    {50, kEvery, {kV, kU, kU, kU}},                     // PR_SVE_SET_VL (arm64)
-    {51, kEvery, {kU, kU, kU, kU}},                     // PR_SVE_GET_VL (arm64)
-    {52, kEvery, {kV, kU, kU, kU}},                     // PR_GET_SPECULATION_CTRL
-    {53, kEvery, {kV, kV, kU, kU}},                     // PR_SET_SPECULATION_CTRL
-    {54, kEvery, {kV, kU, kU, kU}},                     // PR_PAC_RESET_KEYS (arm64)
-    {55, kEvery, {kV, kU, kU, kU}},                     // PR_SET_TAGGED_ADDR_CTRL
-    {56, kEvery, {kU, kU, kU, kU}},                     // PR_GET_TAGGED_ADDR_CTRL
-    {57, kEvery, {kU, kU, kU, kU}},                     // PR_SET_IO_FLUSHER
-    {58, kEvery, {kU, kU, kU, kU}},                     // PR_GET_IO_FLUSHER
+    {35, kLock, {kV, kAddr, kV, kU}},     // PR_SET_MM
+    {36, kEvery, {kV, kU, kU, kU}},       // PR_SET_CHILD_SUBREAPER
+    {37, kEvery, {kOutInt, kU, kU, kU}},  // PR_GET_CHILD_SUBREAPER
+    {38, kLock, {kV, kU, kU, kU}},        // PR_SET_NO_NEW_PRIVS
+    {39, kEvery, {kU, kU, kU, kU}},       // PR_GET_NO_NEW_PRIVS
+    {40, kEvery, {kOutU64, kU, kU, kU}},  // PR_GET_TID_ADDRESS
+    {41, kEvery, {kV, kU, kU, kU}},       // PR_SET_THP_DISABLE
+    {42, kEvery, {kU, kU, kU, kU}},       // PR_GET_THP_DISABLE
+    {43, kEvery, {kU, kU, kU, kU}},       // PR_MPX_ENABLE_MANAGEMENT (removed)
+    {44, kEvery, {kU, kU, kU, kU}},       // PR_MPX_DISABLE_MANAGEMENT (removed)
+    {45, kEvery, {kV, kU, kU, kU}},       // PR_SET_FP_MODE
+    {46, kEvery, {kU, kU, kU, kU}},       // PR_GET_FP_MODE
+    {47, kLock, {kV, kV, kU, kU}},        // PR_CAP_AMBIENT
+    {50, kEvery, {kV, kU, kU, kU}},       // PR_SVE_SET_VL (arm64)
+    {51, kEvery, {kU, kU, kU, kU}},       // PR_SVE_GET_VL (arm64)
+    {52, kEvery, {kV, kU, kU, kU}},       // PR_GET_SPECULATION_CTRL
+    {53, kEvery, {kV, kV, kU, kU}},       // PR_SET_SPECULATION_CTRL
+    {54, kEvery, {kV, kU, kU, kU}},       // PR_PAC_RESET_KEYS (arm64)
+    {55, kEvery, {kV, kU, kU, kU}},       // PR_SET_TAGGED_ADDR_CTRL
+    {56, kEvery, {kU, kU, kU, kU}},       // PR_GET_TAGGED_ADDR_CTRL
+    {57, kEvery, {kU, kU, kU, kU}},       // PR_SET_IO_FLUSHER
+    {58, kEvery, {kU, kU, kU, kU}},       // PR_GET_IO_FLUSHER
     // Syscall user dispatch: the region and selector are addresses in the caller.
-    {59, kEvery, {kV, kAddr, kV, kAddr}},               // PR_SET_SYSCALL_USER_DISPATCH
-    {60, kEvery, {kV, kV, kU, kU}},                     // PR_PAC_SET_ENABLED_KEYS (arm64)
-    {61, kEvery, {kU, kU, kU, kU}},                     // PR_PAC_GET_ENABLED_KEYS (arm64)
-    {62, kEvery, {kV, kV, kV, kOutU64}},                // PR_SCHED_CORE (arg5: cookie for GET)
-    {63, kEvery, {kV, kU, kU, kU}},                     // PR_SME_SET_VL (arm64)
-    {64, kEvery, {kU, kU, kU, kU}},                     // PR_SME_GET_VL (arm64)
-    {65, kLock, {kV, kU, kU, kU}},                      // PR_SET_MDWE: memory-deny-write-exec
-    {66, kEvery, {kU, kU, kU, kU}},                     // PR_GET_MDWE
-    {67, kEvery, {kV, kU, kU, kU}},                     // PR_SET_MEMORY_MERGE
-    {68, kEvery, {kU, kU, kU, kU}},                     // PR_GET_MEMORY_MERGE
-    {69, kEvery, {kV, kU, kU, kU}},                     // PR_RISCV_V_SET_CONTROL
-    {70, kEvery, {kU, kU, kU, kU}},                     // PR_RISCV_V_GET_CONTROL
-    {71, kEvery, {kV, kV, kU, kU}},                     // PR_RISCV_SET_ICACHE_FLUSH_CTX
-    {72, kEvery, {kV, kU, kU, kU}},                     // PR_PPC_GET_DEXCR
-    {73, kEvery, {kV, kV, kU, kU}},                     // PR_PPC_SET_DEXCR
-    {74, kEvery, {kOutU64, kU, kU, kU}},                // PR_GET_SHADOW_STACK_STATUS
-    {75, kEvery, {kV, kU, kU, kU}},                     // PR_SET_SHADOW_STACK_STATUS
-    {76, kEvery, {kV, kU, kU, kU}},                     // PR_LOCK_SHADOW_STACK_STATUS
-    {77, kEvery, {kV, kU, kU, kU}},                     // PR_TIMER_CREATE_RESTORE_IDS
-    {78, kEvery, {kV, kV, kV, kU}},                     // PR_FUTEX_HASH
+    {59, kEvery, {kV, kAddr, kV, kAddr}},  // PR_SET_SYSCALL_USER_DISPATCH
+    {60, kEvery, {kV, kV, kU, kU}},        // PR_PAC_SET_ENABLED_KEYS (arm64)
+    {61, kEvery, {kU, kU, kU, kU}},        // PR_PAC_GET_ENABLED_KEYS (arm64)
+    {62, kEvery, {kV, kV, kV, kOutU64}},   // PR_SCHED_CORE (arg5: cookie for GET)
+    {63, kEvery, {kV, kU, kU, kU}},        // PR_SME_SET_VL (arm64)
+    {64, kEvery, {kU, kU, kU, kU}},        // PR_SME_GET_VL (arm64)
+    {65, kLock, {kV, kU, kU, kU}},         // PR_SET_MDWE: memory-deny-write-exec
+    {66, kEvery, {kU, kU, kU, kU}},        // PR_GET_MDWE
+    {67, kEvery, {kV, kU, kU, kU}},        // PR_SET_MEMORY_MERGE
+    {68, kEvery, {kU, kU, kU, kU}},        // PR_GET_MEMORY_MERGE
+    {69, kEvery, {kV, kU, kU, kU}},        // PR_RISCV_V_SET_CONTROL
+    {70, kEvery, {kU, kU, kU, kU}},        // PR_RISCV_V_GET_CONTROL
+    {71, kEvery, {kV, kV, kU, kU}},        // PR_RISCV_SET_ICACHE_FLUSH_CTX
+    {72, kEvery, {kV, kU, kU, kU}},        // PR_PPC_GET_DEXCR
+    {73, kEvery, {kV, kV, kU, kU}},        // PR_PPC_SET_DEXCR
+    {74, kEvery, {kOutU64, kU, kU, kU}},   // PR_GET_SHADOW_STACK_STATUS
+    {75, kEvery, {kV, kU, kU, kU}},        // PR_SET_SHADOW_STACK_STATUS
+    {76, kEvery, {kV, kU, kU, kU}},        // PR_LOCK_SHADOW_STACK_STATUS
+    {77, kEvery, {kV, kU, kU, kU}},        // PR_TIMER_CREATE_RESTORE_IDS
+    {78, kEvery, {kV, kV, kV, kU}},        // PR_FUTEX_HASH
     {0x53564d41, kEvery, {kV, kAddr, kV, ArgUse::string()}},  // PR_SET_VMA (anon name)
-    {0x59616d61, kEvery, {kV, kU, kU, kU}},             // PR_SET_PTRACER (virtual pid)
+    {0x59616d61, kEvery, {kV, kU, kU, kU}},                   // PR_SET_PTRACER (virtual pid)
 };
 
 constexpr uint32_t kPrSetSeccomp = 22;
@@ -139,8 +139,7 @@ class PrctlFamily final : public UseFamily {
     return Refinement{o ? o->cls : kEvery};
   }
 
-  std::optional<ArgUse> use(const SyscallCall& call, int arg,
-                            const RemoteMemory*) const override {
+  std::optional<ArgUse> use(const SyscallCall& call, int arg, const RemoteMemory*) const override {
     if (arg < 1) return std::nullopt;
     uint32_t option = arg_u32(call, 0);
     // Sub-options of PR_SET_MM with a real buffer.

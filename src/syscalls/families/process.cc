@@ -16,7 +16,9 @@ namespace tandem {
 
 namespace {
 
-bool is(const SyscallInfo& info, std::string_view name) { return name == info.name; }
+bool is(const SyscallInfo& info, std::string_view name) {
+  return name == info.name;
+}
 
 // A family that only names irregular calls for the monitor (which implements their effect:
 // pairing children, re-hiding the vDSO, translating pids); their arguments are regular.

@@ -1,8 +1,8 @@
 // The registry of family handlers: name -> handler, and syscall -> handler resolved once.
+#include "syscalls/families/registry.h"
+
 #include <array>
 #include <vector>
-
-#include "syscalls/families/registry.h"
 
 namespace tandem {
 
@@ -10,17 +10,39 @@ std::span<const Family* const> all_families() {
   // A function-local static: built on first use, thread-safe, and free of static-initialization
   // order issues with the families' own statics.
   static const std::vector<const Family*> families = {
-      &open_family(),      &fcntl_family(),           &file_handle_family(),
-      &xattrat_family(),   &ioctl_family(),           &clone_family(),
-      &execve_family(),    &wait_family(),            &target_pid_family(),
-      &prlimit_family(),   &restart_syscall_family(), &capabilities_family(),
-      &kill_family(),      &rt_sigaction_family(),    &sigaltstack_family(),
-      &sigevent_family(),  &prctl_family(),           &mmap_family(),
-      &futex_family(),     &poll_family(),            &select_family(),
-      &epoll_family(),     &send_family(),            &mmsg_family(),
-      &sockopt_family(),   &sysv_ctl_family(),        &quotactl_family(),
-      &keyctl_family(),    &reboot_family(),          &sysfs_family(),
-      &fsconfig_family(),  &landlock_family(),        &seccomp_family(),
+      &open_family(),
+      &fcntl_family(),
+      &file_handle_family(),
+      &xattrat_family(),
+      &ioctl_family(),
+      &clone_family(),
+      &execve_family(),
+      &wait_family(),
+      &target_pid_family(),
+      &prlimit_family(),
+      &restart_syscall_family(),
+      &capabilities_family(),
+      &kill_family(),
+      &rt_sigaction_family(),
+      &sigaltstack_family(),
+      &sigevent_family(),
+      &prctl_family(),
+      &mmap_family(),
+      &futex_family(),
+      &poll_family(),
+      &select_family(),
+      &epoll_family(),
+      &send_family(),
+      &mmsg_family(),
+      &sockopt_family(),
+      &sysv_ctl_family(),
+      &quotactl_family(),
+      &keyctl_family(),
+      &reboot_family(),
+      &sysfs_family(),
+      &fsconfig_family(),
+      &landlock_family(),
+      &seccomp_family(),
       &ptrace_family(),
   };
   return families;

@@ -14,7 +14,9 @@ namespace tandem {
 
 namespace {
 
-bool is(const SyscallInfo& info, std::string_view name) { return name == info.name; }
+bool is(const SyscallInfo& info, std::string_view name) {
+  return name == info.name;
+}
 
 void presence(SigWriter& w, uint64_t p) {
   if (p == 0) {
@@ -180,7 +182,8 @@ class SigaltstackFamily final : public Family {
     std::string flags;
     if (ss->flags & 1) flags += "SS_ONSTACK";
     if (ss->flags & 2) flags += flags.empty() ? "SS_DISABLE" : "|SS_DISABLE";
-    if (ss->flags & int32_t(0x80000000)) flags += flags.empty() ? "SS_AUTODISARM" : "|SS_AUTODISARM";
+    if (ss->flags & int32_t(0x80000000))
+      flags += flags.empty() ? "SS_AUTODISARM" : "|SS_AUTODISARM";
     out = fmt::format("{{ss_sp={}, ss_flags={}, ss_size={}}}", fmt_pointer(ss->sp),
                       flags.empty() ? "0" : flags, ss->size);
     return true;
@@ -220,10 +223,9 @@ class SigeventFamily final : public Family {
     if (!ev) return false;
     static constexpr const char* kNotify[] = {"SIGEV_SIGNAL", "SIGEV_NONE", "SIGEV_THREAD", "3",
                                               "SIGEV_THREAD_ID"};
-    out = fmt::format("{{sigev_value={:#x}, sigev_signo={}, sigev_notify={}}}", ev->value,
-                      signal_name(ev->signo),
-                      ev->notify >= 0 && ev->notify <= 4 ? kNotify[ev->notify]
-                                                         : std::to_string(ev->notify));
+    out = fmt::format(
+        "{{sigev_value={:#x}, sigev_signo={}, sigev_notify={}}}", ev->value, signal_name(ev->signo),
+        ev->notify >= 0 && ev->notify <= 4 ? kNotify[ev->notify] : std::to_string(ev->notify));
     return true;
   }
 };

@@ -15,7 +15,9 @@ namespace tandem {
 
 namespace {
 
-bool is(const SyscallInfo& info, std::string_view name) { return name == info.name; }
+bool is(const SyscallInfo& info, std::string_view name) {
+  return name == info.name;
+}
 
 // ------------------------------------------------------------------------------------------
 // sendto with dest_addr, sendmsg with msg_name: the program chooses where data goes, like
@@ -78,7 +80,8 @@ class MmsgFamily final : public Family {
     uint64_t done = std::min<uint64_t>(static_cast<uint64_t>(ret), count(call));
     for (uint64_t i = 0; i < done; ++i) {
       int base = static_cast<int>(i * 8);
-      auto len = mem.read_value(remote_ptr<uint32_t>(message(call, i).addr() + offsetof(abi::Mmsghdr, len)));
+      auto len = mem.read_value(
+          remote_ptr<uint32_t>(message(call, i).addr() + offsetof(abi::Mmsghdr, len)));
       if (!len) return len.error();
       std::vector<uint8_t> b;
       put_u32(b, *len);
@@ -124,11 +127,16 @@ constexpr uint32_t kSoAttachFilter = 26, kSoAttachReuseportCbpf = 51;
 
 const char* option_set(uint32_t level) {
   switch (level) {
-    case kSolSocket: return "sockopt_socket";
-    case kIpprotoIp: return "sockopt_ip";
-    case kIpprotoTcp: return "sockopt_tcp";
-    case kIpprotoIpv6: return "sockopt_ipv6";
-    default: return nullptr;
+    case kSolSocket:
+      return "sockopt_socket";
+    case kIpprotoIp:
+      return "sockopt_ip";
+    case kIpprotoTcp:
+      return "sockopt_tcp";
+    case kIpprotoIpv6:
+      return "sockopt_ipv6";
+    default:
+      return nullptr;
   }
 }
 

@@ -30,25 +30,25 @@ constexpr uint64_t kMsqidDs = 120, kMsginfo = 32;
 constexpr uint64_t kSemidDs = 104, kSeminfo = 40;
 
 const Cmd kShmCmds[] = {
-    {0, kLock, ArgUse::unused()},  {1, kLock, ArgUse::in(kShmidDs)},
-    {2, kRepl, ArgUse::out(kShmidDs)}, {3, kRepl, ArgUse::out(kShminfo)},
-    {11, kLock, ArgUse::unused()}, {12, kLock, ArgUse::unused()},
+    {0, kLock, ArgUse::unused()},       {1, kLock, ArgUse::in(kShmidDs)},
+    {2, kRepl, ArgUse::out(kShmidDs)},  {3, kRepl, ArgUse::out(kShminfo)},
+    {11, kLock, ArgUse::unused()},      {12, kLock, ArgUse::unused()},
     {13, kRepl, ArgUse::out(kShmidDs)}, {14, kRepl, ArgUse::out(kShmInfo)},
     {15, kRepl, ArgUse::out(kShmidDs)},
 };
 const Cmd kMsgCmds[] = {
-    {0, kLock, ArgUse::unused()},     {1, kLock, ArgUse::in(kMsqidDs)},
-    {2, kRepl, ArgUse::out(kMsqidDs)}, {3, kRepl, ArgUse::out(kMsginfo)},
+    {0, kLock, ArgUse::unused()},       {1, kLock, ArgUse::in(kMsqidDs)},
+    {2, kRepl, ArgUse::out(kMsqidDs)},  {3, kRepl, ArgUse::out(kMsginfo)},
     {11, kRepl, ArgUse::out(kMsqidDs)}, {12, kRepl, ArgUse::out(kMsginfo)},
     {13, kRepl, ArgUse::out(kMsqidDs)},
 };
 const Cmd kSemCmds[] = {
-    {0, kLock, ArgUse::unused()},      {1, kLock, ArgUse::in(kSemidDs)},
-    {2, kRepl, ArgUse::out(kSemidDs)}, {3, kRepl, ArgUse::out(kSeminfo)},
-    {11, kRepl, ArgUse::unused()},     {12, kRepl, ArgUse::unused()},
-    {13, kRepl, ArgUse::out(0), true}, {14, kRepl, ArgUse::unused()},
-    {15, kRepl, ArgUse::unused()},     {16, kRepl, ArgUse::value(4)},
-    {17, kRepl, ArgUse::in(0), true},  {18, kRepl, ArgUse::out(kSemidDs)},
+    {0, kLock, ArgUse::unused()},       {1, kLock, ArgUse::in(kSemidDs)},
+    {2, kRepl, ArgUse::out(kSemidDs)},  {3, kRepl, ArgUse::out(kSeminfo)},
+    {11, kRepl, ArgUse::unused()},      {12, kRepl, ArgUse::unused()},
+    {13, kRepl, ArgUse::out(0), true},  {14, kRepl, ArgUse::unused()},
+    {15, kRepl, ArgUse::unused()},      {16, kRepl, ArgUse::value(4)},
+    {17, kRepl, ArgUse::in(0), true},   {18, kRepl, ArgUse::out(kSemidDs)},
     {19, kRepl, ArgUse::out(kSeminfo)}, {20, kRepl, ArgUse::out(kSemidDs)},
 };
 
@@ -63,8 +63,7 @@ class SysvCtlFamily final : public UseFamily {
     return Refinement{c->cls};
   }
 
-  std::optional<ArgUse> use(const SyscallCall& call, int arg,
-                            const RemoteMemory*) const override {
+  std::optional<ArgUse> use(const SyscallCall& call, int arg, const RemoteMemory*) const override {
     if (arg != buf_arg(call)) return std::nullopt;
     const Cmd* c = find(call);
     if (c == nullptr) return ArgUse::unused();

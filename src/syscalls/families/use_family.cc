@@ -57,8 +57,8 @@ Result<bool> UseFamily::capture(const SyscallCall& call, int arg, int64_t ret,
   return true;
 }
 
-Result<bool> UseFamily::apply(const SyscallCall& call, int arg, int64_t ret,
-                              const Outputs& outputs, const RemoteMemory& mem) const {
+Result<bool> UseFamily::apply(const SyscallCall& call, int arg, int64_t ret, const Outputs& outputs,
+                              const RemoteMemory& mem) const {
   auto u = use(call, arg, &mem);
   if (!u) return false;
   if (u->kind != ArgUse::kOut && u->kind != ArgUse::kInOut) return true;

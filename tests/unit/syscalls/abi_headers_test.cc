@@ -3,6 +3,7 @@
 // and by reading the uapi sources).
 #include <asm/prctl.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <linux/close_range.h>
 #include <linux/fs.h>
 #include <linux/futex.h>
@@ -14,6 +15,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
@@ -23,16 +25,14 @@
 #include <sys/resource.h>
 #include <sys/sem.h>
 #include <sys/socket.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/timex.h>
 #include <sys/sysinfo.h>
 #include <sys/time.h>
 #include <sys/times.h>
+#include <sys/timex.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
-#include <gtest/gtest.h>
 
 #include <cerrno>
 

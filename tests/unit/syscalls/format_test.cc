@@ -44,13 +44,12 @@ TEST(Format, BuffersAreQuotedAndAbbreviated) {
   EXPECT_EQ(fmt(SYS_write, {2, a(longer.data()), 40}),
             "write(2, \"" + std::string(32, 'a') + "\"..., 40)");
   char out[8];
-  EXPECT_EQ(fmt(SYS_read, {0, a(out), 8}),
-            "read(0, " + fmt::format("{:#x}", a(out)) + ", 8)");
+  EXPECT_EQ(fmt(SYS_read, {0, a(out), 8}), "read(0, " + fmt::format("{:#x}", a(out)) + ", 8)");
 }
 
 TEST(Format, MemoryCalls) {
-  EXPECT_EQ(fmt(SYS_mmap, {0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                           uint64_t(-1), 0}),
+  EXPECT_EQ(fmt(SYS_mmap,
+                {0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, uint64_t(-1), 0}),
             "mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
   EXPECT_EQ(fmt(SYS_mprotect, {0x7f0000001000, 8192, PROT_NONE}),
             "mprotect(0x7f0000001000, 8192, PROT_NONE)");
@@ -100,8 +99,9 @@ TEST(Format, FcntlIoctlPoll) {
   EXPECT_EQ(fmt(SYS_fcntl, {3, F_SETFL, O_RDWR | O_NONBLOCK}),
             "fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK)");
   EXPECT_EQ(fmt(SYS_ioctl, {1, TIOCGWINSZ, 0x1000}), "ioctl(1, TIOCGWINSZ, 0x1000)");
-  EXPECT_EQ(fmt(SYS_ioctl, {3, 0xc0186201, 0x1000}), "ioctl(3, _IOC(_IOC_READ|_IOC_WRITE, 0x62, "
-                                                      "0x1, 0x18), 0x1000)");
+  EXPECT_EQ(fmt(SYS_ioctl, {3, 0xc0186201, 0x1000}),
+            "ioctl(3, _IOC(_IOC_READ|_IOC_WRITE, 0x62, "
+            "0x1, 0x18), 0x1000)");
   pollfd fds[] = {{3, POLLIN, 0}, {4, POLLIN | POLLPRI, 0}};
   EXPECT_EQ(fmt(SYS_poll, {a(fds), 2, uint64_t(-1)}),
             "poll([{fd=3, events=POLLIN}, {fd=4, events=POLLIN|POLLPRI}], 2, -1)");

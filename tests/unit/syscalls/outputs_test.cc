@@ -182,7 +182,8 @@ TEST(Outputs, RecvmmsgTwoDatagrams) {
 }
 
 TEST(Outputs, FstatFixedStruct) {
-  struct stat leader {}, follower {};
+  struct stat leader {
+  }, follower{};
   ScopedFd fd(open("/proc/self/exe", O_RDONLY));
   ASSERT_TRUE(fd.valid());
   Done r = call_for_real(SYS_fstat, {uint64_t(fd.get()), a(&leader)});
@@ -222,8 +223,8 @@ TEST(Outputs, EpollWaitEventsWithTranslatedCookies) {
   EXPECT_EQ(follower[1].events, 0xeeeeeeeeu);  // only `ret` events written
   // A cookie the follower never registered: an error, outputs untouched.
   Outputs out2 = capture(done);
-  EXPECT_FALSE(translate_epoll_cookies(out2, [](uint64_t) { return std::optional<uint64_t>(); })
-                   .ok());
+  EXPECT_FALSE(
+      translate_epoll_cookies(out2, [](uint64_t) { return std::optional<uint64_t>(); }).ok());
   EXPECT_EQ(epoll_ready_events(out2)[0].cookie, 0x1234u);
 }
 
@@ -240,7 +241,8 @@ TEST(Outputs, Pipe2ReportsBothDescriptors) {
 }
 
 TEST(Outputs, ReturnedDescriptorIsANewFd) {
-  Done r = call_for_real(SYS_openat, {uint64_t(AT_FDCWD), a("/proc/self/exe"), O_RDONLY | O_CLOEXEC, 0});
+  Done r =
+      call_for_real(SYS_openat, {uint64_t(AT_FDCWD), a("/proc/self/exe"), O_RDONLY | O_CLOEXEC, 0});
   ASSERT_GE(r.ret, 0);
   ScopedFd fd(static_cast<int>(r.ret));
   EXPECT_EQ(capture(r).new_fds, (std::vector<int>{static_cast<int>(r.ret)}));
@@ -276,7 +278,8 @@ TEST(Outputs, GetsockoptValueAndLength) {
   ScopedFd s(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   int leader = 0, follower = -1;
   socklen_t llen = sizeof leader, flen = sizeof follower;
-  Done r = call_for_real(SYS_getsockopt, {uint64_t(s.get()), SOL_SOCKET, SO_TYPE, a(&leader), a(&llen)});
+  Done r =
+      call_for_real(SYS_getsockopt, {uint64_t(s.get()), SOL_SOCKET, SO_TYPE, a(&leader), a(&llen)});
   ASSERT_EQ(r.ret, 0);
   apply(make_call(SYS_getsockopt, {uint64_t(s.get()), SOL_SOCKET, SO_TYPE, a(&follower), a(&flen)}),
         0, capture(r));

@@ -1,5 +1,7 @@
 // The seccomp rules derived from the model: consumable by libseccomp, consistent with
 // effective_class, and effective in a real filter.
+#include "syscalls/seccomp_rules.h"
+
 #include <gtest/gtest.h>
 #include <seccomp.h>
 #include <sys/mman.h>
@@ -11,7 +13,6 @@
 #include <random>
 
 #include "syscalls/call.h"
-#include "syscalls/seccomp_rules.h"
 #include "syscalls/syscall_model.h"
 
 namespace tandem {
@@ -78,9 +79,8 @@ TEST(SeccompRules, FilterAgreesWithEffectiveClass) {
     for (int i = 0; i < 6; ++i) args[i] = call.args[static_cast<size_t>(i)];
     bool trapped = filter_traps(call.nr, args);
     bool local = effective_class(call) == SyscallClass::kLocal;
-    EXPECT_NE(trapped, local) << syscall_info(call.nr)->name << " args " << std::hex
-                              << call.args[0] << " " << call.args[1] << " " << call.args[2]
-                              << " " << call.args[3];
+    EXPECT_NE(trapped, local) << syscall_info(call.nr)->name << " args " << std::hex << call.args[0]
+                              << " " << call.args[1] << " " << call.args[2] << " " << call.args[3];
   };
   for (const SyscallInfo& s : all_syscalls()) {
     for (int iter = 0; iter < 64; ++iter) {
@@ -117,14 +117,14 @@ TEST(SeccompRules, RealFilterTrapsExactlyTheDescribedCalls) {
     auto result = [](long r) { return r < 0 ? -errno : r; };
     results[0] = result(syscall(SYS_getuid));
     results[1] = result(syscall(SYS_getpid));
-    long anon = syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                        -1, 0);
+    long anon =
+        syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     results[2] = anon < 0 ? -errno : 0;
-    results[3] = result(syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC,
-                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    results[3] = result(
+        syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     results[4] = result(syscall(SYS_mmap, 0, 4096, PROT_READ, MAP_SHARED, memfd, 0));
-    long shared_anon = syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE,
-                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    long shared_anon =
+        syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     results[5] = shared_anon < 0 ? -errno : 0;
     results[6] = result(syscall(SYS_mprotect, anon, 4096, PROT_READ));
     results[7] = result(syscall(SYS_mprotect, anon, 4096, PROT_READ | PROT_EXEC));

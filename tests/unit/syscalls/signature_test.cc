@@ -71,8 +71,7 @@ TEST(Signature, PathsAndModeOnlyWhenCreating) {
   Signature ro1 = sig(make_call(SYS_openat, {at, a(p1.c_str()), O_RDONLY, 0x1234}));
   // The mode register holds garbage when not creating: not compared.
   EXPECT_EQ(ro1, sig(make_call(SYS_openat, {at, a(p2.c_str()), O_RDONLY, 0777})));
-  EXPECT_EQ(ro1.first_difference(sig(make_call(SYS_openat, {at, a(p3.c_str()), O_RDONLY, 0}))),
-            1);
+  EXPECT_EQ(ro1.first_difference(sig(make_call(SYS_openat, {at, a(p3.c_str()), O_RDONLY, 0}))), 1);
   Signature c1 = sig(make_call(SYS_openat, {at, a(p1.c_str()), O_CREAT | O_WRONLY, 0644}));
   Signature c2 = sig(make_call(SYS_openat, {at, a(p1.c_str()), O_CREAT | O_WRONLY, 0600}));
   EXPECT_EQ(c1.first_difference(c2), 3);
@@ -117,7 +116,8 @@ TEST(Signature, SockaddrsAndMessages) {
   m2.msg_control = c2;
   m1.msg_controllen = m2.msg_controllen = sizeof c1;
   m1.msg_flags = 0x1234;  // ignored on send
-  EXPECT_EQ(sig(make_call(SYS_sendmsg, {3, a(&m1), 0})), sig(make_call(SYS_sendmsg, {3, a(&m2), 0})));
+  EXPECT_EQ(sig(make_call(SYS_sendmsg, {3, a(&m1), 0})),
+            sig(make_call(SYS_sendmsg, {3, a(&m2), 0})));
   c2[16] = 5;  // a different descriptor in SCM_RIGHTS
   EXPECT_FALSE(sig(make_call(SYS_sendmsg, {3, a(&m1), 0})) ==
                sig(make_call(SYS_sendmsg, {3, a(&m2), 0})));
@@ -133,8 +133,7 @@ TEST(Signature, ArgvAndEnvpByContent) {
   Signature s1 = sig(make_call(SYS_execve, {a(ls.c_str()), a(argv1), a(env1)}));
   EXPECT_EQ(s1, sig(make_call(SYS_execve, {a(ls.c_str()), a(argv2), a(env2)})));
   const char* argv3[] = {b0.c_str(), nullptr};
-  EXPECT_EQ(s1.first_difference(sig(make_call(SYS_execve, {a(ls.c_str()), a(argv3), a(env2)}))),
-            1);
+  EXPECT_EQ(s1.first_difference(sig(make_call(SYS_execve, {a(ls.c_str()), a(argv3), a(env2)}))), 1);
 }
 
 TEST(Signature, PollIgnoresRevents) {

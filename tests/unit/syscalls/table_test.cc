@@ -56,10 +56,17 @@ TEST(SyscallTable, IsInNumberOrderWithUniqueNames) {
 
 bool needs_length(ArgKind k) {
   switch (k) {
-    case ArgKind::kInBuf: case ArgKind::kOutBuf: case ArgKind::kInStruct:
-    case ArgKind::kOutStruct: case ArgKind::kInOutStruct: case ArgKind::kInIovec:
-    case ArgKind::kOutIovec: case ArgKind::kInSockaddr: case ArgKind::kOutSockaddr:
-    case ArgKind::kInSigset: case ArgKind::kOutSigset:
+    case ArgKind::kInBuf:
+    case ArgKind::kOutBuf:
+    case ArgKind::kInStruct:
+    case ArgKind::kOutStruct:
+    case ArgKind::kInOutStruct:
+    case ArgKind::kInIovec:
+    case ArgKind::kOutIovec:
+    case ArgKind::kInSockaddr:
+    case ArgKind::kOutSockaddr:
+    case ArgKind::kInSigset:
+    case ArgKind::kOutSigset:
       return true;
     default:
       return false;
@@ -125,31 +132,33 @@ TEST(SyscallTable, EveryFamilyIsRegisteredAndUsed) {
     EXPECT_NE(find_family(s.special), nullptr) << s.name << " -> " << s.special;
     EXPECT_EQ(family_of(s), find_family(s.special));
   }
-  for (const Family* f : all_families()) EXPECT_TRUE(used.count(std::string(f->name())))
-      << f->name() << " is registered but no syscall uses it";
+  for (const Family* f : all_families())
+    EXPECT_TRUE(used.count(std::string(f->name())))
+        << f->name() << " is registered but no syscall uses it";
 }
 
 // Classes the project depends on (issue 2 and the brief); a change here is a design change.
 TEST(SyscallTable, ClassesOfKeyCalls) {
   auto cls = [](const char* name) { return syscall_by_name(name)->cls; };
-  for (const char* n : {"brk", "mmap", "munmap", "mremap", "madvise", "mprotect",
-                        "rt_sigprocmask", "rt_sigreturn", "futex", "set_tid_address",
-                        "set_robust_list", "rseq", "arch_prctl", "sched_yield"})
+  for (const char* n :
+       {"brk", "mmap", "munmap", "mremap", "madvise", "mprotect", "rt_sigprocmask", "rt_sigreturn",
+        "futex", "set_tid_address", "set_robust_list", "rseq", "arch_prctl", "sched_yield"})
     EXPECT_EQ(cls(n), SyscallClass::kLocal) << n;
-  for (const char* n : {"read", "write", "recvfrom", "getrandom", "clock_gettime", "gettimeofday",
-                        "time", "uname", "getpid", "gettid", "getppid", "stat", "fstat",
-                        "newfstatat", "statx", "getdents64", "readlink", "sysinfo", "epoll_wait",
-                        "poll", "select", "nanosleep", "clock_nanosleep", "accept", "socket",
-                        "pipe2", "getcwd"})
+  for (const char* n :
+       {"read",       "write",      "recvfrom", "getrandom",  "clock_gettime",   "gettimeofday",
+        "time",       "uname",      "getpid",   "gettid",     "getppid",         "stat",
+        "fstat",      "newfstatat", "statx",    "getdents64", "readlink",        "sysinfo",
+        "epoll_wait", "poll",       "select",   "nanosleep",  "clock_nanosleep", "accept",
+        "socket",     "pipe2",      "getcwd"})
     EXPECT_EQ(cls(n), SyscallClass::kReplicated) << n;
-  for (const char* n : {"unlink", "rename", "mkdir", "rmdir", "chmod", "chown", "connect",
-                        "bind", "listen", "kill", "tgkill", "ptrace", "setuid", "mount",
-                        "reboot", "creat"})
+  for (const char* n : {"unlink", "rename", "mkdir", "rmdir", "chmod", "chown", "connect", "bind",
+                        "listen", "kill", "tgkill", "ptrace", "setuid", "mount", "reboot", "creat"})
     EXPECT_EQ(cls(n), SyscallClass::kLockstep) << n;
-  for (const char* n : {"close", "close_range", "dup", "dup2", "dup3", "chdir", "fchdir",
-                        "umask", "execve", "execveat", "exit", "exit_group", "fork", "vfork",
-                        "clone", "clone3", "wait4", "waitid", "setsid", "setpgid",
-                        "rt_sigaction", "sigaltstack", "prctl", "setrlimit"})
+  for (const char* n :
+       {"close",  "close_range", "dup",          "dup2",        "dup3",  "chdir",
+        "fchdir", "umask",       "execve",       "execveat",    "exit",  "exit_group",
+        "fork",   "vfork",       "clone",        "clone3",      "wait4", "waitid",
+        "setsid", "setpgid",     "rt_sigaction", "sigaltstack", "prctl", "setrlimit"})
     EXPECT_EQ(cls(n), SyscallClass::kEveryone) << n;
   EXPECT_EQ(cls("sched_getaffinity"), SyscallClass::kEmulated);
   EXPECT_EQ(cls("sched_setaffinity"), SyscallClass::kEmulated);

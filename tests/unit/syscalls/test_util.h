@@ -12,9 +12,13 @@
 
 namespace tandem::testing {
 
-inline RemoteMemory self() { return RemoteMemory(getpid()); }
+inline RemoteMemory self() {
+  return RemoteMemory(getpid());
+}
 
-inline uint64_t a(const void* p) { return reinterpret_cast<uint64_t>(p); }
+inline uint64_t a(const void* p) {
+  return reinterpret_cast<uint64_t>(p);
+}
 
 inline SyscallCall make_call(int nr, std::initializer_list<uint64_t> args) {
   SyscallCall c;
