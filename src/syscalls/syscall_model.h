@@ -5,8 +5,12 @@
 // are generic over these descriptions; irregular calls name a family handler (`special`) that
 // the monitor implements by hand (src/monitor/families/).
 //
-// The table is immutable and generated at build time (syscall_table.inc in the build folder);
-// it may be read from any thread.
+// The table is immutable and generated at build time (syscall_table.inc in the build folder)
+// by gen_syscalls.py from syscalls.py; it may be read from any thread. Invariants, checked by the
+// generator and by the unit tests: numbers and names are unique; every buffer, struct, iovec,
+// sockaddr and sigset argument has a length; lengths from arguments refer to integer arguments
+// (kArg) or to length pointers (kArgPtr); kFd, kDirFd and kPid arguments are C ints (width 4);
+// every kSpecial argument belongs to a call with a family handler (`special`).
 #pragma once
 
 #include <cstdint>
@@ -49,7 +53,8 @@ enum class ArgKind : uint8_t {
   kOutMsghdr,    // struct msghdr for recvmsg: name, iov, control and lengths written back
   kInSockaddr,   // sockaddr read by the kernel, length = `len` (a value argument)
   kOutSockaddr,  // sockaddr written by the kernel, length in/out through the socklen_t* at `len`
-  kSockLenPtr,   // the socklen_t* that goes with a kOutSockaddr (in/out)
+  kSockLenPtr,   // the socklen_t/u32* that goes with a kOutSockaddr or a kOutBuf whose length is
+                 // kArgPtr (getsockopt's optlen): capacity in, length written out
   kInSigset,     // sigset_t read by the kernel, size = `len`
   kOutSigset,    // sigset_t written by the kernel, size = `len`
   kOutFdPair,    // int[2] of new file descriptors written by the kernel (pipe, socketpair)
@@ -64,11 +69,19 @@ enum class LenFrom : uint8_t {
   kArgPtr,  // the integer (socklen_t / int) that argument `index` points to
   kRet,     // the return value (only for what the kernel writes)
   kFixed,   // a fixed size in bytes
+  kField,   // a u32 at byte offset `value` inside the pointed struct itself (self-sized structs:
+            // perf_event_attr, sched_attr, mnt_id_req; for out buffers: read after the call)
 };
 
+// length = source * scale + bias. `scale` turns counts into bytes (poll: nfds * 8), `bias` adds
+// a fixed header (msgsnd: 8 + msgsz). For kField, a field of 0 means the kernel assumes the
+// first published size of the struct, `if_zero`.
 struct Length {
   LenFrom from = LenFrom::kNone;
-  uint32_t value = 0;  // the argument index, or the fixed size
+  uint32_t value = 0;  // the argument index, the fixed size, or the field offset
+  uint32_t scale = 1;
+  int32_t bias = 0;
+  uint32_t if_zero = 0;
 };
 
 struct ArgSpec {
@@ -77,6 +90,13 @@ struct ArgSpec {
   Length len;      // capacity (buffers, structs, iovec counts, sockaddrs)
   Length written;  // for out kinds: how much the kernel wrote (default: all of `len`)
   const char* flagset = nullptr;  // name of a flag set for kFlags (see flags.h)
+  // Size of the C type of integer arguments (4: int, unsigned, pid_t; 8: long, size_t). The
+  // kernel ignores the upper half of a register carrying an int and compilers leave garbage
+  // there, so only `width` bytes are compared and printed.
+  uint8_t width = 8;
+  // Out structs the kernel also writes when the call fails with EINTR (remaining time of
+  // nanosleep, clock_nanosleep, ppoll).
+  bool on_eintr = false;
 };
 
 // Which result the call returns, beyond a plain value.
@@ -98,14 +118,22 @@ struct SyscallInfo {
   // Irregular calls: the name of the family handler the monitor uses ("open", "fcntl", "ioctl",
   // "clone", "mmap", ...), or nullptr when the generic description is enough.
   const char* special = nullptr;
-  int refuse_errno = 0;  // for kRefused
-  // True when the seccomp filter must trap the call only for some argument values; the
-  // conditions are in `trap_when` (see seccomp_rules in intercept/).
+  // The errno of a refusal: for kRefused calls, and for calls whose family refines some argument
+  // values to kRefused (clone of a thread -> EAGAIN, unknown fcntl command -> EINVAL).
+  int refuse_errno = 0;
+  // Non-null for kLocal calls the seccomp filter must trap for some argument values: a readable
+  // summary ("prot & PROT_EXEC"); the machine form is in seccomp_rules.h.
   const char* trap_when = nullptr;
+  // The call acts on the calling process itself (its memory, credentials, root, namespaces,
+  // seccomp or landlock domain). When such a call is kLockstep, the versions agree first and then
+  // every version runs its own call: the leader's result is never replicated for it.
+  bool own_process = false;
+  // Why the call has its class when that is not obvious (refusals quote it in their event).
+  const char* why = nullptr;
 };
 
-// Highest syscall number of the x86-64 ABI described (inclusive).
-constexpr int kMaxSyscall = 470;
+// Highest syscall number of the x86-64 ABI described (inclusive): file_setattr in Linux 6.18.
+constexpr int kMaxSyscall = 469;
 
 // The description of `nr`, or nullptr if the number is not a syscall of this ABI.
 const SyscallInfo* syscall_info(int nr);
@@ -116,5 +144,7 @@ std::span<const SyscallInfo> all_syscalls();
 
 const char* to_string(SyscallClass cls);
 const char* to_string(ArgKind kind);
+const char* to_string(LenFrom from);
+const char* to_string(RetKind ret);
 
 }  // namespace tandem
