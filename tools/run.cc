@@ -30,6 +30,7 @@ struct RunArgs {
   bool quiet = false;
   int reconverge = 8;
   bool no_pin = false;
+  bool aslr = false;
 };
 
 // Resolves `name` like execvp: with a slash as given, else through $PATH. Returns an exit code
@@ -119,6 +120,7 @@ int run_command(const RunArgs& a) {
   opts.args = trailing_args();
   opts.quiet = a.quiet;
   opts.pin_cpus = !a.no_pin;
+  opts.aslr = a.aslr;
   opts.rules_file = a.rules;
   opts.events_file = a.events;
 
@@ -174,6 +176,8 @@ void setup(CLI::App& app, std::function<int()>& action) {
                   "Drop a diverged version after this many calls without reconverging (8)");
   run->add_flag("-q,--quiet", args->quiet, "No summaries on stderr");
   run->add_flag("--no-pin", args->no_pin, "Do not pin versions to CPUs");
+  run->add_flag("--aslr", args->aslr,
+                "Keep address-space randomisation in the versions (off by default)");
   run->callback([args, &action] { action = [args] { return run_command(*args); }; });
 }
 

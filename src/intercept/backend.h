@@ -64,6 +64,7 @@ struct SpawnSpec {
   int cpu = -1;                    // pin the version and its tracer to this CPU (-1: no pinning)
   bool receives_fds = false;       // give the version a hidden descriptor through which the
                                    // backend can install copies of another version's fds
+  bool disable_aslr = false;       // personality(ADDR_NO_RANDOMIZE) for the version
 };
 
 // A stopped thread of a version.

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -89,6 +90,13 @@ int64_t requested_length(const SyscallCall& c) {
 }
 
 const SyscallInfo* info_of(const SyscallCall& c) { return c.nr >= 0 ? syscall_info(c.nr) : nullptr; }
+
+// wait4(-1 / 0 / -pgid) and waitid(P_ALL / P_PGID): "any child" of a set.
+bool waits_for_any_child(const SyscallCall& c) {
+  if (c.nr == SYS_wait4) return static_cast<int32_t>(c.args[0]) <= 0;
+  if (c.nr == SYS_waitid) return c.args[0] == P_ALL || c.args[0] == P_PGID;
+  return false;
+}
 
 }  // namespace
 
@@ -202,7 +210,8 @@ void Group::on_syscall_entry(Task& task, int version) {
   // Read what the call means before taking the lock: memory reads of a stopped task are safe
   // from this thread and take most of the time.
   SyscallCall call;
-  SyscallClass cls = SyscallClass::kEmulated;
+  Classification verdict;
+  verdict.cls = SyscallClass::kEmulated;
   std::optional<Signature> signature;
   std::string path;
   bool read_only_open = false;
@@ -210,7 +219,7 @@ void Group::on_syscall_entry(Task& task, int version) {
     call.nr = kPseudoRdtsc;
   } else {
     call = task.call();
-    cls = effective_class(call);
+    verdict = classify(call, &task.memory());
     if (auto s = make_signature(call, task.memory()); s) signature = std::move(*s);
     if (const SyscallInfo* info = info_of(call)) {
       for (int i = 0; i < info->nargs; ++i) {
@@ -240,7 +249,9 @@ void Group::on_syscall_entry(Task& task, int version) {
     }
     if (!restarted) {
       m.call = call;
-      m.cls = cls;
+      m.cls = verdict.cls;
+      m.every_version_runs = verdict.every_version_runs;
+      m.refuse_errno = verdict.refuse_errno;
       m.signature = std::move(signature);
       m.path = std::move(path);
       m.read_only_open = read_only_open;
@@ -249,12 +260,14 @@ void Group::on_syscall_entry(Task& task, int version) {
     if (handle_version_local(task, m)) return;
     if (m.cls == SyscallClass::kRefused) {
       const SyscallInfo* info = info_of(m.call);
+      int err = m.refuse_errno != 0 ? m.refuse_errno : ENOSYS;
       monitor_.events().emit(
           "refusal",
-          {{"version", version + 1}, {"call", decode(m)}, {"errno", info ? info->refuse_errno : ENOSYS}},
-          fmt::format("{}: refused {} (not supported under tandem)", monitor_.version_name(version),
-                      info ? info->name : "call"));
-      task.skip_call(-(info ? info->refuse_errno : ENOSYS));
+          {{"version", version + 1}, {"call", decode(m)}, {"errno", err},
+           {"why", info != nullptr && info->why != nullptr ? info->why : ""}},
+          fmt::format("{}: refused {} ({})", monitor_.version_name(version), decode(m),
+                      strerrorname_np(err) ? strerrorname_np(err) : "error"));
+      task.skip_call(-err);
       return;
     }
     m.state = Member::State::kArrived;
@@ -401,8 +414,7 @@ void Group::decide(Task* current, std::vector<int> p) {
     }
   }
   for (int v : p) members_[v]->consecutive_divergences = 0;
-  const SyscallInfo* rep_info = info_of(rep.call);
-  bool own = rep_info != nullptr && rep_info->own_process;
+  bool own = rep.every_version_runs;
   switch (rep.cls) {
     case SyscallClass::kLockstep:
       if (own) {
@@ -422,7 +434,11 @@ void Group::decide(Task* current, std::vector<int> p) {
     }
     case SyscallClass::kEveryone:
     case SyscallClass::kLocal:
-      start_everyone_round(current, p);
+      if (p.size() > 1 && waits_for_any_child(rep.call)) {
+        start_ordered_wait(current, p);
+      } else {
+        start_everyone_round(current, p);
+      }
       break;
     case SyscallClass::kEmulated:
       emulate(current, p);
@@ -430,6 +446,65 @@ void Group::decide(Task* current, std::vector<int> p) {
     case SyscallClass::kRefused:
       refuse(current, p);
       break;
+  }
+}
+
+// Waiting for "any child" returns whichever child ended first, which differs between versions:
+// the executor waits first, and every other version then waits for its own copy of that child
+// (blocking if needed: paired children end the same way).
+void Group::start_ordered_wait(Task* current, const std::vector<int>& p) {
+  round_ = Round{};
+  round_.active = true;
+  round_.seq = monitor_.next_round_seq();
+  round_.cls = SyscallClass::kEveryone;
+  round_.ordered = true;
+  round_.participants = p;
+  int executor = preferred_among(p);
+  round_.executor = executor;
+  for (int v : p) {
+    Member& m = *members_[v];
+    m.at_exit = false;
+    m.at_entry_result = false;
+    m.state = v == executor ? Member::State::kExecuting : Member::State::kWaiting;
+  }
+  act(current, *members_[executor], [](Task& t) { t.run_call(true); });
+}
+
+void Group::continue_ordered_wait(Task* current, Member& e, int64_t r) {
+  // Which child did the executor get? (wait4 returns it; waitid writes it in siginfo.)
+  pid_t child = 0;
+  if (e.call.nr == SYS_wait4) {
+    child = r > 0 ? static_cast<pid_t>(r) : 0;
+  } else if (r == 0 && e.call.args[2] != 0) {
+    RemoteMemory mem(e.tid);
+    child = mem.read_value(remote_ptr<int32_t>(e.call.args[2] + offsetof(siginfo_t, si_pid)))
+                .value_or(0);
+  }
+  pid_t virtual_child = child > 0 ? monitor_.pids().to_virtual(e.version, child) : 0;
+  for (int v : round_.participants) {
+    if (v == e.version) continue;
+    Member& m = *members_[v];
+    if (m.state != Member::State::kWaiting) continue;
+    if (virtual_child == 0) {
+      // Nothing reaped (WNOHANG with no child ready, ECHILD, ...): the same answer for all.
+      m.state = Member::State::kExecuting;
+      m.at_exit = true;
+      m.at_entry_result = true;
+      m.own_result = r;
+      continue;
+    }
+    SyscallCall c = m.call;
+    pid_t own = monitor_.pids().to_real(v, virtual_child);
+    if (c.nr == SYS_wait4) {
+      c.args[0] = static_cast<uint64_t>(own);
+      c.args[2] &= ~static_cast<uint64_t>(WNOHANG);
+    } else {
+      c.args[0] = P_PID;
+      c.args[1] = static_cast<uint64_t>(own);
+      c.args[3] &= ~static_cast<uint64_t>(WNOHANG);
+    }
+    m.state = Member::State::kExecuting;
+    act(current, m, [c](Task& t) { t.run_instead(c, true); });
   }
 }
 
@@ -592,16 +667,14 @@ void Group::divergence(Task* current, const std::vector<int>& p,
     }
   }
   if (winners == nullptr) {
-    int first = preferred_among(p);
-    if (policy == Policy::kMajority || policy == Policy::kPreferNew) {
-      // Ties and minorities: the newest version wins (the seed's rule).
-      for (int v : monitor_.preference_order()) {
-        if (contains(p, v)) {
-          first = v;
-          break;
-        }
+    // The policy's preferred version wins, whoever leads (ties and minorities of the majority
+    // policy: the newest, the seed's rule).
+    int first = p.front();
+    for (int v : monitor_.preference_order()) {
+      if (contains(p, v)) {
+        first = v;
+        break;
       }
-      if (monitor_.options().policy == Policy::kPreferOld) first = preferred_among(p);
     }
     for (auto& cls : classes) {
       if (contains(cls, first)) winners = &cls;
@@ -644,9 +717,8 @@ void Group::divergence(Task* current, const std::vector<int>& p,
     }
   }
   std::vector<int> runners = *winners;
-  const SyscallInfo* w_info = info_of(w.call);
   if (w.cls == SyscallClass::kEveryone || w.cls == SyscallClass::kLocal ||
-      (w.cls == SyscallClass::kLockstep && w_info != nullptr && w_info->own_process)) {
+      w.every_version_runs) {
     runners.insert(runners.end(), content_losers.begin(), content_losers.end());
     start_everyone_round(current, runners);
     return;
@@ -732,10 +804,18 @@ void Group::finish_everyone_round(Task* current) {
   for (int v : p) {
     if (members_[v] && members_[v]->state == Member::State::kExecuting) vs.push_back(v);
   }
+  for (int v : vs) {
+    Member& m = *members_[v];
+    const SyscallInfo* info = info_of(m.call);
+    if (info != nullptr && info->ret == RetKind::kPid && m.own_result > 0)
+      m.own_result = monitor_.pids().to_virtual(v, static_cast<pid_t>(m.own_result));
+  }
   for (size_t i = 1; i < vs.size(); ++i) {
     const Member& a = *members_[vs[0]];
     const Member& b = *members_[vs[i]];
-    if (a.own_result != b.own_result && a.call.nr != SYS_execve) {
+    const SyscallInfo* info = info_of(a.call);
+    bool comparable = info != nullptr && info->ret != RetKind::kAddress && a.call.nr != SYS_execve;
+    if (comparable && a.own_result != b.own_result) {
       monitor_.events().emit(
           "divergence",
           {{"group", id_},
@@ -753,7 +833,13 @@ void Group::finish_everyone_round(Task* current) {
     m.state = Member::State::kRunning;
     m.at_exit = false;
     int64_t r = m.own_result;
-    act(current, m, [r](Task& t) {
+    bool at_entry = m.at_entry_result;
+    m.at_entry_result = false;
+    act(current, m, [r, at_entry](Task& t) {
+      if (at_entry) {
+        t.skip_call(r);
+        return;
+      }
       t.set_result(r);
       t.resume();
     });
@@ -800,14 +886,52 @@ void Group::refuse(Task* current, const std::vector<int>& p) {
   for (int v : p) {
     Member& m = *members_[v];
     m.state = Member::State::kRunning;
-    const SyscallInfo* info = info_of(m.call);
-    int err = info != nullptr && info->refuse_errno != 0 ? info->refuse_errno : ENOSYS;
+    int err = m.refuse_errno != 0 ? m.refuse_errno : ENOSYS;
     act(current, m, [err](Task& t) { t.skip_call(-err); });
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Exit of an executed call
+
+// A member of a kEveryone round finished its own call.
+void Group::everyone_exit(Task& task, Member& m, int version) {
+  int64_t r = task.result();
+  if (round_.ordered && version == round_.executor && is_restart_code(r)) {
+    // The executor's wait was interrupted: everyone waits again after the signal.
+    round_.active = false;
+    round_.interrupted_code = r;
+    for (int v : round_.participants) {
+      if (members_[v] && members_[v]->state == Member::State::kWaiting)
+        members_[v]->state = Member::State::kArrived;
+    }
+    m.state = Member::State::kRunning;
+    task.resume();
+    try_decide(&task);
+    return;
+  }
+  if (round_.ordered && version == round_.executor) continue_ordered_wait(&task, m, r);
+  if (is_restart_code(r)) {
+    // Interrupted by a signal before it did anything: it comes back to the same call.
+    m.state = Member::State::kRunning;
+    round_.participants.erase(
+        std::remove(round_.participants.begin(), round_.participants.end(), version),
+        round_.participants.end());
+    round_.interrupted_code = r;
+    task.resume();
+  } else {
+    m.own_result = r;  // translated at the barrier, when every fork is paired
+    m.at_exit = true;
+  }
+  bool all = true;
+  for (int v : round_.participants) {
+    if (members_[v] && members_[v]->state == Member::State::kExecuting && !members_[v]->at_exit)
+      all = false;
+  }
+  if (all) finish_everyone_round(&task);
+  try_decide(&task);
+}
+
 
 void Group::on_syscall_exit(Task& task, int version) {
   {
@@ -823,29 +947,7 @@ void Group::on_syscall_exit(Task& task, int version) {
     }
     if (round_.active && round_.cls == SyscallClass::kEveryone &&
         m.state == Member::State::kExecuting) {
-      int64_t r = task.result();
-      if (is_restart_code(r)) {
-        // Interrupted by a signal before it did anything: it comes back to the same call.
-        m.state = Member::State::kRunning;
-        round_.participants.erase(
-            std::remove(round_.participants.begin(), round_.participants.end(), version),
-            round_.participants.end());
-        round_.interrupted_code = r;
-        task.resume();
-      } else {
-        const SyscallInfo* info = info_of(m.call);
-        if (info != nullptr && info->ret == RetKind::kPid && r > 0)
-          r = monitor_.pids().to_virtual(version, static_cast<pid_t>(r));
-        m.own_result = r;
-        m.at_exit = true;
-      }
-      bool all = true;
-      for (int v : round_.participants) {
-        if (members_[v] && members_[v]->state == Member::State::kExecuting && !members_[v]->at_exit)
-          all = false;
-      }
-      if (all) finish_everyone_round(&task);
-      try_decide(&task);
+      everyone_exit(task, m, version);
     } else if (round_.active && version == round_.executor && round_.merged_write &&
                !is_restart_code(task.result())) {
       finish_merged_write(task, task.result());
@@ -971,11 +1073,13 @@ void Group::on_async_signal(Task& task, int version, const siginfo_t& info, bool
     for (auto& ps : pending_signals_) {
       if (ps.signo == sig && ps.internal == internal && ps.received.count(version) == 0) {
         ps.received.insert(version);
+        ps.copies[version] = 1;
         merged = true;
         break;
       }
       // Standard signals do not queue: a second copy for the same version merges.
       if (ps.signo == sig && sig < SIGRTMIN && ps.received.count(version) != 0) {
+        ps.copies[version]++;
         merged = true;
         break;
       }
@@ -986,6 +1090,7 @@ void Group::on_async_signal(Task& task, int version, const siginfo_t& info, bool
       ps.info = info;
       ps.internal = internal;
       ps.received.insert(version);
+      ps.copies[version] = 1;
       pending_signals_.push_back(ps);
     }
     (void)task;
@@ -1011,6 +1116,17 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
     if (!ready) continue;
     int sig = ps.signo;
     int64_t code = round_.interrupted_code;
+    // Copies merged into this delivery: a version that got fewer copies so far will get the
+    // others later; they belong to this delivery, as they do for the versions that got them
+    // first (otherwise versions would see different numbers of handler runs).
+    int most = 0;
+    for (auto& [v, n] : ps.copies) most = std::max(most, n);
+    for (int v : p) {
+      if (ps.internal && sig < SIGRTMIN) {
+        int got = ps.copies.count(v) != 0 ? ps.copies[v] : 0;
+        if (most > got) members_[v]->owed_signals[sig] += most - got;
+      }
+    }
     for (int v : p) {
       Member& m = *members_[v];
       // As the kernel would: an interrupted call fails with EINTR when a handler runs, unless
@@ -1080,6 +1196,10 @@ void Group::form_child_groups() {
       pair.children[v] = members_[v]->unpaired_children.front();
       members_[v]->unpaired_children.pop_front();
     }
+    // Virtual pids now, under our lock: the parents' fork results are translated with them.
+    int leader = preferred_among(alive);
+    pid_t virtual_pid = monitor_.pids().to_virtual(leader, pair.children[leader].second);
+    for (int v : alive) monitor_.pids().add(v, pair.children[v].second, virtual_pid);
     ready_children_.push_back(std::move(pair));
   }
 }
@@ -1091,23 +1211,8 @@ void Group::create_child_groups(std::vector<ChildPair> pairs) {
     for (size_t v = 0; v < pair.children.size(); ++v) {
       if (pair.children[v].first.valid()) present.push_back(static_cast<int>(v));
     }
-    int leader = -1;
-    int cur = monitor_.leader();
-    if (std::find(present.begin(), present.end(), cur) != present.end()) {
-      leader = cur;
-    } else {
-      for (int v : monitor_.preference_order()) {
-        if (std::find(present.begin(), present.end(), v) != present.end()) {
-          leader = v;
-          break;
-        }
-      }
-    }
-    // The child of the leading version gives the virtual pid everyone sees.
-    pid_t virtual_pid = monitor_.pids().to_virtual(leader, pair.children[leader].second);
     for (int v : present) {
       auto [id, tid] = pair.children[v];
-      monitor_.pids().add(v, tid, virtual_pid);
       g.add_member(v, id, tid, tid);
       monitor_.register_task(id, &g);
     }

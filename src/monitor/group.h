@@ -54,6 +54,8 @@ struct Member {
   // The intercepted call while kArrived/kWaiting/kHeld/kExecuting.
   SyscallCall call;
   SyscallClass cls = SyscallClass::kReplicated;
+  bool every_version_runs = false;    // each version runs its own call (classify())
+  int refuse_errno = 0;
   std::optional<Signature> signature;  // empty when its memory could not be read
   std::string path;                    // path argument, for rules and events
   bool read_only_open = false;
@@ -61,6 +63,7 @@ struct Member {
 
   bool at_exit = false;               // kExecuting and stopped at the exit of its call
   bool local_call = false;            // kExecuting a call absorbed or local to this version
+  bool at_entry_result = false;       // kEveryone member given its result without running
   int64_t own_result = 0;             // kEveryone: its own result, translated
   bool content_divergent = false;     // follows this round with an adapted result
   // Writes with different chunking: bytes of the current write already written by the
@@ -84,6 +87,7 @@ struct PendingSignal {
   siginfo_t info{};          // from the first member that received it (pids virtual)
   bool internal = false;     // each member gets its own copy (SIGCHLD, kill inside the program)
   std::set<int> received;    // versions that received it
+  std::map<int, int> copies; // how many copies each version received (standard signals merge)
   int rounds_waiting = 0;
 };
 
@@ -118,6 +122,7 @@ class Group {
     int64_t interrupted_code = 0;  // restart code of the last interrupted round
     bool merged_write = false;     // executor writes a common part of different chunkings
     uint64_t merged_length = 0;
+    bool ordered = false;          // kEveryone, but the executor first (wait for any child)
   };
 
   // All under mu_.
@@ -132,6 +137,9 @@ class Group {
   void emulate(Task* current, const std::vector<int>& participants);
   void refuse(Task* current, const std::vector<int>& participants);
   void finish_everyone_round(Task* current);
+  void everyone_exit(Task& task, Member& m, int version);
+  void start_ordered_wait(Task* current, const std::vector<int>& participants);
+  void continue_ordered_wait(Task* current, Member& executor, int64_t result);
   bool deliver_signals(Task* current, const std::vector<int>& participants);
   void divergence(Task* current, const std::vector<int>& participants,
                   const std::vector<std::vector<int>>& classes);

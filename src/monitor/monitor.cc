@@ -68,7 +68,8 @@ Monitor::Monitor(MonitorOptions options, Rules rules, EventLog& events, Backend&
       pids_(static_cast<int>(options_.versions.size())),
       alive_(options_.versions.size()),
       root_status_(options_.versions.size(), -1),
-      dropped_(options_.versions.size(), false) {
+      dropped_(options_.versions.size(), false),
+      crash_signal_(options_.versions.size(), 0) {
   for (auto& a : alive_) a = true;
   int n = version_count();
   int leader = options_.leader;
@@ -112,6 +113,7 @@ bool Monitor::start(std::string& error, int& exit_code) {
     spec.envp = env;
     spec.cpu = options_.pin_cpus && !cpus.empty() ? cpus[v % cpus.size()] : -1;
     spec.receives_fds = true;
+    spec.disable_aslr = !options_.aslr;
     auto r = backend_.spawn(spec);
     if (!r) {
       error = fmt::format("{}: cannot start: {}", version_name(v), r.error().describe());
@@ -159,6 +161,8 @@ int Monitor::run() {
     }
   }
   int status = root_status_[chosen];
+  // A crashed version was killed by tandem: report the signal it crashed with.
+  if (crash_signal_[chosen] != 0) return 128 + crash_signal_[chosen];
   if (status < 0) return 0;
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -218,6 +222,10 @@ void Monitor::on_signal(Task& task) {
                  fmt::format("{} crashed with SIG{} at pc {:#x}", version_name(v),
                              sigabbrev_np(si.si_signo) ? sigabbrev_np(si.si_signo) : "?",
                              task.pc()));
+    {
+      std::lock_guard lock(mu_);
+      if (crash_signal_[v] == 0) crash_signal_[v] = si.si_signo;
+    }
     drop_version(v, fmt::format("crashed with signal {}", si.si_signo), "crash");
     task.kill_process();
     return;
@@ -280,6 +288,10 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
   bool crashed = WIFSIGNALED(wait_status) && alive(version);
   if (crashed) {
     int sig = WTERMSIG(wait_status);
+    {
+      std::lock_guard lock(mu_);
+      if (crash_signal_[version] == 0) crash_signal_[version] = sig;
+    }
     events_.emit("crash",
                  {{"version", version + 1},
                   {"signal", sig},

@@ -95,6 +95,7 @@ class Monitor final : public EventSink {
   std::vector<pid_t> root_pids_;
   std::vector<int> root_status_;     // wait status of each version's first process, -1 if running
   std::vector<bool> dropped_;
+  std::vector<int> crash_signal_;    // the signal a dropped version crashed with, 0 if none
   std::vector<uint8_t> original_affinity_;
 };
 

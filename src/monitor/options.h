@@ -34,6 +34,9 @@ struct MonitorOptions {
   // winners' calls.
   int reconverge_bound = 8;
   bool pin_cpus = true;
+  // Keep address-space randomisation (off by default: addresses leak into names and hash
+  // seeds, and versions then diverge; see docs/limits.md).
+  bool aslr = false;
 };
 
 }  // namespace tandem

@@ -48,7 +48,7 @@ Result<void> sign_in_msghdr(const RemoteMemory& mem, remote_addr addr, SigWriter
     w.null();
   } else if (m->namelen > abi::kMaxSockaddr) {
     w.u64(m->namelen);  // EINVAL in the kernel; compared by length alone
-  } else if (auto r = w.remote_bytes(mem, remote_addr(m->name), m->namelen); !r) {
+  } else if (auto r = w.remote_sockaddr(mem, remote_addr(m->name), m->namelen); !r) {
     return r;
   }
   if (auto r = sign_iovec_contents(mem, remote_addr(m->iov), m->iovlen, w); !r) return r;

@@ -5,6 +5,10 @@
 // point to (in-kinds) or by their capacity (out-kinds), never by address (HAZARDS 4).
 #include <algorithm>
 
+#include <sys/socket.h>
+
+#include <algorithm>
+
 #include "syscalls/args.h"
 #include "syscalls/families/family.h"
 #include "syscalls/msghdr.h"
@@ -44,6 +48,23 @@ void SigWriter::bytes(std::span<const uint8_t> b) {
 void SigWriter::text(std::string_view s) {
   bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
 }
+Result<void> SigWriter::remote_sockaddr(const RemoteMemory& mem, remote_addr addr,
+                                        uint64_t len) {
+  if (addr.is_null() || len < 2) return remote_bytes(mem, addr, len);
+  auto b = mem.read_bytes(addr, len);
+  if (!b) return b.error();
+  uint16_t family = static_cast<uint16_t>((*b)[0] | ((*b)[1] << 8));
+  if (family == AF_UNIX && b->size() > 2 && (*b)[2] != 0) {
+    // A path name: the kernel stops at the first NUL.
+    auto nul = std::find(b->begin() + 2, b->end(), 0);
+    b->erase(nul, b->end());
+  } else if (family == AF_INET && b->size() >= 16) {
+    std::fill(b->begin() + 8, b->begin() + 16, 0);  // sin_zero
+  }
+  bytes(*b);
+  return {};
+}
+
 Result<void> SigWriter::remote_bytes(const RemoteMemory& mem, remote_addr addr, uint64_t len) {
   if (addr.is_null()) {
     // A NULL buffer of length 0 is valid (write(fd, NULL, 0)); otherwise the kernel faults.
@@ -114,6 +135,7 @@ Result<void> sign_generic(const SyscallCall& call, const SyscallInfo& info, int 
         w.u64(*n);
         return {};
       }
+      if (spec.kind == ArgKind::kInSockaddr) return w.remote_sockaddr(mem, ptr, *n);
       return w.remote_bytes(mem, ptr, *n);
     }
     case ArgKind::kOutBuf:

@@ -7,10 +7,13 @@ from harness import TandemTest
 
 
 class RealPrograms(TandemTest):
-    def same_as_native(self, argv, stdin=b"", cwd=None, copies=2):
+    def same_as_native(self, argv, stdin=b"", cwd=None, copies=2, native_argv=None):
+        """Runs argv natively (or native_argv, for commands that must not share state with the
+        tandem run, like a database file) and under tandem; compares output and status."""
         binary = shutil.which(argv[0])
         self.assertIsNotNone(binary, argv[0])
-        native = self.native(binary, argv[1:], stdin=stdin, cwd=cwd)
+        native_args = (native_argv or argv)[1:]
+        native = self.native(binary, native_args, stdin=stdin, cwd=cwd)
         r = self.tandem([binary], args=argv[1:], stdin=stdin, opts=["--copies", str(copies)],
                         cwd=cwd, timeout=120)
         self.assertEqual(r.out, native.stdout, r.err)
@@ -40,7 +43,8 @@ class RealPrograms(TandemTest):
                   b"insert into t select a + 3, b || '!' from t;\n"
                   b"select count(*), sum(a), group_concat(b, ' ') from t;\n"
                   b"select * from t where a % 2 = 0 order by a desc;\n")
-        r = self.same_as_native(["sqlite3", db], stdin=script)
+        r = self.same_as_native(["sqlite3", db], stdin=script,
+                                native_argv=["sqlite3", db + ".native"])
         self.assertIn(b"6|21|", r.out)
 
     def test_python3_script(self):

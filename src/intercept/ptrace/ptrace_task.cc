@@ -338,6 +338,7 @@ Result<void> PtraceTask::install_fd(pid_t source_pid, int fd, int target_fd, boo
       user_regs_struct& r = regs();
       r.orig_rax = static_cast<uint64_t>(getfd.nr);
       load_args(r, getfd);
+      regs_dirty_ = true;
       flush_regs();
       if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
       auto st = wait_stop_during_injection();
@@ -359,6 +360,8 @@ Result<void> PtraceTask::install_fd(pid_t source_pid, int fd, int target_fd, boo
     hidden_fd_ = static_cast<int>(*high);
     getfd.args[0] = static_cast<uint64_t>(hidden_fd_);
   }
+  TANDEM_LOG(kDebug, "install_fd task {}: fd {} of {} -> got {} (target {})", tid_, fd, source_pid,
+             got, target_fd);
   if (got < 0) return Errno{static_cast<int>(-got)};
   if (got != target_fd) {
     auto d = inject({SYS_dup3, {static_cast<uint64_t>(got), static_cast<uint64_t>(target_fd),

@@ -4,6 +4,7 @@
 #include <linux/close_range.h>
 #include <linux/seccomp.h>
 #include <sched.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -47,6 +48,12 @@ void run_spawned_child(const ChildSetup& s) {
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   if (s.hidden_fd >= 0) fcntl(s.hidden_fd, F_SETFD, 0);
 
+  if (s.disable_aslr) {
+    // Same address layout in every version: programs that mix addresses into names or hash
+    // seeds (glibc's mkstemp mixes a stack address) then behave the same.
+    int persona = personality(0xffffffff);
+    if (persona >= 0) personality(static_cast<unsigned long>(persona) | ADDR_NO_RANDOMIZE);
+  }
   // rdtsc/rdtscp fault with SIGSEGV so that the monitor can give every version the same value.
   prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
   sigprocmask(SIG_SETMASK, &s.original_mask, nullptr);

@@ -20,6 +20,7 @@ struct ChildSetup {
   sock_fprog filter{};
   sigset_t original_mask{};
   bool set_no_new_privs = true;
+  bool disable_aslr = false;
 };
 
 // Never returns.

@@ -116,6 +116,7 @@ void TracerThread::run_spawn(const SpawnSpec& spec, int version, BpfProgram& fil
   setup.filter = filter.as_fprog();
   setup.original_mask = backend_.original_mask();
   setup.set_no_new_privs = geteuid() != 0;
+  setup.disable_aslr = spec.disable_aslr;
 
   pid_t pid = fork();
   if (pid < 0) {
@@ -313,6 +314,12 @@ void TracerThread::handle_status(pid_t pid, int status) {
   }
   int sig = WSTOPSIG(status);
   int event = status >> 16;
+  if (sink_ == nullptr) {
+    // Events have not started (a spawn failed and the others are being killed): no decisions.
+    t->note_stop(StopPoint::kOther);
+    t->continue_running(0);
+    return;
+  }
   if (t->phase() == PtraceTask::Phase::kAwaitingFirstStop) {
     handle_first_stop(*t);
     return;

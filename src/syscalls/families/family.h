@@ -33,6 +33,10 @@ class SigWriter {
   void present();                          // a non-NULL pointer whose content is not compared
   // Reads `len` bytes at `addr` and encodes them (or null() for a NULL pointer).
   Result<void> remote_bytes(const RemoteMemory& mem, remote_addr addr, uint64_t len);
+  // A socket address given to the kernel, in canonical form: the bytes the kernel does not
+  // look at (after the NUL of a Unix socket path, sin_zero) are left out or zeroed, because
+  // callers leave stack garbage there.
+  Result<void> remote_sockaddr(const RemoteMemory& mem, remote_addr addr, uint64_t len);
 
  private:
   Signature& sig_;
@@ -112,6 +116,9 @@ struct ArgUse {
   uint64_t size = 0;
   const char* flagset = nullptr;
   bool written_by_ret = false;
+  // For kIn/kInOut structs with padding or fields the kernel ignores on input: only bytes
+  // whose mask byte is non-zero are compared (padding holds whatever the stack had).
+  const uint8_t* significant = nullptr;
 
   static ArgUse unused() { return {}; }
   static ArgUse value(uint64_t width = 8, const char* set = nullptr) {
@@ -121,6 +128,10 @@ struct ArgUse {
   static ArgUse out(uint64_t n) { return {kOut, n}; }
   static ArgUse out_up_to_ret(uint64_t n) { return {kOut, n, nullptr, true}; }
   static ArgUse inout(uint64_t n) { return {kInOut, n}; }
+  static ArgUse in_masked(uint64_t n, const uint8_t* mask) { return {kIn, n, nullptr, false, mask}; }
+  static ArgUse inout_masked(uint64_t n, const uint8_t* mask) {
+    return {kInOut, n, nullptr, false, mask};
+  }
   static ArgUse string() { return {kString}; }
   static ArgUse address() { return {kAddress}; }
 };

@@ -121,6 +121,11 @@ struct FcntlCmd {
 };
 
 constexpr uint64_t kFlockSize = sizeof(abi::Flock);
+// struct flock as the kernel reads it for setting a lock: type, whence, start, len. The padding
+// after whence and after pid holds stack garbage, and l_pid is ignored (it is an output of
+// F_GETLK and must be 0 for OFD locks, which the kernel checks itself).
+constexpr uint8_t kFlockIn[kFlockSize] = {1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
 const FcntlCmd kFcntlCmds[] = {
     {0, SyscallClass::kEveryone, ArgUse::value(4)},                  // F_DUPFD
     {1, SyscallClass::kEveryone, ArgUse::unused()},                  // F_GETFD
@@ -129,9 +134,9 @@ const FcntlCmd kFcntlCmds[] = {
     {4, SyscallClass::kReplicated, ArgUse::value(4, "open_flags")},  // F_SETFL
     // POSIX record locks belong to the process that takes them: the leader holds them for
     // every version, so a follower promoted after the leader died must take them again.
-    {5, SyscallClass::kReplicated, ArgUse::inout(kFlockSize)},            // F_GETLK
-    {6, SyscallClass::kReplicated, ArgUse::in(kFlockSize)},               // F_SETLK
-    {7, SyscallClass::kReplicated, ArgUse::in(kFlockSize)},               // F_SETLKW
+    {5, SyscallClass::kReplicated, ArgUse::inout_masked(kFlockSize, kFlockIn)},  // F_GETLK
+    {6, SyscallClass::kReplicated, ArgUse::in_masked(kFlockSize, kFlockIn)},  // F_SETLK
+    {7, SyscallClass::kReplicated, ArgUse::in_masked(kFlockSize, kFlockIn)},  // F_SETLKW
     {8, SyscallClass::kReplicated, ArgUse::value(4)},                     // F_SETOWN (virtual pid)
     {9, SyscallClass::kReplicated, ArgUse::unused()},                     // F_GETOWN
     {10, SyscallClass::kReplicated, ArgUse::value(4, "signal")},          // F_SETSIG
@@ -139,9 +144,9 @@ const FcntlCmd kFcntlCmds[] = {
     {15, SyscallClass::kReplicated, ArgUse::in(8)},                       // F_SETOWN_EX
     {16, SyscallClass::kReplicated, ArgUse::out(8)},                      // F_GETOWN_EX
     {17, SyscallClass::kReplicated, ArgUse::out(8)},                      // F_GETOWNER_UIDS
-    {36, SyscallClass::kReplicated, ArgUse::inout(kFlockSize)},           // F_OFD_GETLK
-    {37, SyscallClass::kReplicated, ArgUse::in(kFlockSize)},              // F_OFD_SETLK
-    {38, SyscallClass::kReplicated, ArgUse::in(kFlockSize)},              // F_OFD_SETLKW
+    {36, SyscallClass::kReplicated, ArgUse::inout_masked(kFlockSize, kFlockIn)},  // F_OFD_GETLK
+    {37, SyscallClass::kReplicated, ArgUse::in_masked(kFlockSize, kFlockIn)},  // F_OFD_SETLK
+    {38, SyscallClass::kReplicated, ArgUse::in_masked(kFlockSize, kFlockIn)},  // F_OFD_SETLKW
     {1024, SyscallClass::kReplicated, ArgUse::value(4)},                  // F_SETLEASE
     {1025, SyscallClass::kReplicated, ArgUse::unused()},                  // F_GETLEASE
     {1026, SyscallClass::kReplicated, ArgUse::value(4, "inotify_mask")},  // F_NOTIFY

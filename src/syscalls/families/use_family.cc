@@ -23,6 +23,13 @@ Result<bool> UseFamily::sign(const SyscallCall& call, int arg, const RemoteMemor
     }
     case ArgUse::kIn:
     case ArgUse::kInOut:
+      if (u->significant != nullptr && !ptr.is_null()) {
+        auto b = mem.read_bytes(ptr, u->size);
+        if (!b) return b.error();
+        for (size_t i = 0; i < b->size(); ++i) (*b)[i] &= u->significant[i];
+        w.bytes(*b);
+        break;
+      }
       if (auto r = w.remote_bytes(mem, ptr, u->size); !r) return r.error();
       break;
     case ArgUse::kOut:

@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
   } else if (strcmp(mode, "open") == 0) {
     int fd = open("/dev/null", O_RDONLY);
     printf("fd %d\n", fd);
+    // Under the test, fd is a copy of the test's pipe: the test reads this.
+    if (write(fd, "through the installed fd\n", 25) != 25) return 5;
   } else if (strcmp(mode, "segv") == 0) {
     *(volatile int*)16 = 1;
   }

@@ -183,8 +183,11 @@ TEST(PtraceBackend, InstallsDescriptorsFromAnotherProcess) {
   };
   auto c = run_probe({"open"}, {SYS_openat}, sink, /*receives_fds=*/true);
   EXPECT_EQ(c.out, "fd 7\n");
-  close(p[0]);
   close(p[1]);
+  char buf[64] = {};
+  ssize_t n = read(p[0], buf, sizeof buf - 1);
+  EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "through the installed fd\n");
+  close(p[0]);
 }
 
 TEST(PtraceBackend, ReportsCrashSignals) {
