@@ -29,7 +29,12 @@ class RealPrograms(TandemTest):
 
     def test_coreutils(self):
         data = os.path.join(self.tmp, "data.txt")
-        self.same_as_native(["ls", "-la", "--time-style=+", self.tmp])
+        # A folder whose parent only this test changes (the ".." line shows its link count).
+        lsdir = os.path.join(self.tmp, "a", "b")
+        os.makedirs(lsdir)
+        for name in ("x", "y.txt", ".hidden"):
+            open(os.path.join(lsdir, name), "w").close()
+        self.same_as_native(["ls", "-la", "--time-style=+", lsdir])
         self.same_as_native(["cat", data])
         self.same_as_native(["sort", "-t,", "-k3n", "-k1", data])
         self.same_as_native(["md5sum", data])
