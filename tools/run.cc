@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "base/tsc.h"
 #include "intercept/backend.h"
 #include "monitor/monitor.h"
 #include "monitor/trap_rules.h"
@@ -142,6 +143,8 @@ int run_command(const RunArgs& a) {
     return user_error(exit_code::kUsage,
                       fmt::format("events file {}: {}", a.events, std::strerror(errno)));
 
+  tsc_calibrate();
+  install_rdtsc_emulation();
   auto backend = make_ptrace_backend();
   backend->set_trap_rules(trap_rules_from_model());
   // After the backend saved the program's signal mask: tandem handles these itself.

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include "base/tsc.h"
+
 namespace tandem {
 
 EventLog::~EventLog() {
@@ -15,7 +17,7 @@ bool EventLog::open(const std::string& path) {
 }
 
 void EventLog::emit(const std::string& kind, nlohmann::json fields, const std::string& summary) {
-  double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  double t = static_cast<double>(monotonic_ns() - start_ns_) / 1e9;
   fields["event"] = kind;
   fields["time"] = t;
   std::string line = fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

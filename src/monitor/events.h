@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/tsc.h"
+
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -28,7 +30,7 @@ class EventLog {
   std::mutex mu_;
   FILE* file_ = nullptr;
   bool quiet_ = false;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  uint64_t start_ns_ = monotonic_ns();  // not std::chrono: see base/tsc.h
 };
 
 }  // namespace tandem

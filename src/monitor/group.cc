@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "base/scoped_fd.h"
+#include "base/tsc.h"
 #include "monitor/monitor.h"
 
 namespace tandem {
@@ -314,7 +315,7 @@ bool Group::handle_version_local(Task& task, Member& m) {
 
 void Group::run_local(Task* current, Member& m, bool report_exit) {
   if (m.call.nr == kPseudoRdtsc) {
-    act(current, m, [](Task& t) { t.emulate_rdtsc(__builtin_ia32_rdtsc(), 0); });
+    act(current, m, [](Task& t) { t.emulate_rdtsc(tsc_now(), 0); });
     m.state = Member::State::kRunning;
     return;
   }
@@ -847,7 +848,7 @@ void Group::finish_everyone_round(Task* current) {
 }
 
 void Group::emulate(Task* current, const std::vector<int>& p) {
-  uint64_t tsc = __builtin_ia32_rdtsc();
+  uint64_t tsc = tsc_now();
   for (int v : p) {
     Member& m = *members_[v];
     m.state = Member::State::kRunning;

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "base/tsc.h"
+
 extern char** environ;
 
 namespace tandem {
@@ -264,7 +266,7 @@ void Monitor::on_exec(Task& task) {
 void Monitor::on_rdtsc(Task& task) {
   Group* g = group_of(task.id());
   if (g == nullptr || !alive(task.version())) {
-    task.emulate_rdtsc(__builtin_ia32_rdtsc(), 0);
+    task.emulate_rdtsc(tsc_now(), 0);
     return;
   }
   g->on_syscall_entry(task, task.version());

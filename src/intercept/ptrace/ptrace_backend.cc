@@ -7,18 +7,12 @@
 namespace tandem {
 
 PtraceBackend::PtraceBackend() {
-  // Blocked in every monitor thread (threads inherit the mask); consumed only by the tracer
-  // threads' sigtimedwait. See tracer_thread.h.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGCHLD);
-  sigaddset(&set, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &set, &original_mask_);
+  // The signal mask versions start with: the program's, whatever tandem blocks later.
+  pthread_sigmask(SIG_BLOCK, nullptr, &original_mask_);
 }
 
 PtraceBackend::~PtraceBackend() {
   threads_.clear();
-  pthread_sigmask(SIG_SETMASK, &original_mask_, nullptr);
 }
 
 BackendCapabilities PtraceBackend::capabilities() const {
@@ -43,6 +37,7 @@ Result<Backend::Spawned> PtraceBackend::spawn(const SpawnSpec& spec) {
     filter_ = std::make_unique<BpfProgram>(std::move(*prog));
   }
   int version = next_version_++;
+  if (spec.cpu >= 0 && spec.cpu < CPU_SETSIZE) cpu_users_[spec.cpu]++;
   auto thread = std::make_unique<TracerThread>(*this, version, spec.cpu);
   auto r = thread->spawn(spec, version, *filter_);
   if (r) {
@@ -74,6 +69,10 @@ void PtraceBackend::kill_all() {
   for (auto& t : threads_) t->kill_all_tasks();
 }
 
+bool PtraceBackend::cpu_exclusive(int cpu) const {
+  return cpu >= 0 && cpu < CPU_SETSIZE && cpu_users_[cpu].load() == 1;
+}
+
 TaskId PtraceBackend::new_task_id(TracerThread* owner) {
   TaskId id{next_serial_.fetch_add(1)};
   std::lock_guard lock(registry_mu_);
@@ -84,13 +83,6 @@ TaskId PtraceBackend::new_task_id(TracerThread* owner) {
 void PtraceBackend::forget_task(TaskId id) {
   std::lock_guard lock(registry_mu_);
   owners_.erase(id.serial);
-}
-
-void PtraceBackend::forward_sigchld(TracerThread* from) {
-  std::lock_guard lock(registry_mu_);
-  for (auto& t : threads_) {
-    if (t.get() != from) syscall(SYS_tgkill, t->monitor_pid(), t->os_tid(), SIGUSR1);
-  }
 }
 
 std::unique_ptr<Backend> make_ptrace_backend() { return std::make_unique<PtraceBackend>(); }

@@ -4,6 +4,9 @@
 
 #include <signal.h>
 
+#include <sched.h>
+
+#include <array>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -30,10 +33,10 @@ class PtraceBackend final : public Backend {
   // Task registry: which thread owns a task id (ids are registered on creation).
   TaskId new_task_id(TracerThread* owner);
   void forget_task(TaskId id);
-  // The signal mask the program had before the monitor blocked SIGCHLD/SIGUSR1.
+  // Whether `cpu` runs only one tracer thread (then that thread may spin: nobody else needs it).
+  bool cpu_exclusive(int cpu) const;
+  // The signal mask versions start with (tandem's when the backend was made).
   const sigset_t& original_mask() const { return original_mask_; }
-  // Wakes the other tracer threads after consuming a SIGCHLD that may have been theirs.
-  void forward_sigchld(TracerThread* from);
 
  private:
   sigset_t original_mask_{};
@@ -44,6 +47,7 @@ class PtraceBackend final : public Backend {
   std::map<uint64_t, TracerThread*> owners_;
   std::atomic<uint64_t> next_serial_{1};
   int next_version_ = 0;
+  std::array<std::atomic<int>, CPU_SETSIZE> cpu_users_{};
 };
 
 }  // namespace tandem

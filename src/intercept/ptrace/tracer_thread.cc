@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "base/scoped_fd.h"
+#include "base/tsc.h"
 #include "intercept/ptrace/exec_fixups.h"
 #include "intercept/ptrace/ptrace_backend.h"
 #include "intercept/ptrace/spawn_child.h"
@@ -56,7 +57,7 @@ struct CStrings {
 TracerThread::TracerThread(PtraceBackend& backend, int index, int cpu)
     : backend_(backend), index_(index), cpu_(cpu), monitor_pid_(getpid()) {
   thread_ = std::thread([this] { main(); });
-  while (os_tid_.load() == 0) std::this_thread::yield();
+  while (doorbell_.load() == 0) std::this_thread::yield();
 }
 
 TracerThread::~TracerThread() {
@@ -71,8 +72,8 @@ void TracerThread::post(std::function<void()> fn) {
     inbox_.push_back(std::move(fn));
     inbox_pending_.store(true);
   }
-  // Dekker pairing with sleep_until_woken(): either we see sleeping_ or it sees the inbox.
-  if (sleeping_.load()) syscall(SYS_tgkill, monitor_pid_, os_tid_.load(), SIGUSR1);
+  // Dekker pairing with wait_for_stop(): either we see sleeping_ or it sees the inbox.
+  if (sleeping_.load()) ::kill(doorbell_, SIGUSR1);
 }
 
 Result<Backend::Spawned> TracerThread::spawn(const SpawnSpec& spec, int version,
@@ -226,27 +227,77 @@ void TracerThread::main() {
     CPU_SET(cpu_, &set);
     sched_setaffinity(0, sizeof set, &set);
   }
+  start_doorbell();
+  // Like the versions: switching between tasks that differ here costs a VM exit (base/tsc.h).
+  disable_tsc_for_this_thread();
   for (;;) {
-    bool progress = drain_inbox();
-    progress |= drain_stops();
+    drain_inbox();
+    while (!deferred_.empty()) {
+      auto [pid, status] = deferred_.front();
+      deferred_.erase(deferred_.begin());
+      handle_status(pid, status);
+    }
     if (stopping_ && tasks_.empty()) break;
     if (events_started_ && tasks_.empty() && !inbox_pending_.load()) break;
-    if (progress) continue;
-    if (!tasks_.empty() && all_tasks_stopped() && spin_microseconds() > 0) {
+    if (inbox_pending_.load()) continue;
+    if (!tasks_.empty() && all_tasks_stopped() && spin_microseconds() > 0 &&
+        backend_.cpu_exclusive(cpu_)) {
       // Our CPU has nothing else to run: wait for a posted verdict by spinning.
-      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_microseconds());
+      // (No std::chrono here: the vDSO clock executes rdtsc, disabled on this thread.)
+      uint64_t until = monotonic_ns() + static_cast<uint64_t>(spin_microseconds()) * 1000;
       bool woke = false;
-      while (std::chrono::steady_clock::now() < until) {
+      for (int i = 0;; ++i) {
         if (inbox_pending_.load(std::memory_order_acquire)) {
           woke = true;
           break;
         }
         __builtin_ia32_pause();
+        if ((i & 63) == 63 && monotonic_ns() >= until) break;
       }
       if (woke) continue;
     }
-    sleep_until_woken();
+    wait_for_stop();
   }
+  stop_doorbell();
+}
+
+void TracerThread::start_doorbell() {
+  // A tiny traced process whose only job is to stop when rung (see tracer_thread.h).
+  pid_t pid = fork();
+  if (pid == 0) {
+    for (;;) pause();
+  }
+  if (pid < 0 || ptrace(PTRACE_SEIZE, pid, nullptr,
+                        reinterpret_cast<void*>(static_cast<long>(PTRACE_O_EXITKILL))) < 0) {
+    TANDEM_FATAL() << "cannot start the tracer thread's doorbell: " << strerror(errno);
+  }
+  doorbell_ = pid;
+}
+
+void TracerThread::stop_doorbell() {
+  if (doorbell_ <= 0) return;
+  ::kill(doorbell_, SIGKILL);
+  waitpid(doorbell_, nullptr, __WALL);
+  doorbell_ = -1;
+}
+
+void TracerThread::wait_for_stop() {
+  sleeping_.store(true);
+  // Dekker pairing with post(): either we see the inbox, or the poster sees sleeping_ and rings.
+  if (inbox_pending_.load()) {
+    sleeping_.store(false);
+    return;
+  }
+  int status = 0;
+  pid_t pid = waitpid(-1, &status, __WALL | __WNOTHREAD);
+  sleeping_.store(false);
+  if (pid < 0) return;  // EINTR
+  if (pid == doorbell_) {
+    // Rung: resume it without the signal; the inbox is drained by the caller.
+    if (WIFSTOPPED(status)) ptrace(PTRACE_CONT, doorbell_.load(), nullptr, nullptr);
+    return;
+  }
+  handle_status(pid, status);
 }
 
 bool TracerThread::drain_inbox() {
@@ -259,45 +310,6 @@ bool TracerThread::drain_inbox() {
   }
   for (auto& fn : work) fn();
   return !work.empty();
-}
-
-bool TracerThread::drain_stops() {
-  bool progress = false;
-  while (!deferred_.empty()) {
-    auto [pid, status] = deferred_.front();
-    deferred_.erase(deferred_.begin());
-    handle_status(pid, status);
-    progress = true;
-  }
-  for (;;) {
-    int status = 0;
-    pid_t pid = waitpid(-1, &status, WNOHANG | __WALL | __WNOTHREAD);
-    if (pid <= 0) break;
-    handle_status(pid, status);
-    progress = true;
-  }
-  return progress;
-}
-
-void TracerThread::sleep_until_woken() {
-  sleeping_.store(true);
-  if (inbox_pending_.load()) {
-    sleeping_.store(false);
-    return;
-  }
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGCHLD);
-  sigaddset(&set, SIGUSR1);
-  siginfo_t info{};
-  // The timeout is only a safety net; wake-ups come from SIGCHLD (our tracees) or SIGUSR1.
-  timespec timeout{0, 100 * 1000 * 1000};
-  int sig = sigtimedwait(&set, &info, &timeout);
-  sleeping_.store(false);
-  if (sig == SIGCHLD) {
-    // The kernel may hand a SIGCHLD for another tracer thread's tracee to us.
-    if (!drain_stops()) backend_.forward_sigchld(this);
-  }
 }
 
 void TracerThread::handle_status(pid_t pid, int status) {

@@ -1,17 +1,19 @@
 // TracerThread: the ptracer of one version (its first process and everything it forks).
 //
 // Threading model. ptrace requests must come from the tracer thread, and a ptrace stop handled
-// from another vCPU costs 20-45 us on these machines, so each version gets its own tracer thread
-// pinned to the version's CPU. The thread waits with waitid(__WNOTHREAD) for its own tracees
-// only. Work for its tasks posted by other threads goes through `inbox_`; a sleeping thread is
-// woken with SIGUSR1 (tgkill). Signals SIGCHLD and SIGUSR1 are blocked in every monitor thread
-// and only consumed by sigtimedwait here, which closes the check-then-sleep race: a wake-up sent
-// before the sleep stays pending. A SIGCHLD meant for another tracer thread may be consumed
-// here (the kernel picks any thread that waits for it); it is then forwarded as SIGUSR1 to the
-// other tracer threads.
+// from another vCPU costs 20-45 us more on these machines, so each version gets its own tracer
+// thread pinned to the version's CPU. The thread blocks in waitpid(-1, __WALL | __WNOTHREAD) for
+// its own tracees only, exactly like a single-threaded tracer (the cheapest wake-up: the
+// stopping tracee wakes its tracer synchronously on the same CPU).
+//
+// Work posted by other threads goes through `inbox_`. To wake a thread blocked in waitpid, the
+// poster rings its *doorbell*: a tiny child process that this thread traces and that only ever
+// sleeps in pause(). A signal makes the doorbell stop, which is a ptrace event: waitpid returns.
+// Unlike a signal to the thread, the stop cannot be lost between the inbox check and the
+// waitpid call (the stop stays pending). Posters ring only when the thread announced it sleeps.
 //
 // Before sleeping, a thread whose tasks are all stopped spins briefly: its CPU has nothing else
-// to run, and a wake-up within the spin costs ~0.4 us instead of tens of microseconds.
+// to run, and a verdict posted within the spin costs ~0.4 us instead of a wake-up.
 #pragma once
 
 #include <sys/types.h>
@@ -62,9 +64,10 @@ class TracerThread {
 
  private:
   void main();
-  bool drain_stops();
   bool drain_inbox();
-  void sleep_until_woken();
+  void wait_for_stop();
+  void start_doorbell();
+  void stop_doorbell();
   void handle_status(pid_t pid, int status);
   void handle_seccomp(PtraceTask& t);
   void handle_syscall_stop(PtraceTask& t);
@@ -82,6 +85,7 @@ class TracerThread {
   int cpu_;
   pid_t monitor_pid_;
   std::atomic<pid_t> os_tid_{0};
+  std::atomic<pid_t> doorbell_{0};
   EventSink* sink_ = nullptr;
   std::thread thread_;
 
