@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,6 +65,37 @@ bool fd_is_cloexec(pid_t pid, int fd) {
     }
   }
   return false;
+}
+
+// Whether the descriptor(s) a call creates get FD_CLOEXEC, from its own flags; nullopt when
+// the call does not say (then /proc tells).
+std::optional<bool> cloexec_from_call(const SyscallCall& c) {
+  switch (c.nr) {
+    case SYS_open: return (c.args[1] & O_CLOEXEC) != 0;
+    case SYS_openat: return (c.args[2] & O_CLOEXEC) != 0;
+    case SYS_creat:
+    case SYS_accept:
+    case SYS_pipe:
+    case SYS_eventfd:
+    case SYS_epoll_create:
+    case SYS_signalfd:
+    case SYS_inotify_init:
+      return false;
+    case SYS_socket:
+    case SYS_socketpair:
+    case SYS_pipe2:
+    case SYS_eventfd2:
+    case SYS_timerfd_create:
+      return (c.args[1] & O_CLOEXEC) != 0;  // SOCK_, EFD_, TFD_CLOEXEC are O_CLOEXEC
+    case SYS_accept4: return (c.args[3] & O_CLOEXEC) != 0;
+    case SYS_signalfd4: return (c.args[3] & O_CLOEXEC) != 0;
+    case SYS_epoll_create1:
+    case SYS_inotify_init1:
+      return (c.args[0] & O_CLOEXEC) != 0;
+    case SYS_pidfd_open: return true;
+    case SYS_recvmsg: return (c.args[2] & MSG_CMSG_CLOEXEC) != 0;
+    default: return std::nullopt;
+  }
 }
 
 // True if signal `sig` is pending in the kernel for `tid` (thread or process queue).
@@ -989,10 +1021,11 @@ void Group::on_syscall_exit(Task& task, int version) {
           // as it runs again.
           if (!record->outputs.new_fds.empty()) {
             ScopedFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, m.tgid, 0)));
+            std::optional<bool> cloexec = cloexec_from_call(m.call);
             for (int fd : record->outputs.new_fds) {
               SyscallRecord::NewFd nf;
               nf.number = fd;
-              nf.cloexec = fd_is_cloexec(m.tgid, fd);
+              nf.cloexec = cloexec ? *cloexec : fd_is_cloexec(m.tgid, fd);
               nf.copy = std::make_shared<ScopedFd>(
                   static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
               record->new_fds.push_back(std::move(nf));
