@@ -1,0 +1,502 @@
+// The destination side of a state transfer: placement, allocation, transformation, writes and
+// user callbacks.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "tandem/live.h"
+#include "update/proc/remote_io.h"
+#include "update/transfer/engine_impl.h"
+#include "update/transfer/scalar.h"
+
+namespace tandem::update {
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+uint64_t load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+bool all_zero(const uint8_t* p, uint64_t n) {
+  for (uint64_t i = 0; i < n; i++)
+    if (p[i]) return false;
+  return true;
+}
+
+Failure refused(const std::vector<std::string>& violations, uint64_t count) {
+  std::string more = count > 1 ? " (and " + std::to_string(count - 1) + " more)" : "";
+  return fail(FailureKind::kTransferRefused, violations.front() + more);
+}
+
+}  // namespace
+
+Expected<void> StateTransfer::apply(ProcessView& dst, Agent& agent) {
+  Impl& m = *impl_;
+  m.dst = &dst;
+  auto t0 = std::chrono::steady_clock::now();
+  if (auto r = m.place_roots(); !r) return r.failure();
+  if (auto r = m.allocate(agent); !r) return r.failure();
+  stats_.alloc_ms = ms_since(t0);
+  auto t1 = std::chrono::steady_clock::now();
+  if (auto r = m.transform(); !r) return r.failure();
+  stats_.transform_ms = ms_since(t1);
+  auto t2 = std::chrono::steady_clock::now();
+  WriteBatch batch(dst.pid());
+  for (const Obj& x : m.objs)
+    if (x.transfer && x.state != ObjState::kRefused)
+      batch.add(x.dst_addr, m.out.data() + x.out, x.dst_size);
+  stats_.bytes_written = batch.bytes();
+  if (auto r = batch.flush(); !r)
+    return fail(FailureKind::kSystem, "cannot write the new version's memory: " +
+                                          r.error().describe());
+  stats_.write_ms = ms_since(t2);
+  auto t3 = std::chrono::steady_clock::now();
+  if (auto r = m.run_callbacks(agent); !r) return r.failure();
+  stats_.callback_ms = ms_since(t3);
+  return {};
+}
+
+Expected<void> StateTransfer::Impl::place_roots() {
+  const auto& dvars = dstp->debug().variables();
+  for (Obj& x : objs) {
+    if (!x.transfer) continue;
+    switch (x.kind) {
+      case ObjKind::kGlobal:
+        x.dst_addr = dst->bias() + dvars[x.dst_ref].addr;
+        x.dst_size = dvars[x.dst_ref].size;
+        break;
+      case ObjKind::kTls:
+        if (!dst->tls_block()) {
+          x.transfer = false;
+          continue;
+        }
+        x.dst_addr = *dst->tls_block() + dvars[x.dst_ref].addr;
+        x.dst_size = dvars[x.dst_ref].size;
+        break;
+      case ObjKind::kLocal: {
+        const RegisteredLocal& s = src.locals()[x.ref];
+        x.transfer = false;
+        for (uint32_t i = 0; i < dst->locals().size(); i++) {
+          const RegisteredLocal& d = dst->locals()[i];
+          if (d.function == s.function && d.name == s.name) {
+            x.dst_ref = i;
+            x.dst_addr = d.addr;
+            x.dst_size = d.size;
+            x.transfer = true;
+          }
+        }
+        if (!x.transfer)
+          notes.push_back("registered local " + s.function + "::" + s.name +
+                          " is not registered by the new version: not transferred");
+        break;
+      }
+      case ObjKind::kHeap:
+        break;
+    }
+  }
+  return {};
+}
+
+uint64_t StateTransfer::Impl::dst_site(uint64_t site) {
+  if (auto it = site_map.find(site); it != site_map.end()) return it->second;
+  uint64_t result = 0;
+  if (src.in_executable(site)) {
+    if (auto key = src.program().sites().key_of(site - src.bias()))
+      if (auto addr = dstp->sites().address_of(*key)) result = dst->bias() + *addr;
+  } else if (const Mapping* m = src.maps().find(site); m && !m->path.empty() && m->path[0] == '/') {
+    const Mapping* first = src.maps().first_of(m->inode, m->dev_major, m->dev_minor);
+    const Mapping* there = dst->maps().first_of(m->inode, m->dev_major, m->dev_minor);
+    if (first && there) result = there->start + (site - first->start);
+  }
+  site_map[site] = result;
+  return result;
+}
+
+Expected<void> StateTransfer::Impl::allocate(Agent& agent) {
+  std::vector<uint32_t> heap_objs;
+  for (uint32_t o = 0; o < objs.size(); o++)
+    if (objs[o].kind == ObjKind::kHeap && objs[o].transfer && objs[o].state != ObjState::kRefused &&
+        objs[o].state != ObjState::kUntyped)
+      heap_objs.push_back(o);
+  if (heap_objs.empty()) return {};
+  std::vector<tl_alloc_req> reqs(heap_objs.size());
+  for (size_t i = 0; i < heap_objs.size(); i++) {
+    const Obj& x = objs[heap_objs[i]];
+    reqs[i].size = x.dst_size;
+    reqs[i].site = dst_site((*heap)[x.ref].site);
+  }
+  uint64_t bytes = reqs.size() * sizeof(tl_alloc_req);
+  auto scratch = agent.map(bytes);
+  if (!scratch) return scratch.failure();
+  RemoteMemory mem(dst->pid());
+  if (auto r = mem.write(remote_addr(*scratch), {reinterpret_cast<uint8_t*>(reqs.data()), bytes}); !r)
+    return fail(FailureKind::kSystem, "cannot write the allocation requests: " + r.error().describe());
+  auto done = agent.alloc(*scratch, reqs.size());
+  if (!done) return done.failure();
+  if (*done != reqs.size())
+    return fail(FailureKind::kTransferRefused,
+                "the new version ran out of memory allocating " + std::to_string(reqs.size()) +
+                    " heap objects");
+  if (auto r = mem.read(remote_addr(*scratch), {reinterpret_cast<uint8_t*>(reqs.data()), bytes}); !r)
+    return fail(FailureKind::kSystem, "cannot read the allocations: " + r.error().describe());
+  for (size_t i = 0; i < heap_objs.size(); i++) objs[heap_objs[i]].dst_addr = reqs[i].size;
+  if (auto r = agent.unmap(*scratch, bytes); !r) return r.failure();
+  if (events) events("allocated", "\"objects\":" + std::to_string(reqs.size()));
+  return {};
+}
+
+std::optional<uint64_t> StateTransfer::Impl::map_into(const Obj& x, uint64_t off) const {
+  if (x.state == ObjState::kBytes || x.old_layout) return off;
+  if (x.kind != ObjKind::kHeap) return matcher->map_offset(x.src_type, x.dst_type, false, off);
+  const TypeTable& st = src.program().types();
+  const TypeTable& dt = dstp->types();
+  uint64_t esz = st[x.src_type].size, dsz = dt[x.dst_type].size;
+  if (x.flex != ~0u && off >= flexes[x.flex].src_off) {
+    const Flex& f = flexes[x.flex];
+    uint64_t j = (off - f.src_off) / f.src_stride, r = (off - f.src_off) % f.src_stride;
+    if (j >= f.count) return f.dst_off + f.count * f.dst_stride + (off - f.src_off - f.count * f.src_stride);
+    auto inner = matcher->map_offset(f.src_elem, f.dst_elem, false, r);
+    if (!inner) return std::nullopt;
+    return f.dst_off + j * f.dst_stride + *inner;
+  }
+  uint64_t idx = off / esz, r = off % esz;
+  if (idx >= x.count) return x.count * dsz + (off - x.count * esz);
+  auto inner = matcher->map_offset(x.src_type, x.dst_type, false, r);
+  if (!inner) return std::nullopt;
+  return idx * dsz + *inner;
+}
+
+std::optional<uint64_t> StateTransfer::Impl::dst_string(const std::string& s) {
+  const ElfFile& elf = dstp->elf();
+  if (!strings_indexed) {
+    strings_indexed = true;
+    for (const auto& sec : elf.sections()) {
+      if (sec.name.rfind(".rodata", 0) != 0 || sec.type != SHT_PROGBITS) continue;
+      auto bytes = elf.bytes_at(sec.addr, sec.size);
+      size_t start = 0;
+      for (size_t i = 0; i < bytes.size(); i++) {
+        if (bytes[i] != 0) continue;
+        dst_strings.try_emplace(std::string(reinterpret_cast<const char*>(bytes.data()) + start,
+                                            i - start),
+                                sec.addr + start);
+        start = i + 1;
+      }
+    }
+  }
+  if (auto it = dst_strings.find(s); it != dst_strings.end()) return dst->bias() + it->second;
+  // The linker merges a literal into the tail of a longer one ("bar" inside "foobar").
+  for (const auto& [text, addr] : dst_strings)
+    if (text.size() > s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0)
+      return dst->bias() + addr + (text.size() - s.size());
+  return std::nullopt;
+}
+
+std::optional<uint64_t> StateTransfer::Impl::relocate(uint64_t value, const Op& op, uint32_t o,
+                                                      uint64_t off) {
+  uint64_t tag = 0;
+  if (op.flags & kPtrTagged) {
+    tag = value & op.tag_mask;
+    value &= ~op.tag_mask;
+  }
+  Target t = classify(value);
+  auto bad = [&](const std::string& why) -> std::optional<uint64_t> {
+    if (!lenient) violation(describe(o, off) + ": " + why);
+    return std::nullopt;
+  };
+  std::optional<uint64_t> result;
+  switch (t.kind) {
+    case Target::kNull:
+      return tag;
+    case Target::kSentinel:
+      return value | tag;
+    case Target::kObject: {
+      if (t.obj >= objs.size()) return bad("points to a heap object that is not transferred");
+      const Obj& x = objs[t.obj];
+      if (!x.transfer || x.state == ObjState::kRefused)
+        return bad("points to " + describe(t.obj, t.off) +
+                   ", which does not exist in the new version");
+      auto mapped = map_into(x, t.off);
+      if (!mapped)
+        return bad("points into " + describe(t.obj, t.off) +
+                   ", a member that no longer exists in the new version");
+      result = x.dst_addr + *mapped;
+      break;
+    }
+    case Target::kFunction: {
+      const ElfSymbol* s = dstp->elf().symbol(t.sym->key());
+      if (s == nullptr || s->type != STT_FUNC) s = dstp->elf().symbol(t.sym->name);
+      if (s == nullptr || s->type != STT_FUNC)
+        return bad("function " + t.sym->key() + " no longer exists in the new version");
+      result = dst->bias() + s->value;
+      break;
+    }
+    case Target::kStatic: {
+      const ElfSymbol* s = dstp->elf().symbol(t.sym->key());
+      if (s == nullptr) s = dstp->elf().symbol(t.sym->name);
+      if (s == nullptr || t.off > s->size)
+        return bad("points into " + t.sym->key() + ", which no longer exists in the new version");
+      result = dst->bias() + s->value + t.off;
+      break;
+    }
+    case Target::kString: {
+      auto a = dst_string(t.text);
+      if (!a)
+        return bad("string literal \"" + t.text.substr(0, 40) +
+                   "\" does not exist in the new version");
+      result = *a;
+      break;
+    }
+    case Target::kLibrary: {
+      const Mapping* m = dst->maps().first_of(t.text);
+      if (m == nullptr) return bad("points into " + t.text + ", not loaded by the new version");
+      result = m->start + t.off;
+      break;
+    }
+    case Target::kInvalid:
+      return bad(t.text);
+  }
+  stats.pointers++;
+  return *result | tag;
+}
+
+void StateTransfer::Impl::apply_plan(uint32_t plan, const uint8_t* s, uint8_t* d, uint32_t o,
+                                     uint64_t obj_off) {
+  const Plan& p = matcher->get(plan);
+  const TypeTable& st = src.program().types();
+  const TypeTable& dt = p.old_layout ? st : dstp->types();
+  for (const Op& op : p.ops) {
+    switch (op.kind) {
+      case OpKind::kCopy:
+        std::memcpy(d + op.dst_off, s + op.src_off, op.len);
+        break;
+      case OpKind::kConvert: {
+        auto err = convert_scalar(st, op.src_type, s, {op.src_off, op.src_bit_off, op.src_bits},
+                                  dt, op.dst_type, d, {op.dst_off, op.dst_bit_off, op.dst_bits});
+        if (err && !lenient) violation(describe(o, obj_off + op.src_off) + ": " + *err);
+        break;
+      }
+      case OpKind::kPointer: {
+        if (op.flags & kPtrNoWrite) break;
+        uint64_t v = load64(s + op.src_off);
+        auto r = relocate(v, op, o, obj_off + op.src_off);
+        uint64_t w = r.value_or(0);
+        std::memcpy(d + op.dst_off, &w, 8);
+        break;
+      }
+      case OpKind::kRepeat:
+        for (uint64_t k = 0; k < op.len; k++)
+          apply_plan(op.sub, s + op.src_off + k * op.src_stride, d + op.dst_off + k * op.dst_stride,
+                     o, obj_off + op.src_off + k * op.src_stride);
+        break;
+      case OpKind::kUnion: {
+        const UnionPlan& u = matcher->union_plan(op.sub);
+        uint64_t raw = 0;
+        std::memcpy(&raw, s + u.tag_off, std::min<uint32_t>(u.tag_size, 8));
+        if (u.tag_bits) raw = (raw >> u.tag_bit_off) & ((1ull << u.tag_bits) - 1);
+        int64_t tag = static_cast<int64_t>(raw);
+        if (u.tag_signed && u.tag_size < 8 && !u.tag_bits && (raw >> (u.tag_size * 8 - 1)) & 1)
+          tag = static_cast<int64_t>(raw | (~0ull << (u.tag_size * 8)));
+        std::optional<uint32_t> sub;
+        for (const auto& [value, pl] : u.cases)
+          if (value == tag) sub = pl;
+        if (!sub) sub = u.otherwise;
+        if (sub && *sub != kNoPlan) apply_plan(*sub, s + u.src_off, d + u.dst_off, o, obj_off + u.src_off);
+        break;
+      }
+      case OpKind::kRefuse:
+        if (!all_zero(s + op.src_off, op.len) && !lenient)
+          violation(describe(o, obj_off + op.src_off) + ": " + p.names[op.what]);
+        break;
+      case OpKind::kLoss:
+        if (!all_zero(s + op.src_off, op.len)) stats.lossy_truncations++;
+        break;
+    }
+  }
+}
+
+Expected<void> StateTransfer::Impl::transform() {
+  uint64_t total = 0;
+  std::vector<RemoteRange> initial;
+  std::vector<uint64_t> initial_at;
+  for (Obj& x : objs) {
+    if (!x.transfer || x.state == ObjState::kRefused || x.state == ObjState::kUntyped) {
+      x.transfer = false;
+      continue;
+    }
+    x.out = total;
+    if (x.kind != ObjKind::kHeap) {
+      initial.push_back({x.dst_addr, x.dst_size});
+      initial_at.push_back(total);
+    }
+    total += (x.dst_size + 15) & ~uint64_t{15};
+  }
+  out.assign(total, 0);
+  // Variables start from the new version's own bytes: members it added keep their initial values.
+  std::vector<uint8_t> current;
+  uint64_t sum = 0;
+  for (const auto& r : initial) sum += r.len;
+  current.resize(sum);
+  if (auto r = read_many(dst->pid(), initial, current.data()); !r)
+    return fail(FailureKind::kSystem, "cannot read the new version's variables: " +
+                                          r.error().describe());
+  for (size_t i = 0, at = 0; i < initial.size(); at += initial[i].len, i++)
+    std::memcpy(out.data() + initial_at[i], current.data() + at, initial[i].len);
+
+  for (uint32_t o = 0; o < objs.size(); o++) {
+    const Obj& x = objs[o];
+    if (!x.transfer) continue;
+    const uint8_t* s = src_bytes(x);
+    uint8_t* d = out.data() + x.out;
+    if (x.state == ObjState::kBytes) {
+      std::memcpy(d, s, x.src_size);
+      continue;
+    }
+    const Plan& p = matcher->get(x.plan);
+    if (p.changed) stats.converted_objects++;
+    uint64_t esz = p.src_size, dsz = p.dst_size;
+    if (p.identical && !x.flex && x.count > 1) {
+      std::memcpy(d, s, x.count * esz);  // arrays of plain data: one copy
+    } else {
+      for (uint64_t i = 0; i < x.count; i++) apply_plan(x.plan, s + i * esz, d + i * dsz, o, i * esz);
+    }
+    if (x.flex != ~0u) {
+      const Flex& f = flexes[x.flex];
+      for (uint64_t j = 0; j < f.count; j++)
+        apply_plan(f.plan, s + f.src_off + j * f.src_stride, d + f.dst_off + j * f.dst_stride, o,
+                   f.src_off + j * f.src_stride);
+      if (x.tail)
+        std::memcpy(d + f.dst_off + f.count * f.dst_stride, s + f.src_off + f.count * f.src_stride,
+                    x.tail);
+    } else if (x.tail) {
+      std::memcpy(d + x.count * dsz, s + x.count * esz, x.tail);
+    }
+  }
+  if (!violations.empty()) return refused(violations, violation_count);
+  return {};
+}
+
+Expected<void> StateTransfer::Impl::run_callbacks(Agent& agent) {
+  struct Call {
+    uint64_t fn;
+    uint64_t new_obj;
+    int32_t obj;  // -1: INIT_VAR (no old copy)
+    uint64_t elem;
+    std::string path;
+    uint64_t new_size;
+  };
+  std::vector<Call> calls;
+  const auto& dvars = dstp->debug().variables();
+  const TypeTable& st = src.program().types();
+  const TypeTable& dt = dstp->types();
+  for (const Annotation* a : ann.all(AnnKind::kTransformType)) {
+    for (uint32_t o = 0; o < objs.size(); o++) {
+      const Obj& x = objs[o];
+      if (!x.transfer || x.old_layout || x.state != ObjState::kTyped) continue;
+      TypeId elem = x.dst_type;
+      uint64_t n = x.count;
+      if (x.kind != ObjKind::kHeap && dt[dt.resolved(elem)].kind == TypeKind::kArray) {
+        n = dt[dt.resolved(elem)].count;
+        elem = dt[dt.resolved(elem)].target;
+      }
+      if (dt[dt.resolved(elem)].name != a->path) continue;
+      uint64_t dsz = dt[dt.resolved(elem)].size;
+      for (uint64_t i = 0; i < n; i++)
+        calls.push_back({a->fn, x.dst_addr + i * dsz, static_cast<int32_t>(o), i, a->path, dsz});
+    }
+  }
+  for (const Annotation* a : ann.all(AnnKind::kTransformVar)) {
+    bool found = false;
+    for (uint32_t o = 0; o < objs.size(); o++) {
+      const Obj& x = objs[o];
+      if (x.kind != ObjKind::kGlobal || !x.transfer || dvars[x.dst_ref].key != a->path) continue;
+      calls.push_back({a->fn, x.dst_addr, static_cast<int32_t>(o), 0, a->path, x.dst_size});
+      found = true;
+    }
+    if (!found) notes.push_back("TANDEM_TRANSFORM_VAR(" + a->path + "): no such transferred variable");
+  }
+  for (const Annotation* a : ann.all(AnnKind::kInitVar)) {
+    const Variable* v = dstp->debug().variable(a->path);
+    if (v == nullptr || v->tls) {
+      notes.push_back("TANDEM_INIT_VAR(" + a->path + "): no such variable");
+      continue;
+    }
+    calls.push_back({a->fn, dst->bias() + v->addr, -1, 0, a->path, v->size});
+  }
+  if (calls.empty()) return {};
+  // Scratch layout: calls, xfer records, path strings, old copies.
+  struct Xfer {
+    uint64_t path, old_size, new_size, index;
+    int32_t direction, pad;
+  };
+  static_assert(sizeof(Xfer) == sizeof(struct tandem_xfer));
+  uint64_t calls_bytes = calls.size() * sizeof(tl_call_req);
+  uint64_t xfer_at = calls_bytes, strings_at = xfer_at + calls.size() * sizeof(Xfer);
+  uint64_t strings_bytes = 0;
+  for (const Call& c : calls) strings_bytes += c.path.size() + 1;
+  uint64_t copies_at = (strings_at + strings_bytes + 15) & ~uint64_t{15};
+  std::vector<uint64_t> copy_size(calls.size(), 0);
+  uint64_t copies_bytes = 0;
+  for (size_t i = 0; i < calls.size(); i++) {
+    if (calls[i].obj < 0) continue;
+    const Obj& x = objs[calls[i].obj];
+    TypeId e = x.src_type;
+    if (x.kind != ObjKind::kHeap && !calls[i].path.empty() && ann.find(AnnKind::kTransformType, calls[i].path) &&
+        st[st.resolved(e)].kind == TypeKind::kArray)
+      e = st[st.resolved(e)].target;
+    copy_size[i] = st[st.resolved(e)].size;
+    copies_bytes += (copy_size[i] + 15) & ~uint64_t{15};
+  }
+  uint64_t total = copies_at + copies_bytes;
+  auto scratch = agent.map(total);
+  if (!scratch) return scratch.failure();
+  std::vector<uint8_t> buf(total, 0);
+  uint64_t str_cursor = strings_at, copy_cursor = copies_at;
+  lenient = true;  // old copies: a pointer whose target is gone becomes NULL
+  for (size_t i = 0; i < calls.size(); i++) {
+    const Call& c = calls[i];
+    tl_call_req req{*scratch + 0, c.new_obj, 0, *scratch + xfer_at + i * sizeof(Xfer)};
+    req.fn = dst->bias() + c.fn;
+    Xfer xf{*scratch + str_cursor, copy_size[i], c.new_size, c.elem, 0, 0};
+    std::memcpy(buf.data() + str_cursor, c.path.c_str(), c.path.size() + 1);
+    str_cursor += c.path.size() + 1;
+    if (c.obj >= 0) {
+      const Obj& x = objs[c.obj];
+      TypeId e = st.resolved(x.src_type);
+      const uint8_t* s = src_bytes(x) + c.elem * copy_size[i];
+      if (x.kind != ObjKind::kHeap && st[e].kind == TypeKind::kArray && copy_size[i] != x.src_size)
+        e = st.resolved(st[e].target);
+      uint32_t old_plan = matcher->plan(e, e, true);
+      apply_plan(old_plan, s, buf.data() + copy_cursor, static_cast<uint32_t>(c.obj),
+                 c.elem * copy_size[i]);
+      req.old_obj = *scratch + copy_cursor;
+      copy_cursor += (copy_size[i] + 15) & ~uint64_t{15};
+    }
+    std::memcpy(buf.data() + i * sizeof(tl_call_req), &req, sizeof req);
+    std::memcpy(buf.data() + xfer_at + i * sizeof(Xfer), &xf, sizeof xf);
+  }
+  lenient = false;
+  RemoteMemory mem(dst->pid());
+  if (auto r = mem.write(remote_addr(*scratch), buf); !r)
+    return fail(FailureKind::kSystem, "cannot write the callback requests: " + r.error().describe());
+  if (events) events("callbacks", "\"count\":" + std::to_string(calls.size()));
+  auto result = agent.call(*scratch, calls.size());
+  if (!result) return result.failure();
+  if (result->first >= 0) {
+    const Call& c = calls[static_cast<size_t>(result->first)];
+    const ElfSymbol* fn = dstp->elf().symbol_containing(c.fn);
+    return fail(FailureKind::kCallbackFailed,
+                "callback " + (fn ? fn->name : std::string("?")) + " for " + c.path +
+                    " refused the update (returned " + std::to_string(result->second) + ")");
+  }
+  stats.callbacks = calls.size();
+  if (auto r = agent.unmap(*scratch, total); !r) return r.failure();
+  return {};
+}
+
+}  // namespace tandem::update

@@ -1,0 +1,124 @@
+// Internal state of StateTransfer, shared by discover.cc (source side) and apply.cc
+// (destination side). Not installed, not used elsewhere.
+#pragma once
+
+#include <map>
+#include <unordered_map>
+
+#include "update/transfer/engine.h"
+
+namespace tandem::update {
+
+enum class ObjKind : uint8_t { kGlobal, kLocal, kTls, kHeap };
+enum class ObjState : uint8_t { kUntyped, kTyped, kBytes, kRefused };
+enum Reach : uint8_t { kReachChar = 1, kReachVoid = 2 };
+
+// One object of the source state: a root (variable, registered local, TLS variable) or a heap
+// object. Element type `src_type` repeated `count` times, then `tail` raw bytes, or a struct with
+// a flexible array member (flex).
+struct Obj {
+  uint64_t src_addr = 0, src_size = 0;
+  uint64_t dst_addr = 0, dst_size = 0;
+  uint64_t count = 1, tail = 0;
+  uint64_t out = 0;  // offset of the new bytes in the output buffer
+  TypeId src_type = kVoid, dst_type = kVoid;
+  uint32_t plan = kNoPlan;
+  uint32_t ref = ~0u;      // heap: HeapIndex index; global/TLS: source variable; local: local
+  uint32_t dst_ref = ~0u;  // global/TLS: destination variable; local: destination local
+  uint32_t bytes = ~0u;    // roots: index in root_bytes
+  uint32_t flex = ~0u;     // index in flexes
+  int32_t parent = -1;     // the object whose pointer first reached this one
+  uint32_t parent_off = 0;
+  ObjKind kind = ObjKind::kHeap;
+  ObjState state = ObjState::kUntyped;
+  uint8_t reach = 0;
+  bool old_layout = false;
+  bool transfer = true;
+};
+
+struct Flex {
+  uint64_t src_off = 0, dst_off = 0, count = 0, src_stride = 0, dst_stride = 0;
+  TypeId src_elem = kVoid, dst_elem = kVoid;
+  uint32_t plan = kNoPlan;
+};
+
+struct Hint {
+  uint64_t off;
+  TypeId src, dst;
+  bool old_layout;
+};
+
+struct Target {
+  enum Kind : uint8_t { kNull, kSentinel, kObject, kFunction, kStatic, kString, kLibrary, kInvalid };
+  Kind kind = kNull;
+  uint32_t obj = 0;
+  uint64_t off = 0;
+  const ElfSymbol* sym = nullptr;
+  std::string text;  // string literal, library path, or the error
+};
+
+struct StateTransfer::Impl {
+  Impl(ProcessView& s, std::shared_ptr<Program> d, EventFn e, TransferStats& st)
+      : src(s), dstp(std::move(d)), events(std::move(e)), stats(st) {}
+
+  ProcessView& src;
+  std::shared_ptr<Program> dstp;
+  EventFn events;
+  TransferStats& stats;
+  Annotations ann;
+  std::unique_ptr<TypeMatcher> matcher;
+  std::unique_ptr<HeapIndex> heap;
+
+  std::vector<Obj> objs;
+  std::vector<Flex> flexes;
+  std::vector<uint32_t> heap_obj;  // HeapIndex index -> object, ~0u if not reached
+  struct RootRange {
+    uint64_t start, end;
+    uint32_t obj;
+  };
+  std::vector<RootRange> roots;  // sorted by start
+  std::vector<std::vector<uint8_t>> root_bytes;
+  std::vector<uint32_t> queue;
+  std::map<uint32_t, std::vector<Hint>> hints;
+  std::vector<std::string> violations;
+  std::vector<std::string> notes;
+  uint64_t violation_count = 0;
+
+  // Destination side (apply).
+  ProcessView* dst = nullptr;
+  std::vector<uint8_t> out;
+  std::unordered_map<std::string, uint64_t> dst_strings;
+  bool strings_indexed = false;
+  std::unordered_map<uint64_t, uint64_t> site_map;
+  bool lenient = false;  // relocating old copies for callbacks: failures become NULL
+
+  // discover.cc
+  Expected<void> pair_roots();
+  Expected<void> read_roots();
+  void scan(uint32_t o);
+  void walk(uint32_t plan, const uint8_t* base, uint32_t o, uint64_t obj_off);
+  void on_pointer(uint32_t o, uint64_t off, const Op& op, uint64_t value);
+  void type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool old_layout);
+  void finish_untyped();
+  Target classify(uint64_t value) const;
+  const uint8_t* src_bytes(const Obj& o) const;
+  void violation(const std::string& message);
+  std::string describe(uint32_t o, uint64_t off, int depth = 0) const;
+  uint32_t heap_object(uint32_t h);
+
+  // apply.cc
+  Expected<void> place_roots();
+  Expected<void> allocate(Agent& agent);
+  Expected<void> transform();
+  void apply_plan(uint32_t plan, const uint8_t* src, uint8_t* dst, uint32_t o, uint64_t obj_off);
+  std::optional<uint64_t> relocate(uint64_t value, const Op& op, uint32_t o, uint64_t off);
+  std::optional<uint64_t> map_into(const Obj& x, uint64_t off) const;
+  std::optional<uint64_t> dst_string(const std::string& s);
+  uint64_t dst_site(uint64_t src_site);
+  Expected<void> run_callbacks(Agent& agent);
+};
+
+// The member path of a byte offset in a type: ".a.b[3]" (for messages).
+std::string member_path(const TypeTable& t, TypeId type, uint64_t off);
+
+}  // namespace tandem::update
