@@ -15,6 +15,10 @@
 
 #define TL_HIDDEN __attribute__((visibility("hidden")))
 
+/* Marks the runtime's compilation units in DWARF: `tandem update` never transfers the runtime's
+ * own variables when the runtime is linked statically into a program. */
+__attribute__((used)) static const char tandem_live_runtime_unit = 1;
+
 /* ---- alloc.c ---- */
 /* Allocates like malloc but records `site` as the allocation site (used for objects the tool
  * re-creates in a new version, which keep the site of their original allocation). */

@@ -36,6 +36,12 @@ Expected<std::shared_ptr<Program>> Program::load(const std::string& path) {
   return p;
 }
 
+bool Program::is_state_address(uint64_t vaddr) const {
+  if (!elf_->is_writable_data(vaddr)) return false;
+  const ElfSection* ann = elf_->section("tandem_ann");
+  return ann == nullptr || vaddr < ann->addr || vaddr >= ann->addr + ann->size;
+}
+
 void Program::read_annotations() {
   const ElfSection* sec = elf_->section("tandem_ann");
   if (sec == nullptr) return;
@@ -71,7 +77,7 @@ void Program::cross_check() {
     return it != described.begin() && addr < std::prev(it)->second;
   };
   for (const auto& s : elf_->symbols()) {
-    if (s.type != STT_OBJECT || s.size == 0 || !elf_->is_writable_data(s.value)) continue;
+    if (s.type != STT_OBJECT || s.size == 0 || !is_state_address(s.value)) continue;
     // Toolchain and libc symbols (reserved names, copy-relocated imports, crtstuff's flag).
     if (s.name[0] == '_' || s.name.find('@') != std::string::npos ||
         s.name.rfind("completed.", 0) == 0)

@@ -39,6 +39,8 @@ class Program {
   const std::string& program_id() const { return program_id_; }
   bool uses_runtime() const { return uses_runtime_; }
   const std::vector<RawAnnotation>& annotations() const { return annotations_; }
+  // True if a link-time address holds program state: writable, not RELRO, not the annotations.
+  bool is_state_address(uint64_t vaddr) const;
   // Variables that exist in memory but cannot be transferred, with the reason.
   const std::vector<std::string>& warnings() const { return warnings_; }
 

@@ -178,7 +178,7 @@ Expected<void> same_program(const Program& old_p, const Program& new_p) {
   }
   size_t total = 0, common = 0;
   for (const auto& v : old_p.debug().variables()) {
-    if (v.tls || !old_p.elf().is_writable_data(v.addr)) continue;
+    if (v.tls || !old_p.is_state_address(v.addr)) continue;
     total++;
     if (new_p.debug().variable(v.key)) common++;
   }

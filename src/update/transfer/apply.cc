@@ -423,7 +423,9 @@ Expected<void> StateTransfer::Impl::run_callbacks(Agent& agent) {
   for (const Annotation* a : ann.all(AnnKind::kInitVar)) {
     const Variable* v = dstp->debug().variable(a->path);
     if (v == nullptr || v->tls) {
-      notes.push_back("TANDEM_INIT_VAR(" + a->path + "): no such variable");
+      notes.push_back("TANDEM_INIT_VAR(" + a->path +
+                      "): no such variable in memory (a static the program never writes is "
+                      "folded into a constant by the optimiser)");
       continue;
     }
     calls.push_back({a->fn, dst->bias() + v->addr, -1, 0, a->path, v->size});

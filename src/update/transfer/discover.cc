@@ -168,7 +168,7 @@ Expected<void> StateTransfer::Impl::pair_roots() {
   std::vector<bool> dst_used(dvars.size(), false);
   for (uint32_t i = 0; i < svars.size(); i++) {
     const Variable& v = svars[i];
-    if (v.tls ? !src.tls_block() : !sp.elf().is_writable_data(v.addr)) continue;
+    if (v.tls ? !src.tls_block() : !sp.is_state_address(v.addr)) continue;
     Obj x;
     x.kind = v.tls ? ObjKind::kTls : ObjKind::kGlobal;
     x.state = ObjState::kTyped;
@@ -182,7 +182,7 @@ Expected<void> StateTransfer::Impl::pair_roots() {
     if (it != dst_by_key.end()) {
       const Variable& d = dvars[it->second];
       dst_used[it->second] = true;
-      if (d.tls != v.tls || (!d.tls && !dstp->elf().is_writable_data(d.addr))) {
+      if (d.tls != v.tls || (!d.tls && !dstp->is_state_address(d.addr))) {
         notes.push_back(v.key + " is no longer writable state in the new version: not transferred");
       } else if (ann.find(AnnKind::kSkip, d.key)) {
         notes.push_back(d.key + ": TANDEM_SKIP, the new version keeps its own value");
@@ -190,8 +190,7 @@ Expected<void> StateTransfer::Impl::pair_roots() {
         x.transfer = true;
         x.dst_ref = it->second;
         x.dst_type = d.type;
-        std::string context = ann.mentions(d.key) ? d.key : "";
-        x.plan = matcher->plan(v.type, d.type, false, context);
+        x.plan = matcher->plan(v.type, d.type, false, d.key);
         stats.variables++;
         if (v.tls) stats.tls++;
       }
@@ -204,7 +203,7 @@ Expected<void> StateTransfer::Impl::pair_roots() {
     objs.push_back(x);
   }
   for (uint32_t i = 0; i < dvars.size(); i++) {
-    if (!dst_used[i] && !dvars[i].tls && dstp->elf().is_writable_data(dvars[i].addr)) {
+    if (!dst_used[i] && !dvars[i].tls && dstp->is_state_address(dvars[i].addr)) {
       stats.variables_added++;
       notes.push_back(dvars[i].key + " added by the new version (keeps its initial value)");
     }
