@@ -102,6 +102,10 @@ Expected<void> DebugInfo::load_all(const ElfFile& elf) {
     }
     walk_variables(&die, file, "", runtime);
   }
+  for (Dwarf_Off off : eager_) {
+    Dwarf_Die die;
+    if (dwarf_offdie(dwarf_, off, &die)) convert(&die);
+  }
   types_.finish();
   for (size_t i = 0; i < variables_.size(); i++)
     if (!variables_[i].tls) by_address_.push_back(i);
@@ -128,6 +132,18 @@ void DebugInfo::walk_names(Dwarf_Die* die, const std::string& scope) {
         if (name) {
           qualified_[off] = scope + name;
           walk_names(&child, scope + name + "::");
+          // The C++ library's own types are converted only when the program's data reaches them,
+          // except classes with bases, which typed downcasts need.
+          bool library = scope.rfind("std::", 0) == 0 || scope.rfind("__gnu_cxx::", 0) == 0 ||
+                         scope.rfind("__cxxabiv1::", 0) == 0;
+          bool has_base = false;
+          Dwarf_Die member;
+          if (dwarf_child(&child, &member) == 0) {
+            do {
+              has_base = has_base || dwarf_tag(&member) == DW_TAG_inheritance;
+            } while (!has_base && dwarf_siblingof(&member, &member) == 0);
+          }
+          if ((!library || has_base) && !flag(&child, DW_AT_declaration)) eager_.push_back(off);
         }
         break;
       case DW_TAG_typedef: {

@@ -90,6 +90,9 @@ class DebugInfo {
   std::unordered_map<Dwarf_Off, std::string> qualified_;  // DIE -> qualified name (C++ scopes)
   std::unordered_map<Dwarf_Off, std::string> typedef_names_;  // anonymous aggregate -> typedef
   std::unordered_map<std::string, std::vector<Dwarf_Off>> functions_;
+  // Named types no variable may reach (used through casts, void * annotations, callbacks) and
+  // classes with bases (C++ downcasts): converted after the variables.
+  std::vector<Dwarf_Off> eager_;
   TypeId function_type_ = kVoid;
 };
 

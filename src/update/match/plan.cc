@@ -472,7 +472,7 @@ void TypeMatcher::emit_struct(Plan& p, TypeId s, TypeId d, uint64_t so, uint64_t
     c.type_path = base + "." + dm.name;
     c.var_path = ctx.var_path.empty() ? "" : ctx.var_path + "." + dm.name;
     if (sm == nullptr) {
-      note(base + ": member " + dm.name + " added");
+      note((base.empty() ? dt.describe(d) : base) + ": member " + dm.name + " added");
       continue;
     }
     if (sm->bit_size || dm.bit_size) {
@@ -548,13 +548,11 @@ void TypeMatcher::emit_union(Plan& p, TypeId s, TypeId d, uint64_t so, uint64_t 
   }
   const Type& tt = src_[src_.resolved(tag->type)];
   UnionPlan u;
-  u.tag_off = frames_.back().src_off + tag->offset;
+  u.tag_delta = static_cast<int64_t>(frames_.back().src_off + tag->offset) - static_cast<int64_t>(so);
   u.tag_size = static_cast<uint32_t>(tt.size);
   u.tag_bit_off = tag->bit_offset;
   u.tag_bits = tag->bit_size;
   u.tag_signed = tt.is_signed;
-  u.src_off = so;
-  u.dst_off = dof;
   u.src_size = S.size;
   u.name = ctx.var_path.empty() ? ctx.type_path : ctx.var_path;
   bool old_layout = &dt == &src_;
@@ -596,6 +594,7 @@ void TypeMatcher::emit_array(Plan& p, TypeId s, TypeId d, uint64_t so, uint64_t 
   uint64_t ssz = src_[es].size, dsz = dt[ed].size;
   uint64_t n = std::min(S.count, D.count);
   std::string where = ctx.var_path.empty() ? ctx.type_path : ctx.var_path;
+  if (where.empty()) where = src_.describe(s) + " -> " + dt.describe(d);
   if (S.count > D.count) {
     note(where + ": array truncated from " + std::to_string(S.count) + " to " +
          std::to_string(D.count) + " elements");

@@ -69,12 +69,14 @@ struct Plan {
   bool changed = false;       // a type transformation (not just copies and pointers)
 };
 
+// Where the union is comes from its Op (src_off/dst_off), so that plans can be inlined at other
+// offsets; the tag is found relative to it.
 struct UnionPlan {
-  uint64_t tag_off = 0;
+  int64_t tag_delta = 0;  // tag offset minus the union's offset (both in the source)
   uint32_t tag_size = 0;
   uint16_t tag_bit_off = 0, tag_bits = 0;
   bool tag_signed = false;
-  uint64_t src_off = 0, dst_off = 0, src_size = 0;
+  uint64_t src_size = 0;
   std::vector<std::pair<int64_t, uint32_t>> cases;  // tag -> plan (kNoPlan: no member active)
   std::optional<uint32_t> otherwise;
   std::string name;

@@ -297,7 +297,7 @@ void StateTransfer::Impl::apply_plan(uint32_t plan, const uint8_t* s, uint8_t* d
       case OpKind::kUnion: {
         const UnionPlan& u = matcher->union_plan(op.sub);
         uint64_t raw = 0;
-        std::memcpy(&raw, s + u.tag_off, std::min<uint32_t>(u.tag_size, 8));
+        std::memcpy(&raw, s + op.src_off + u.tag_delta, std::min<uint32_t>(u.tag_size, 8));
         if (u.tag_bits) raw = (raw >> u.tag_bit_off) & ((1ull << u.tag_bits) - 1);
         int64_t tag = static_cast<int64_t>(raw);
         if (u.tag_signed && u.tag_size < 8 && !u.tag_bits && (raw >> (u.tag_size * 8 - 1)) & 1)
@@ -306,7 +306,8 @@ void StateTransfer::Impl::apply_plan(uint32_t plan, const uint8_t* s, uint8_t* d
         for (const auto& [value, pl] : u.cases)
           if (value == tag) sub = pl;
         if (!sub) sub = u.otherwise;
-        if (sub && *sub != kNoPlan) apply_plan(*sub, s + u.src_off, d + u.dst_off, o, obj_off + u.src_off);
+        if (sub && *sub != kNoPlan)
+          apply_plan(*sub, s + op.src_off, d + op.dst_off, o, obj_off + op.src_off);
         break;
       }
       case OpKind::kRefuse:

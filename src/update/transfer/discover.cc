@@ -397,7 +397,7 @@ void StateTransfer::Impl::walk(uint32_t plan, const uint8_t* base, uint32_t o, u
       case OpKind::kUnion: {
         const UnionPlan& u = matcher->union_plan(op.sub);
         uint64_t raw = 0;
-        std::memcpy(&raw, base + u.tag_off, std::min<uint32_t>(u.tag_size, 8));
+        std::memcpy(&raw, base + op.src_off + u.tag_delta, std::min<uint32_t>(u.tag_size, 8));
         if (u.tag_bits) raw = (raw >> u.tag_bit_off) & ((1ull << u.tag_bits) - 1);
         int64_t tag = static_cast<int64_t>(raw);
         if (u.tag_signed && u.tag_size < 8 && !u.tag_bits && (raw >> (u.tag_size * 8 - 1)) & 1)
@@ -412,7 +412,7 @@ void StateTransfer::Impl::walk(uint32_t plan, const uint8_t* base, uint32_t o, u
                     " names no member in TANDEM_UNION");
           break;
         }
-        if (sub != kNoPlan) walk(sub, base + u.src_off, o, obj_off + u.src_off);
+        if (sub != kNoPlan) walk(sub, base + op.src_off, o, obj_off + op.src_off);
         break;
       }
       default:
