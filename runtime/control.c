@@ -88,10 +88,20 @@ static int tl_peer_allowed(int fd) {
 }
 
 /* Reads the UPDATE request and its descriptor from a freshly accepted connection. */
+/* Refuses a peer. Its request is read and dropped first: closing a socket with unread data
+ * resets the connection, and the peer would see ECONNRESET instead of the refusal. */
+static void tl_refuse(int fd, int err) {
+  tl_send(fd, TL_MSG_REFUSED, err, 0);
+  struct timeval tv = {.tv_usec = 200000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char drop[64];
+  (void)!recv(fd, drop, sizeof drop, MSG_TRUNC);
+  close(fd);
+}
+
 static void tl_handle_client(int fd) {
   if (!tl_peer_allowed(fd)) {
-    tl_send(fd, TL_MSG_REFUSED, EPERM, 0);
-    close(fd);
+    tl_refuse(fd, EPERM);
     return;
   }
   /* A client that connects and sends nothing must not block the control thread. */
@@ -111,9 +121,8 @@ static void tl_handle_client(int fd) {
   }
   if (n < (ssize_t)offsetof(struct tl_msg, path) || m->abi != TL_ABI_VERSION ||
       m->type != TL_MSG_UPDATE || new_fd < 0 || m->path[0] != '/') {
-    tl_send(fd, TL_MSG_REFUSED, EINVAL, 0);
     if (new_fd >= 0) close(new_fd);
-    close(fd);
+    tl_refuse(fd, EINVAL);
     return;
   }
   m->path[TL_PATH_MAX - 1] = 0;

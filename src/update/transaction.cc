@@ -223,6 +223,9 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
                         nlohmann::json(opt.new_binary).dump());
 
   if (auto r = check_process(opt.pid); !r) return r.failure();
+  // A process without the runtime has no control socket: say so before judging its binary.
+  auto old_ch = Channel::connect_to(opt.pid);
+  if (!old_ch) return old_ch.failure();
   char resolved[PATH_MAX];
   if (realpath(opt.new_binary.c_str(), resolved) == nullptr)
     return fail(FailureKind::kBadBinary, opt.new_binary + ": " + std::strerror(errno));
@@ -248,8 +251,6 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   for (const auto& w : (*new_program)->warnings()) result.notes.push_back("new version: " + w);
   log.emit("binaries_loaded", "\"ms\":" + std::to_string(ms_between(t0, Clock::now())));
 
-  auto old_ch = Channel::connect_to(opt.pid);
-  if (!old_ch) return old_ch.failure();
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
     return fail(FailureKind::kSystem, std::string("socketpair: ") + std::strerror(errno));

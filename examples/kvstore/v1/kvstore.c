@@ -5,6 +5,7 @@
  *   HITS key -> HITS n (GETs of the key)     STATS -> STATS k=v ...    VERSION -> VERSION v1
  *   PING -> PONG                 QUIT -> BYE (closes)
  * Usage: kvstore [port]  (0 or none: any free port; prints "LISTENING <port>" when ready)
+ * With KVSTORE_PIDFILE set, writes its PID there; the pidfile follows live updates.
  *
  * State: a chained hash table of malloc'd entries with malloc'd strings, a linked list of client
  * connections with their partial input lines and a handler function pointer, a mutable table of
@@ -289,7 +290,18 @@ static int start_listening(int port) {
 
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
+  /* The runtime rewrites this pidfile when an update commits. It is the runtime's setting, not
+   * program state: every version registers it, resumed or not. */
+  const char *pidfile = getenv("KVSTORE_PIDFILE");
+  if (pidfile) tandem_set_pidfile(pidfile);
   if (!tandem_resumed()) {
+    if (pidfile) {
+      FILE *f = fopen(pidfile, "w");
+      if (f) {
+        fprintf(f, "%d\n", (int)getpid());
+        fclose(f);
+      }
+    }
     log_stream = stderr;
     if (start_listening(argc > 1 ? atoi(argv[1]) : 0) != 0) return 1;
     fprintf(log_stream, "kvstore %s: started\n", KV_VERSION);

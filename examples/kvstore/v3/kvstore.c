@@ -362,7 +362,18 @@ static int start_listening(int port) {
 
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
+  /* The runtime rewrites this pidfile when an update commits. It is the runtime's setting, not
+   * program state: every version registers it, resumed or not. */
+  const char *pidfile = getenv("KVSTORE_PIDFILE");
+  if (pidfile) tandem_set_pidfile(pidfile);
   if (!tandem_resumed()) {
+    if (pidfile) {
+      FILE *f = fopen(pidfile, "w");
+      if (f) {
+        fprintf(f, "%d\n", (int)getpid());
+        fclose(f);
+      }
+    }
     log_stream = stderr;
     if (start_listening(argc > 1 ? atoi(argv[1]) : 0) != 0) return 1;
     fprintf(log_stream, "kvstore %s: started\n", KV_VERSION);

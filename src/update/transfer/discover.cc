@@ -123,7 +123,9 @@ Expected<void> StateTransfer::discover() {
   if (auto r = m.read_roots(); !r) return r.failure();
   stats_.read_ms = ms_since(t0);
   auto t1 = std::chrono::steady_clock::now();
-  for (uint32_t o = 0; o < m.objs.size(); o++)
+  // Roots are scanned in declaration order (the queue is a stack): the first typed pointer to
+  // reach a heap object decides its type, and messages then name the natural culprit.
+  for (uint32_t o = static_cast<uint32_t>(m.objs.size()); o-- > 0;)
     if (m.objs[o].transfer) m.queue.push_back(o);
   while (!m.queue.empty()) {
     while (!m.queue.empty()) {
