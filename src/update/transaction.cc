@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "update/proc/channel.h"
@@ -332,7 +333,13 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   notes_out();
   if (!applied) return rollback(applied.failure());
   result.stats = transfer.stats();
-  log.emit("transferred");
+  const TransferStats& st = result.stats;
+  log.emit("transferred",
+           fmt::format("\"read_ms\":{:.2f},\"discover_ms\":{:.2f},\"alloc_ms\":{:.2f},"
+                       "\"transform_ms\":{:.2f},\"write_ms\":{:.2f},\"callback_ms\":{:.2f},"
+                       "\"pointers\":{},\"bytes_written\":{},\"converted\":{}",
+                       st.read_ms, st.discover_ms, st.alloc_ms, st.transform_ms, st.write_ms,
+                       st.callback_ms, st.pointers, st.bytes_written, st.converted_objects));
 
   // Commit: the old version writes its pidfile, tells systemd, and exits; then the new resumes.
   if (!old_ch->send(TL_MSG_COMMIT))

@@ -138,6 +138,10 @@ uint32_t TypeMatcher::plan(TypeId s, TypeId d, bool old_layout, const std::strin
   const TypeTable& dt = old_layout ? src_ : dst_;
   s = src_.resolved(s);
   d = dt.resolved(d);
+  // Heap objects ask once each: a hash lookup, not a map of strings.
+  uint64_t fast = (uint64_t{s} << 33) | (uint64_t{d} << 1) | (old_layout ? 1 : 0);
+  if (context.empty())
+    if (auto it = fast_cache_.find(fast); it != fast_cache_.end()) return it->second;
   auto key = std::make_tuple(s, d, old_layout, context);
   if (auto it = cache_.find(key); it != cache_.end()) return it->second;
   uint32_t id = static_cast<uint32_t>(plans_.size());
@@ -198,6 +202,7 @@ uint32_t TypeMatcher::plan(TypeId s, TypeId d, bool old_layout, const std::strin
                 p.ops[0].dst_off == 0 && p.ops[0].len == p.src_size && p.src_size == p.dst_size;
   if (p.ops.empty() && p.src_size == 0 && p.dst_size == 0) p.identical = true;
   plans_[id] = std::move(p);
+  if (context.empty()) fast_cache_[fast] = id;
   return id;
 }
 

@@ -140,6 +140,7 @@ class TypeMatcher {
   std::vector<Plan> plans_;
   std::vector<UnionPlan> unions_;
   std::map<std::tuple<TypeId, TypeId, bool, std::string>, uint32_t> cache_;
+  std::unordered_map<uint64_t, uint32_t> fast_cache_;  // (src, dst, old layout) without context
   std::map<std::tuple<TypeId, TypeId, bool>, bool> identical_;
   std::vector<std::string> notes_;
   std::map<std::string, bool> noted_;

@@ -49,8 +49,9 @@ Expected<void> StateTransfer::apply(ProcessView& dst, Agent& agent) {
   auto t2 = std::chrono::steady_clock::now();
   WriteBatch batch(dst.pid());
   for (const Obj& x : m.objs)
-    if (x.transfer && x.state != ObjState::kRefused)
-      batch.add(x.dst_addr, m.out.data() + x.out, x.dst_size);
+    if (x.transfer && x.kind != ObjKind::kHeap) batch.add(x.dst_addr, m.out_ptr(x), x.dst_size);
+  for (const auto& span : m.spans)
+    batch.add(span.start, m.span_data.get() + span.local, span.end - span.start);
   stats_.bytes_written = batch.bytes();
   if (auto r = batch.flush(); !r)
     return fail(FailureKind::kSystem, "cannot write the new version's memory: " +
@@ -104,7 +105,9 @@ Expected<void> StateTransfer::Impl::place_roots() {
 }
 
 uint64_t StateTransfer::Impl::dst_site(uint64_t site) {
-  if (auto it = site_map.find(site); it != site_map.end()) return it->second;
+  if (site == last_site && site != 0) return last_site_result;
+  last_site = site;
+  if (auto it = site_map.find(site); it != site_map.end()) return last_site_result = it->second;
   uint64_t result = 0;
   if (src.in_executable(site)) {
     if (auto key = src.program().sites().key_of(site - src.bias()))
@@ -115,17 +118,17 @@ uint64_t StateTransfer::Impl::dst_site(uint64_t site) {
     if (first && there) result = there->start + (site - first->start);
   }
   site_map[site] = result;
-  return result;
+  return last_site_result = result;
 }
 
 Expected<void> StateTransfer::Impl::allocate(Agent& agent) {
-  std::vector<uint32_t> heap_objs;
+  BigVector<uint32_t> heap_objs;
   for (uint32_t o = 0; o < objs.size(); o++)
     if (objs[o].kind == ObjKind::kHeap && objs[o].transfer && objs[o].state != ObjState::kRefused &&
         objs[o].state != ObjState::kUntyped)
       heap_objs.push_back(o);
   if (heap_objs.empty()) return {};
-  std::vector<tl_alloc_req> reqs(heap_objs.size());
+  BigVector<tl_alloc_req> reqs(heap_objs.size());
   for (size_t i = 0; i < heap_objs.size(); i++) {
     const Obj& x = objs[heap_objs[i]];
     reqs[i].size = x.dst_size;
@@ -322,38 +325,60 @@ void StateTransfer::Impl::apply_plan(uint32_t plan, const uint8_t* s, uint8_t* d
 }
 
 Expected<void> StateTransfer::Impl::transform() {
-  uint64_t total = 0;
+  // Roots start from the new version's own bytes: members it added keep their initial values.
+  uint64_t root_total = 0;
   std::vector<RemoteRange> initial;
-  std::vector<uint64_t> initial_at;
-  for (Obj& x : objs) {
+  BigVector<uint32_t> heap_objs;
+  for (uint32_t o = 0; o < objs.size(); o++) {
+    Obj& x = objs[o];
     if (!x.transfer || x.state == ObjState::kRefused || x.state == ObjState::kUntyped) {
       x.transfer = false;
       continue;
     }
-    x.out = total;
-    if (x.kind != ObjKind::kHeap) {
-      initial.push_back({x.dst_addr, x.dst_size});
-      initial_at.push_back(total);
+    if (x.kind == ObjKind::kHeap) {
+      heap_objs.push_back(o);
+      continue;
     }
-    total += (x.dst_size + 15) & ~uint64_t{15};
+    x.out = root_total;
+    initial.push_back({x.dst_addr, x.dst_size});
+    root_total += x.dst_size;
   }
-  out.assign(total, 0);
-  // Variables start from the new version's own bytes: members it added keep their initial values.
-  std::vector<uint8_t> current;
-  uint64_t sum = 0;
-  for (const auto& r : initial) sum += r.len;
-  current.resize(sum);
-  if (auto r = read_many(dst->pid(), initial, current.data()); !r)
+  root_out.resize(root_total);
+  if (auto r = read_many(dst->pid(), initial, root_out.data()); !r)
     return fail(FailureKind::kSystem, "cannot read the new version's variables: " +
                                           r.error().describe());
-  for (size_t i = 0, at = 0; i < initial.size(); at += initial[i].len, i++)
-    std::memcpy(out.data() + initial_at[i], current.data() + at, initial[i].len);
+  // Heap spans: objects sorted by their new address (one batch allocation is usually sorted
+  // already), merged when the gap between them is a few allocator headers.
+  constexpr uint64_t kGap = 256;
+  auto by_addr = [&](uint32_t a, uint32_t b) { return objs[a].dst_addr < objs[b].dst_addr; };
+  if (!std::is_sorted(heap_objs.begin(), heap_objs.end(), by_addr))
+    std::sort(heap_objs.begin(), heap_objs.end(), by_addr);
+  spans.clear();
+  uint64_t local = 0;
+  for (uint32_t o : heap_objs) {
+    Obj& x = objs[o];
+    if (spans.empty() || x.dst_addr > spans.back().end + kGap || x.dst_addr < spans.back().end) {
+      spans.push_back({x.dst_addr, x.dst_addr, local});
+    }
+    Span& sp = spans.back();
+    uint64_t end = std::max(sp.end, x.dst_addr + x.dst_size);
+    local += end - sp.end;
+    sp.end = end;
+    x.out = sp.local + (x.dst_addr - sp.start);
+  }
+  span_data = BigBuffer(local);
+  std::vector<RemoteRange> ranges;
+  ranges.reserve(spans.size());
+  for (const Span& sp : spans) ranges.push_back({sp.start, sp.end - sp.start});
+  if (auto r = read_many(dst->pid(), ranges, span_data.get()); !r)
+    return fail(FailureKind::kSystem, "cannot read the new version's heap: " + r.error().describe());
+  for (uint32_t o : heap_objs) std::memset(span_data.get() + objs[o].out, 0, objs[o].dst_size);
 
   for (uint32_t o = 0; o < objs.size(); o++) {
     const Obj& x = objs[o];
     if (!x.transfer) continue;
     const uint8_t* s = src_bytes(x);
-    uint8_t* d = out.data() + x.out;
+    uint8_t* d = out_ptr(x);
     if (x.state == ObjState::kBytes) {
       std::memcpy(d, s, x.src_size);
       continue;

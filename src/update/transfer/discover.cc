@@ -119,6 +119,7 @@ Expected<void> StateTransfer::discover() {
                       " heap allocations were not recorded (registry full): objects they hold "
                       "cannot be transferred");
   m.heap_obj.assign(m.heap->size(), ~0u);
+  m.objs.reserve(m.heap->size() + m.src.program().debug().variables().size() + 64);
   if (auto r = m.pair_roots(); !r) return r.failure();
   if (auto r = m.read_roots(); !r) return r.failure();
   stats_.read_ms = ms_since(t0);

@@ -5,6 +5,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "update/proc/big_alloc.h"
 #include "update/transfer/engine.h"
 
 namespace tandem::update {
@@ -20,7 +21,7 @@ struct Obj {
   uint64_t src_addr = 0, src_size = 0;
   uint64_t dst_addr = 0, dst_size = 0;
   uint64_t count = 1, tail = 0;
-  uint64_t out = 0;  // offset of the new bytes in the output buffer
+  uint64_t out = 0;  // offset of the new bytes: in root_out (roots) or span_data (heap)
   TypeId src_type = kVoid, dst_type = kVoid;
   uint32_t plan = kNoPlan;
   uint32_t ref = ~0u;      // heap: HeapIndex index; global/TLS: source variable; local: local
@@ -69,9 +70,9 @@ struct StateTransfer::Impl {
   std::unique_ptr<TypeMatcher> matcher;
   std::unique_ptr<HeapIndex> heap;
 
-  std::vector<Obj> objs;
+  BigVector<Obj> objs;
   std::vector<Flex> flexes;
-  std::vector<uint32_t> heap_obj;  // HeapIndex index -> object, ~0u if not reached
+  BigVector<uint32_t> heap_obj;  // HeapIndex index -> object, ~0u if not reached
   struct RootRange {
     uint64_t start, end;
     uint32_t obj;
@@ -84,12 +85,24 @@ struct StateTransfer::Impl {
   std::vector<std::string> notes;
   uint64_t violation_count = 0;
 
-  // Destination side (apply).
+  // Destination side (apply). Heap objects are built in place inside copies of the destination's
+  // heap spans (objects a few bytes apart, with the allocator's headers between them), which are
+  // then written back whole: one iovec per span instead of one per object.
   ProcessView* dst = nullptr;
-  std::vector<uint8_t> out;
+  std::vector<uint8_t> root_out;
+  struct Span {
+    uint64_t start, end;
+    uint64_t local;
+  };
+  std::vector<Span> spans;
+  BigBuffer span_data;
+  uint8_t* out_ptr(const Obj& x) {
+    return x.kind == ObjKind::kHeap ? span_data.get() + x.out : root_out.data() + x.out;
+  }
   std::unordered_map<std::string, uint64_t> dst_strings;
   bool strings_indexed = false;
   std::unordered_map<uint64_t, uint64_t> site_map;
+  uint64_t last_site = 0, last_site_result = 0;  // most objects share their neighbour's site
   bool lenient = false;  // relocating old copies for callbacks: failures become NULL
 
   // discover.cc

@@ -18,7 +18,7 @@ Expected<std::unique_ptr<HeapIndex>> HeapIndex::load(const ProcessView& process)
   h->untracked_ = b.untracked;
   if (b.slot_size != sizeof(tl_slot))
     return fail(FailureKind::kNoRuntime, "incompatible heap registry in the running process");
-  std::vector<tl_slot> slots(b.slot_count);
+  BigVector<tl_slot> slots(b.slot_count);
   if (!slots.empty()) {
     auto r = process.memory().read(remote_addr(b.slots),
                                    {reinterpret_cast<uint8_t*>(slots.data()),
@@ -27,6 +27,7 @@ Expected<std::unique_ptr<HeapIndex>> HeapIndex::load(const ProcessView& process)
       return fail(FailureKind::kSystem, "cannot read the heap registry: " + r.error().describe());
   }
   h->slot_to_object_.assign(slots.size(), ~0u);
+  h->objects_.reserve(slots.size());
   const Mapping* last = nullptr;
   std::vector<const Mapping*> needed;
   for (size_t i = 0; i < slots.size(); i++) {
@@ -48,8 +49,8 @@ Expected<std::unique_ptr<HeapIndex>> HeapIndex::load(const ProcessView& process)
     ranges.push_back({m->start, m->end - m->start});
     total += m->end - m->start;
   }
-  h->data_.resize(total);
-  if (auto r = read_many(process.pid(), ranges, h->data_.data()); !r)
+  h->data_ = BigBuffer(total);
+  if (auto r = read_many(process.pid(), ranges, h->data_.get()); !r)
     return fail(FailureKind::kSystem, "cannot read the heap: " + r.error().describe());
   return h;
 }
@@ -64,13 +65,13 @@ const HeapIndex::Region* HeapIndex::region_of(uint64_t addr) const {
 
 const uint8_t* HeapIndex::local(uint64_t addr) const {
   const Region* r = region_of(addr);
-  return r ? data_.data() + r->local + (addr - r->start) : nullptr;
+  return r ? data_.get() + r->local + (addr - r->start) : nullptr;
 }
 
 std::optional<uint32_t> HeapIndex::object_at_base(const Region& r, uint64_t base) const {
   if (base < r.start + 16 || base >= r.end) return std::nullopt;
   uint64_t word0;
-  std::memcpy(&word0, data_.data() + r.local + (base - 16 - r.start), 8);
+  std::memcpy(&word0, data_.get() + r.local + (base - 16 - r.start), 8);
   uint64_t slot = word0 & kIndexMask;
   if (slot >= slot_to_object_.size()) return std::nullopt;
   uint32_t o = slot_to_object_[slot];

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "update/failure.h"
+#include "update/proc/big_alloc.h"
 #include "update/proc/process.h"
 
 namespace tandem::update {
@@ -55,12 +56,12 @@ class HeapIndex {
   std::optional<uint32_t> object_at_base(const Region& r, uint64_t base) const;
   Found find_sorted(uint64_t addr) const;
 
-  std::vector<HeapObject> objects_;
-  std::vector<uint32_t> slot_to_object_;  // ~0u: free slot
+  BigVector<HeapObject> objects_;
+  BigVector<uint32_t> slot_to_object_;  // ~0u: free slot
   std::vector<Region> regions_;
-  std::vector<uint8_t> data_;
+  BigBuffer data_;  // not zero-filled: read_many overwrites all of it
   uint64_t untracked_ = 0;
-  mutable std::vector<std::pair<uint64_t, uint32_t>> sorted_;  // built on demand
+  mutable BigVector<std::pair<uint64_t, uint32_t>> sorted_;  // built on demand
 };
 
 }  // namespace tandem::update
