@@ -57,10 +57,10 @@ class Annotations {
   // True if some annotation path starts with prefix ("struct T." ...).
   bool mentions(const std::string& prefix) const;
   const std::vector<std::string>& errors() const { return errors_; }
-
- private:
+  // Adds one annotation as if the source (from_dst = false) or destination binary declared it.
   void add(const RawAnnotation& raw, bool from_dst);
 
+ private:
   std::multimap<std::string, Annotation> by_path_;
   std::vector<std::string> errors_;
 };

@@ -649,29 +649,32 @@ void TypeMatcher::emit_array(Plan& p, TypeId s, TypeId d, uint64_t so, uint64_t 
 }
 
 std::optional<uint64_t> TypeMatcher::map_offset(TypeId s, TypeId d, bool old_layout,
-                                                uint64_t off) const {
-  if (old_layout || off == 0) return off;
+                                                uint64_t off, TypeId want) const {
+  if (old_layout) return off;
   s = src_.resolved(s);
   d = dst_.resolved(d);
   const Type& S = src_[s];
   const Type& D = dst_[d];
-  if (off == S.size) return D.size;  // one past the end
+  bool whole = want == kVoid || is_weak(src_, want) || same_in_table(src_, s, want) ||
+               is_primitive(S.kind) || S.kind == TypeKind::kPointer;
+  if (whole && off == 0) return 0;
+  if (whole && off == S.size) return D.size;  // one past the end
   switch (S.kind) {
     case TypeKind::kStruct: {
       if (D.kind != TypeKind::kStruct) return std::nullopt;
       for (const Member& sm : S.members) {
         uint64_t size = src_[src_.resolved(sm.type)].size;
-        if (sm.bit_size || off < sm.offset || off >= sm.offset + std::max<uint64_t>(size, 1))
-          continue;
-        std::string want = sm.name;
+        if (sm.bit_size || off < sm.offset || off > sm.offset + size) continue;
+        if (off == sm.offset + size && src_[src_.resolved(sm.type)].kind != TypeKind::kArray)
+          continue;  // one past a member: only array ends are pointed at
+        if (want != kVoid && !holds_at(src_, sm.type, off - sm.offset, want)) continue;
         for (const Member& dm : D.members) {
           std::string from = dm.name;
           if (!D.name.empty())
             if (auto r = ann_.renamed_from(D.name + "." + dm.name)) from = member_name(*r);
-          if (from == want && !dm.bit_size) {
-            auto inner = map_offset(sm.type, dm.type, false, off - sm.offset);
-            if (inner) return dm.offset + *inner;
-          }
+          if (from != sm.name || dm.bit_size) continue;
+          auto inner = map_offset(sm.type, dm.type, false, off - sm.offset, want);
+          if (inner) return dm.offset + *inner;
         }
         return std::nullopt;
       }
@@ -682,12 +685,19 @@ std::optional<uint64_t> TypeMatcher::map_offset(TypeId s, TypeId d, bool old_lay
       uint64_t ssz = src_[src_.resolved(S.target)].size;
       uint64_t dsz = dst_[dst_.resolved(D.target)].size;
       if (ssz == 0) return std::nullopt;
+      // Elements keep their index. Past the new end: only the old end maps (to the new end);
+      // anything else pointed into elements a truncation dropped.
       uint64_t idx = off / ssz;
-      if (!D.flexible && idx >= D.count) return std::nullopt;
-      auto inner = map_offset(S.target, D.target, false, off % ssz);
+      if (!D.flexible && idx >= D.count) {
+        if (off == S.size) return D.size;
+        return std::nullopt;
+      }
+      auto inner = map_offset(S.target, D.target, false, off % ssz, want);
       if (!inner) return std::nullopt;
       return idx * dsz + *inner;
     }
+    case TypeKind::kUnion:
+      return off == 0 ? std::optional<uint64_t>(0) : std::nullopt;
     default:
       return S.size == D.size ? std::optional<uint64_t>(off) : std::nullopt;
   }

@@ -101,8 +101,11 @@ class TypeMatcher {
   };
   Pointee pair_pointees(TypeId src_target, TypeId dst_target) const;
 
-  // Where a byte offset of a source object lands in the destination object.
-  std::optional<uint64_t> map_offset(TypeId src, TypeId dst, bool old_layout, uint64_t off) const;
+  // Where a byte offset of a source object lands in the destination object. `want` is the type
+  // the pointer sees there (its pointee): at offset 0 of a struct, a struct pointer means the
+  // struct and an int pointer its first int member, which an update may move apart.
+  std::optional<uint64_t> map_offset(TypeId src, TypeId dst, bool old_layout, uint64_t off,
+                                     TypeId want = kVoid) const;
 
   // Does an object of type `object` (in `table`) hold a `want` at byte `off`? char/void always do.
   static bool holds_at(const TypeTable& table, TypeId object, uint64_t off, TypeId want);

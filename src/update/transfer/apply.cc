@@ -154,9 +154,10 @@ Expected<void> StateTransfer::Impl::allocate(Agent& agent) {
   return {};
 }
 
-std::optional<uint64_t> StateTransfer::Impl::map_into(const Obj& x, uint64_t off) const {
+std::optional<uint64_t> StateTransfer::Impl::map_into(const Obj& x, uint64_t off,
+                                                      TypeId want) const {
   if (x.state == ObjState::kBytes || x.old_layout) return off;
-  if (x.kind != ObjKind::kHeap) return matcher->map_offset(x.src_type, x.dst_type, false, off);
+  if (x.kind != ObjKind::kHeap) return matcher->map_offset(x.src_type, x.dst_type, false, off, want);
   const TypeTable& st = src.program().types();
   const TypeTable& dt = dstp->types();
   uint64_t esz = st[x.src_type].size, dsz = dt[x.dst_type].size;
@@ -164,13 +165,13 @@ std::optional<uint64_t> StateTransfer::Impl::map_into(const Obj& x, uint64_t off
     const Flex& f = flexes[x.flex];
     uint64_t j = (off - f.src_off) / f.src_stride, r = (off - f.src_off) % f.src_stride;
     if (j >= f.count) return f.dst_off + f.count * f.dst_stride + (off - f.src_off - f.count * f.src_stride);
-    auto inner = matcher->map_offset(f.src_elem, f.dst_elem, false, r);
+    auto inner = matcher->map_offset(f.src_elem, f.dst_elem, false, r, want);
     if (!inner) return std::nullopt;
     return f.dst_off + j * f.dst_stride + *inner;
   }
   uint64_t idx = off / esz, r = off % esz;
   if (idx >= x.count) return x.count * dsz + (off - x.count * esz);
-  auto inner = matcher->map_offset(x.src_type, x.dst_type, false, r);
+  auto inner = matcher->map_offset(x.src_type, x.dst_type, false, r, want);
   if (!inner) return std::nullopt;
   return idx * dsz + *inner;
 }
@@ -224,7 +225,8 @@ std::optional<uint64_t> StateTransfer::Impl::relocate(uint64_t value, const Op& 
       if (!x.transfer || x.state == ObjState::kRefused)
         return bad("points to " + describe(t.obj, t.off) +
                    ", which does not exist in the new version");
-      auto mapped = map_into(x, t.off);
+      TypeId want = (op.flags & (kPtrWeak | kPtrInInt)) ? kVoid : op.src_type;
+      auto mapped = map_into(x, t.off, want);
       if (!mapped)
         return bad("points into " + describe(t.obj, t.off) +
                    ", a member that no longer exists in the new version");

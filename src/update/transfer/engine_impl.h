@@ -125,7 +125,7 @@ struct StateTransfer::Impl {
   Expected<void> transform();
   void apply_plan(uint32_t plan, const uint8_t* src, uint8_t* dst, uint32_t o, uint64_t obj_off);
   std::optional<uint64_t> relocate(uint64_t value, const Op& op, uint32_t o, uint64_t off);
-  std::optional<uint64_t> map_into(const Obj& x, uint64_t off) const;
+  std::optional<uint64_t> map_into(const Obj& x, uint64_t off, TypeId want) const;
   std::optional<uint64_t> dst_string(const std::string& s);
   uint64_t dst_site(uint64_t src_site);
   Expected<void> run_callbacks(Agent& agent);

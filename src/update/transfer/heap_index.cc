@@ -55,6 +55,22 @@ Expected<std::unique_ptr<HeapIndex>> HeapIndex::load(const ProcessView& process)
   return h;
 }
 
+std::unique_ptr<HeapIndex> HeapIndex::from_snapshot(std::span<const tl_slot> slots,
+                                                    uint64_t region_start,
+                                                    std::span<const uint8_t> bytes) {
+  std::unique_ptr<HeapIndex> h(new HeapIndex());
+  h->slot_to_object_.assign(slots.size(), ~0u);
+  for (size_t i = 0; i < slots.size(); i++) {
+    if (slots[i].ptr == 0) continue;
+    h->slot_to_object_[i] = static_cast<uint32_t>(h->objects_.size());
+    h->objects_.push_back({slots[i].ptr, slots[i].size, slots[i].site});
+  }
+  h->regions_.push_back({region_start, region_start + bytes.size(), 0});
+  h->data_ = BigBuffer(bytes.size());
+  std::memcpy(h->data_.get(), bytes.data(), bytes.size());
+  return h;
+}
+
 const HeapIndex::Region* HeapIndex::region_of(uint64_t addr) const {
   auto it = std::upper_bound(regions_.begin(), regions_.end(), addr,
                              [](uint64_t a, const Region& r) { return a < r.start; });

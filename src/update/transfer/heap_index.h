@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "update/failure.h"
@@ -30,6 +31,11 @@ struct HeapObject {
 class HeapIndex {
  public:
   static Expected<std::unique_ptr<HeapIndex>> load(const ProcessView& process);
+  // From a snapshot already in memory: the registry's slots and a copy of the memory
+  // [region_start, region_start + bytes.size()) that holds the objects (unit tests, tools).
+  static std::unique_ptr<HeapIndex> from_snapshot(std::span<const tl_slot> slots,
+                                                  uint64_t region_start,
+                                                  std::span<const uint8_t> bytes);
 
   size_t size() const { return objects_.size(); }
   const HeapObject& operator[](uint32_t i) const { return objects_[i]; }
