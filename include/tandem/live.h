@@ -97,6 +97,7 @@ enum tandem_annotation_kind {
   TANDEM_ANN_TRANSFORM_VAR = 9,   /* fn runs after the default transfer of a variable */
   TANDEM_ANN_TRANSFORM_TYPE = 10, /* fn runs for each transferred object of a type */
   TANDEM_ANN_INIT_VAR = 11,       /* fn runs once after the transfer (variables added by the update) */
+  TANDEM_ANN_RANGE = 12,          /* path: a begin pointer; arg: the sibling member holding its end */
 };
 
 /* Callback of TANDEM_TRANSFORM_VAR / TANDEM_TRANSFORM_TYPE / TANDEM_INIT_VAR. Runs in the new
@@ -138,6 +139,10 @@ typedef int (*tandem_transform_fn)(void *new_obj, const void *old_obj, const str
 #define TANDEM_TRANSFORM_VAR(path, fn) TANDEM_ANNOTATE_(TANDEM_ANN_TRANSFORM_VAR, path, "", fn)
 #define TANDEM_TRANSFORM_TYPE(type, fn) TANDEM_ANNOTATE_(TANDEM_ANN_TRANSFORM_TYPE, type, "", fn)
 #define TANDEM_INIT_VAR(path, fn) TANDEM_ANNOTATE_(TANDEM_ANN_INIT_VAR, path, "", fn)
+/* A begin/end pair over a heap array: only [begin, end) holds live elements; the rest of the
+ * allocation (spare capacity) is copied as bytes, never interpreted. std::vector needs none. */
+#define TANDEM_RANGE(begin_path, end_member) \
+  TANDEM_ANNOTATE_(TANDEM_ANN_RANGE, begin_path, end_member, 0)
 
 #ifdef __cplusplus
 }

@@ -78,9 +78,10 @@ void Program::cross_check() {
   };
   for (const auto& s : elf_->symbols()) {
     if (s.type != STT_OBJECT || s.size == 0 || !is_state_address(s.value)) continue;
-    // Toolchain and libc symbols (reserved names, copy-relocated imports, crtstuff's flag).
+    // Toolchain and libc symbols (reserved names, copy-relocated imports, crtstuff's flag, the
+    // C++ personality routine's reference).
     if (s.name[0] == '_' || s.name.find('@') != std::string::npos ||
-        s.name.rfind("completed.", 0) == 0)
+        s.name.rfind("completed.", 0) == 0 || s.name.rfind("DW.ref.", 0) == 0)
       continue;
     if (!covered(s.value))
       warnings_.push_back(s.key() + " (" + std::to_string(s.size) +

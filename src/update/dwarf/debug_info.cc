@@ -538,6 +538,26 @@ TypeId DebugInfo::convert_aggregate(Dwarf_Die* die, int tag) {
       members.push_back(std::move(m));
     } while (dwarf_siblingof(&child, &child) == 0);
   }
+  // libstdc++ keeps container values in __aligned_membuf<T> / __aligned_buffer<T>: a byte array
+  // in DWARF. Its template argument says what the bytes are: let the storage be a T.
+  if (name.rfind("struct __gnu_cxx::__aligned_membuf<", 0) == 0 ||
+      name.rfind("struct __gnu_cxx::__aligned_buffer<", 0) == 0) {
+    Dwarf_Die param;
+    if (dwarf_child(die, &param) == 0) {
+      do {
+        if (dwarf_tag(&param) != DW_TAG_template_type_parameter) continue;
+        TypeId t = convert_type_attr(&param);
+        uint64_t tsize = types_[types_.resolved(t)].size;
+        if (tsize > 0 && tsize <= static_cast<uint64_t>(std::max(size, 0))) {
+          Member storage;
+          storage.name = "_M_storage";
+          storage.type = t;
+          members.assign(1, storage);
+        }
+        break;
+      } while (dwarf_siblingof(&param, &param) == 0);
+    }
+  }
   types_.mutable_type(id).members = std::move(members);
   types_.index_name(id);
   return id;

@@ -36,7 +36,7 @@ Annotations::Annotations(const Program& src, const Program& dst) {
 void Annotations::add(const RawAnnotation& raw, bool from_dst) {
   auto kind = static_cast<AnnKind>(raw.kind);
   if (raw.kind < static_cast<uint32_t>(AnnKind::kUnion) ||
-      raw.kind > static_cast<uint32_t>(AnnKind::kInitVar)) {
+      raw.kind > static_cast<uint32_t>(AnnKind::kRange)) {
     errors_.push_back("unknown annotation kind " + std::to_string(raw.kind) + " on " + raw.path);
     return;
   }

@@ -28,6 +28,7 @@ enum class AnnKind : uint32_t {
   kTransformVar = 9,
   kTransformType = 10,
   kInitVar = 11,
+  kRange = 12,
 };
 
 struct Annotation {

@@ -379,8 +379,25 @@ void TypeMatcher::emit_pointer(Plan& p, TypeId s, TypeId d, uint64_t so, uint64_
     return;
   }
   Op op;
+  // A range's end: TANDEM_RANGE, or libstdc++'s vector (_Vector_impl_data: start, finish).
+  std::string end_member;
+  if (const Annotation* a = annotation(AnnKind::kRange, ctx)) end_member = a->arg;
+  const std::string kVectorData = "::_Vector_impl_data._M_start";
+  if (ctx.type_path.rfind("struct std::_Vector_base<", 0) == 0 &&
+      ctx.type_path.size() > kVectorData.size() &&
+      ctx.type_path.compare(ctx.type_path.size() - kVectorData.size(), kVectorData.size(),
+                            kVectorData) == 0)
+    end_member = "_M_finish";
+  if (!end_member.empty() && !frames_.empty()) {
+    for (const Member& m : src_[frames_.back().src_struct].members) {
+      if (m.name != end_member) continue;
+      op.flags |= kPtrRange;
+      op.range_delta = static_cast<int64_t>(frames_.back().src_off + m.offset) -
+                       static_cast<int64_t>(so);
+    }
+  }
   op.kind = OpKind::kPointer;
-  op.flags = pe.flags | (mask ? kPtrTagged : 0);
+  op.flags |= pe.flags | (mask ? kPtrTagged : 0);
   op.src_off = so;
   op.dst_off = dof;
   op.src_type = pe.src;

@@ -41,6 +41,7 @@ enum PointerFlags : uint8_t {
   kPtrTagged = 8,    // low bits are a tag (TANDEM_TAGGED_PTR)
   kPtrNoWrite = 16,  // only discovered (member dropped or skipped, kept for callbacks)
   kPtrOldLayout = 32,  // the pointee has no counterpart type: transferred in the old layout
+  kPtrRange = 64,      // begin of a [begin, end) range: `range_delta` finds the end pointer
 };
 
 inline constexpr uint32_t kNoPlan = ~0u;
@@ -55,6 +56,7 @@ struct Op {
   TypeId src_type = kVoid, dst_type = kVoid;  // convert: the primitives; pointer: pointees
   uint32_t sub = kNoPlan;           // repeat: element plan; union: union plan
   uint64_t tag_mask = 0;            // tagged pointers
+  int64_t range_delta = 0;          // kPtrRange: offset of the end pointer minus this one's
   uint32_t what = 0;                // index in Plan::names (member path for messages)
 };
 

@@ -388,7 +388,8 @@ void StateTransfer::Impl::walk(uint32_t plan, const uint8_t* base, uint32_t o, u
       case OpKind::kPointer: {
         uint64_t v = load64(base + op.src_off);
         if (op.flags & kPtrTagged) v &= ~op.tag_mask;
-        on_pointer(o, obj_off + op.src_off, op, v);
+        uint64_t end = (op.flags & kPtrRange) ? load64(base + op.src_off + op.range_delta) : 0;
+        on_pointer(o, obj_off + op.src_off, op, v, end);
         break;
       }
       case OpKind::kRepeat:
@@ -424,7 +425,8 @@ void StateTransfer::Impl::walk(uint32_t plan, const uint8_t* base, uint32_t o, u
   }
 }
 
-void StateTransfer::Impl::on_pointer(uint32_t o, uint64_t off, const Op& op, uint64_t value) {
+void StateTransfer::Impl::on_pointer(uint32_t o, uint64_t off, const Op& op, uint64_t value,
+                                     uint64_t range_end) {
   Target t = classify(value);
   bool discover_only = op.flags & kPtrNoWrite;
   if (t.kind == Target::kInvalid) {
@@ -466,7 +468,11 @@ void StateTransfer::Impl::on_pointer(uint32_t o, uint64_t off, const Op& op, uin
   bool old_layout = op.flags & kPtrOldLayout;
   if (x.state == ObjState::kUntyped) {
     if (t.off == 0) {
-      type_heap(target, op.src_type, op.dst_type, old_layout);
+      // The begin of a [begin, end) range: only the live elements are typed.
+      uint64_t live = ~uint64_t{0};
+      if ((op.flags & kPtrRange) && range_end >= value && range_end <= value + x.src_size)
+        live = (range_end - value) / psize;
+      type_heap(target, op.src_type, op.dst_type, old_layout, live);
       queue.push_back(target);
     } else {
       hints[target].push_back({t.off, op.src_type, op.dst_type, old_layout});
@@ -476,8 +482,10 @@ void StateTransfer::Impl::on_pointer(uint32_t o, uint64_t off, const Op& op, uin
   if (x.state != ObjState::kTyped) return;
   uint64_t esz = std::max<uint64_t>(st[st.resolved(x.src_type)].size, 1);
   uint64_t inner = t.off < x.count * esz ? t.off % esz : t.off;
-  bool ok = TypeMatcher::holds_at(st, x.src_type, inner, op.src_type) ||
-            (t.off == x.count * esz && TypeMatcher::is_prefix_of(st, op.src_type, x.src_type));
+  // Past the live elements (a vector's spare capacity, its end): element-aligned slots only.
+  bool in_spare = t.off >= x.count * esz && (t.off - x.count * esz) % esz == 0 &&
+                  TypeMatcher::is_prefix_of(st, op.src_type, x.src_type);
+  bool ok = TypeMatcher::holds_at(st, x.src_type, inner, op.src_type) || in_spare;
   if (!ok && x.flex != ~0u && t.off >= flexes[x.flex].src_off) ok = true;
   if (ok) return;
   if (t.off == 0 && TypeMatcher::is_prefix_of(st, x.src_type, op.src_type) && psize <= x.src_size) {
@@ -491,11 +499,40 @@ void StateTransfer::Impl::on_pointer(uint32_t o, uint64_t off, const Op& op, uin
               describe(target, t.off) + ", which holds no " + st.describe(op.src_type));
 }
 
-void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool old_layout) {
+// C++ containers reach their nodes through a base class pointer (std::map: _Rb_tree_node_base):
+// an allocation larger than the pointee is the one class derived from it with exactly that size.
+TypeId StateTransfer::Impl::downcast(TypeId src_t, uint64_t size) const {
+  const TypeTable& st = src.program().types();
+  src_t = st.resolved(src_t);
+  if (st[src_t].derived.empty() || size <= st[src_t].size) return src_t;
+  TypeId found = kVoid;
+  int matches = 0;
+  std::vector<TypeId> todo = st[src_t].derived;
+  for (size_t i = 0; i < todo.size() && i < 64; i++) {
+    TypeId d = st.resolved(todo[i]);
+    if (st[d].size == size && found != d) found = d, matches++;
+    for (TypeId more : st[d].derived) todo.push_back(more);
+  }
+  return matches == 1 ? found : src_t;
+}
+
+void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool old_layout,
+                                    uint64_t live_count) {
   Obj& x = objs[h];
   const TypeTable& st = src.program().types();
-  const TypeTable& dt = old_layout ? st : dstp->types();
   src_t = st.resolved(src_t);
+  if (TypeId derived = downcast(src_t, x.src_size); derived != src_t) {
+    src_t = derived;
+    if (old_layout) {
+      dst_t = derived;
+    } else if (auto c = matcher->counterpart(derived)) {
+      dst_t = *c;
+    } else {
+      dst_t = derived;
+      old_layout = true;
+    }
+  }
+  const TypeTable& dt = old_layout ? st : dstp->types();
   dst_t = dt.resolved(dst_t);
   const Type& S = st[src_t];
   const Type& D = dt[dst_t];
@@ -544,8 +581,8 @@ void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool
               st.describe(src_t));
     return;
   }
-  x.count = x.src_size / esz;
-  x.tail = x.src_size % esz;
+  x.count = std::min(x.src_size / esz, live_count);
+  x.tail = x.src_size - x.count * esz;
   x.dst_size = x.count * D.size + x.tail;
 }
 

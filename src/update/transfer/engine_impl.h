@@ -110,8 +110,10 @@ struct StateTransfer::Impl {
   Expected<void> read_roots();
   void scan(uint32_t o);
   void walk(uint32_t plan, const uint8_t* base, uint32_t o, uint64_t obj_off);
-  void on_pointer(uint32_t o, uint64_t off, const Op& op, uint64_t value);
-  void type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool old_layout);
+  void on_pointer(uint32_t o, uint64_t off, const Op& op, uint64_t value, uint64_t range_end);
+  void type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool old_layout,
+                 uint64_t live_count = ~uint64_t{0});
+  TypeId downcast(TypeId src_t, uint64_t size) const;
   void finish_untyped();
   Target classify(uint64_t value) const;
   const uint8_t* src_bytes(const Obj& o) const;
