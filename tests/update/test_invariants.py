@@ -1,7 +1,7 @@
 """Invariant checks abort the update: a dangling pointer, an ambiguous union holding a pointer,
 an untyped (void *) object holding pointers, one object reached as two unrelated types, a
 function that no longer exists, a pointer to the stack, a string literal the new version lacks,
-memory not allocated through malloc. Each is refused with its reason (exit code 13), and the old
+memory not allocated through malloc, a FILE from fopen(). Each is refused with its reason (exit code 13), and the old
 process keeps running with its state; plain data behind a void * is transferred."""
 import unittest
 
@@ -17,6 +17,7 @@ CASES = {
     "stack": "g_stackptr: pointer to the stack",
     "literal": 'g_mode: string literal "legacy-mode" does not exist in the new version',
     "mmap": "g_region: pointer to memory not allocated through malloc",
+    "fopen": "a FILE from fopen() cannot be transferred",
 }
 
 

@@ -8,6 +8,8 @@
 
 #include <sys/mman.h>
 
+#include <cstdlib>
+
 #include <cstddef>
 #include <memory>
 #include <new>
@@ -20,7 +22,7 @@ inline void* big_alloc(size_t bytes) {
   if (bytes < kBigAllocation) return ::operator new(bytes);
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
-  madvise(p, bytes, MADV_HUGEPAGE);
+  if (!getenv("TANDEM_NO_THP")) madvise(p, bytes, MADV_HUGEPAGE);
   return p;
 }
 

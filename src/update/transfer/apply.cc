@@ -23,6 +23,27 @@ uint64_t load64(const uint8_t* p) {
   return v;
 }
 
+// Most copies are a few bytes (one member): avoid a call to memcpy for them.
+inline void copy_bytes(uint8_t* d, const uint8_t* s, uint64_t n) {
+  if (n >= 8 && n <= 16) {
+    uint64_t a, b;
+    std::memcpy(&a, s, 8);
+    std::memcpy(&b, s + n - 8, 8);
+    std::memcpy(d, &a, 8);
+    std::memcpy(d + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t a, b;
+    std::memcpy(&a, s, 4);
+    std::memcpy(&b, s + n - 4, 4);
+    std::memcpy(d, &a, 4);
+    std::memcpy(d + n - 4, &b, 4);
+  } else if (n < 4) {
+    for (uint64_t i = 0; i < n; i++) d[i] = s[i];
+  } else {
+    std::memcpy(d, s, n);
+  }
+}
+
 bool all_zero(const uint8_t* p, uint64_t n) {
   for (uint64_t i = 0; i < n; i++)
     if (p[i]) return false;
@@ -65,7 +86,8 @@ Expected<void> StateTransfer::apply(ProcessView& dst, Agent& agent) {
 
 Expected<void> StateTransfer::Impl::place_roots() {
   const auto& dvars = dstp->debug().variables();
-  for (Obj& x : objs) {
+  for (uint32_t o = 0; o < root_count; o++) {
+    Obj& x = objs[o];
     if (!x.transfer) continue;
     switch (x.kind) {
       case ObjKind::kGlobal:
@@ -123,8 +145,9 @@ uint64_t StateTransfer::Impl::dst_site(uint64_t site) {
 
 Expected<void> StateTransfer::Impl::allocate(Agent& agent) {
   BigVector<uint32_t> heap_objs;
-  for (uint32_t o = 0; o < objs.size(); o++)
-    if (objs[o].kind == ObjKind::kHeap && objs[o].transfer && objs[o].state != ObjState::kRefused &&
+  heap_objs.reserve(objs.size() - root_count);
+  for (uint32_t o = root_count; o < objs.size(); o++)
+    if (objs[o].transfer && objs[o].state != ObjState::kRefused &&
         objs[o].state != ObjState::kUntyped)
       heap_objs.push_back(o);
   if (heap_objs.empty()) return {};
@@ -157,6 +180,8 @@ Expected<void> StateTransfer::Impl::allocate(Agent& agent) {
 std::optional<uint64_t> StateTransfer::Impl::map_into(const Obj& x, uint64_t off,
                                                       TypeId want) const {
   if (x.state == ObjState::kBytes || x.old_layout) return off;
+  // The common case: a pointer to the start of an object of its own type.
+  if (off == 0 && (want == kVoid || want == x.src_type)) return 0;
   if (x.kind != ObjKind::kHeap) return matcher->map_offset(x.src_type, x.dst_type, false, off, want);
   const TypeTable& st = src.program().types();
   const TypeTable& dt = dstp->types();
@@ -278,7 +303,7 @@ void StateTransfer::Impl::apply_plan(uint32_t plan, const uint8_t* s, uint8_t* d
   for (const Op& op : p.ops) {
     switch (op.kind) {
       case OpKind::kCopy:
-        std::memcpy(d + op.dst_off, s + op.src_off, op.len);
+        copy_bytes(d + op.dst_off, s + op.src_off, op.len);
         break;
       case OpKind::kConvert: {
         auto err = convert_scalar(st, op.src_type, s, {op.src_off, op.src_bit_off, op.src_bits},

@@ -242,6 +242,7 @@ Expected<void> StateTransfer::Impl::pair_roots() {
   }
   std::sort(roots.begin(), roots.end(),
             [](const RootRange& a, const RootRange& b) { return a.start < b.start; });
+  root_count = static_cast<uint32_t>(objs.size());
   return {};
 }
 
@@ -366,15 +367,18 @@ Target StateTransfer::Impl::classify(uint64_t v) const {
 }
 
 void StateTransfer::Impl::scan(uint32_t o) {
-  Obj x = objs[o];
-  if (x.state != ObjState::kTyped || x.plan == kNoPlan) return;
-  const Plan& p = matcher->get(x.plan);
-  const uint8_t* base = src_bytes(x);
+  // walk() may append objects (and move objs): keep copies of what is needed, not a reference.
+  const Obj& ref = objs[o];
+  if (ref.state != ObjState::kTyped || ref.plan == kNoPlan) return;
+  uint32_t plan = ref.plan, flex = ref.flex;
+  uint64_t count = ref.count;
+  const uint8_t* base = src_bytes(ref);
+  const Plan& p = matcher->get(plan);
   uint64_t esz = p.src_size;
   if (p.has_pointers)
-    for (uint64_t i = 0; i < x.count; i++) walk(x.plan, base + i * esz, o, i * esz);
-  if (x.flex != ~0u) {
-    Flex f = flexes[x.flex];
+    for (uint64_t i = 0; i < count; i++) walk(plan, base + i * esz, o, i * esz);
+  if (flex != ~0u) {
+    Flex f = flexes[flex];
     if (matcher->get(f.plan).has_pointers)
       for (uint64_t j = 0; j < f.count; j++)
         walk(f.plan, base + f.src_off + j * f.src_stride, o, f.src_off + j * f.src_stride);
@@ -534,6 +538,15 @@ void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool
   }
   const TypeTable& dt = old_layout ? st : dstp->types();
   dst_t = dt.resolved(dst_t);
+  if (st[src_t].name == "struct _IO_FILE") {
+    // libc's FILE: its buffers, lock and list links belong to libc, which keeps its own list of
+    // open streams; a copy would be a stream libc does not know about.
+    x.state = ObjState::kRefused;
+    x.transfer = false;
+    violation(describe(h, 0) + ": a FILE from fopen() cannot be transferred (TANDEM_SKIP the "
+                               "pointer and reopen the file in the new version)");
+    return;
+  }
   const Type& S = st[src_t];
   const Type& D = dt[dst_t];
   x.src_type = src_t;
@@ -541,7 +554,9 @@ void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool
   x.old_layout = old_layout;
   x.state = ObjState::kTyped;
   x.flex = ~0u;
-  x.plan = matcher->plan(src_t, dst_t, old_layout);
+  if (last_plan.src != src_t || last_plan.dst != dst_t || last_plan.old_layout != old_layout)
+    last_plan = {src_t, dst_t, old_layout, matcher->plan(src_t, dst_t, old_layout)};
+  x.plan = last_plan.plan;
   // A struct whose last member is a flexible array (or the [0]/[1] "struct hack") owns the
   // bytes past its fixed part.
   if (S.kind == TypeKind::kStruct && !S.members.empty() && D.kind == TypeKind::kStruct &&
@@ -611,9 +626,9 @@ void StateTransfer::Impl::finish_untyped() {
     it = hints.erase(it);
   }
   if (!queue.empty()) return;
-  for (uint32_t o = 0; o < objs.size(); o++) {
+  for (uint32_t o = root_count; o < objs.size(); o++) {
     Obj& x = objs[o];
-    if (x.kind != ObjKind::kHeap || x.state != ObjState::kUntyped) continue;
+    if (x.state != ObjState::kUntyped) continue;
     x.state = ObjState::kBytes;
     x.count = 1;
     x.dst_size = x.src_size;

@@ -79,7 +79,13 @@ struct StateTransfer::Impl {
   };
   std::vector<RootRange> roots;  // sorted by start
   std::vector<std::vector<uint8_t>> root_bytes;
+  uint32_t root_count = 0;  // objs[0, root_count) are the roots, then heap objects
   std::vector<uint32_t> queue;
+  struct PlanKey {
+    TypeId src = ~0u, dst = ~0u;
+    bool old_layout = false;
+    uint32_t plan = kNoPlan;
+  } last_plan;  // consecutive heap objects mostly share their types
   std::map<uint32_t, std::vector<Hint>> hints;
   std::vector<std::string> violations;
   std::vector<std::string> notes;

@@ -1,7 +1,7 @@
 /* invariants v1: state that the transfer must refuse, one situation per command.
  *
  * Commands on stdin (each answered with one line): dangle, union, void, voidplain, badtype,
- * badfield, fnremoved, stack, literal, mmap, check. v2 has the same variables; test_invariants.py sets one
+ * badfield, fnremoved, stack, literal, mmap, fopen, check. v2 has the same variables; test_invariants.py sets one
  * situation, asks for an update, and expects the refusal, then checks this process is intact.
  */
 #include <poll.h>
@@ -41,6 +41,7 @@ void (*g_handler)(void);
 int *g_stackptr;
 const char *g_mode = "normal";
 char *g_region;
+FILE *g_log;
 long g_checks;
 
 static void legacy_handler(void) { puts("legacy"); }
@@ -87,6 +88,8 @@ int main(void) {
       g_stackptr = &local;
     } else if (strcmp(line, "literal") == 0) {
       g_mode = "legacy-mode";
+    } else if (strcmp(line, "fopen") == 0) {
+      g_log = fopen("/dev/null", "w");
     } else if (strcmp(line, "mmap") == 0) {
       g_region = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     } else if (strcmp(line, "check") != 0) {

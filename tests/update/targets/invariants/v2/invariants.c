@@ -36,6 +36,7 @@ void (*g_handler)(void);
 int *g_stackptr;
 const char *g_mode = "normal";
 char *g_region;
+FILE *g_log;
 long g_checks;
 
 static void handler(void) { puts("handler"); }
