@@ -22,6 +22,8 @@
  *                         UNMAP (a = address, b = bytes) <- UNMAPPED
  *                         ALLOC (a = array address, b = count of struct tl_alloc_req)
  *                                                      <- ALLOCATED (a = count done)
+ *                           (the tool may send several before reading the replies, in order)
+ *                         FREE (a = array of addresses, b = count) <- FREED
  *                         CALL (a = array address, b = count of struct tl_call_req)
  *                                                      <- CALLED (a = index of the first failing
  *                                                         call or -1, b = its return value)
@@ -68,6 +70,8 @@ enum tl_msg_type {
   TL_MSG_CALLED,
   TL_MSG_RESUME,
   TL_MSG_RESUMED,
+  TL_MSG_FREE,
+  TL_MSG_FREED,
 };
 
 #define TL_PATH_MAX 1024

@@ -9,7 +9,8 @@
  * or deadline: kill and reap the child and return to the program, whose memory nothing wrote.
  *
  * New side (started with TANDEM_LIVE_FD): the first update point sends READY and serves the
- * tool's requests (MAP scratch memory, ALLOC heap objects, CALL user callbacks) until RESUME.
+ * tool's requests (MAP scratch memory, ALLOC and FREE heap objects, CALL user callbacks) until
+ * RESUME.
  *
  * Threading: tl_q_lock guards the participating-thread table, the parked count, the generation
  * and tl_state transitions other than the control thread's TL_IDLE -> TL_PENDING. Each thread's
@@ -536,6 +537,10 @@ static void tl_new_side(void) {
         if (p == NULL) break;
       }
       tl_send(fd, TL_MSG_ALLOCATED, i, 0);
+    } else if (m.type == TL_MSG_FREE) {
+      const uint64_t *addrs = (const uint64_t *)(uintptr_t)m.a;
+      for (int64_t i = 0; i < m.b; i++) free((void *)(uintptr_t)addrs[i]);
+      tl_send(fd, TL_MSG_FREED, m.b, 0);
     } else if (m.type == TL_MSG_CALL) {
       struct tl_call_req *req = (struct tl_call_req *)(uintptr_t)m.a;
       int64_t failed = -1, rc = 0;

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "update/proc/big_alloc.h"
 #include "update/proc/channel.h"
 #include "update/proc/process.h"
 
@@ -118,12 +119,22 @@ class Session : public Agent {
     if (!r) return r.failure();
     return {};
   }
-  Expected<uint64_t> alloc(uint64_t array, uint64_t count) override {
+  Expected<void> alloc_begin(uint64_t array, uint64_t count) override {
     if (!new_.send(TL_MSG_ALLOC, static_cast<int64_t>(array), static_cast<int64_t>(count)))
       return lost();
+    return {};
+  }
+  Expected<uint64_t> alloc_end() override {
     auto r = await(TL_MSG_ALLOCATED);
     if (!r) return r.failure();
     return static_cast<uint64_t>(r->a);
+  }
+  Expected<void> free(uint64_t array, uint64_t count) override {
+    if (!new_.send(TL_MSG_FREE, static_cast<int64_t>(array), static_cast<int64_t>(count)))
+      return lost();
+    auto r = await(TL_MSG_FREED);
+    if (!r) return r.failure();
+    return {};
   }
   Expected<std::pair<int64_t, int64_t>> call(uint64_t array, uint64_t count) override {
     Phase saved = phase_;
@@ -203,6 +214,23 @@ Expected<void> write_pidfile(const std::string& path, pid_t pid) {
   return {};
 }
 
+// Memory to fault in before the pause: a few times the target's resident anonymous memory (its
+// heap, which the tool copies twice, plus per-object tables), for big targets only, and never
+// more than a quarter of the memory available.
+uint64_t transfer_memory_estimate(pid_t pid) {
+  auto field_kb = [](const std::string& path, const std::string& name) -> uint64_t {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind(name, 0) == 0) return std::strtoull(line.c_str() + name.size(), nullptr, 10);
+    return 0;
+  };
+  uint64_t anon = field_kb("/proc/" + std::to_string(pid) + "/status", "RssAnon:") << 10;
+  uint64_t available = field_kb("/proc/meminfo", "MemAvailable:") << 10;
+  if (anon < (32u << 20)) return 0;
+  return std::min(4 * anon, available / 4);
+}
+
 // Waits until pid has exited (it is not our child: poll its pidfd).
 void wait_exit(pid_t pid, milliseconds limit) {
   int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
@@ -252,6 +280,11 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   for (const auto& w : (*new_program)->warnings()) result.notes.push_back("new version: " + w);
   log.emit("binaries_loaded", "\"ms\":" + std::to_string(ms_between(t0, Clock::now())));
 
+  // The transfer's tables and copies of the heap take a few times the target's heap: fault that
+  // memory in now, before the target parks, instead of inside its pause.
+  uint64_t arena_bytes = transfer_memory_estimate(opt.pid);
+  ScopedBigArena arena(arena_bytes);
+  log.emit("prepared", "\"arena_mb\":" + std::to_string(arena_bytes >> 20));
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
     return fail(FailureKind::kSystem, std::string("socketpair: ") + std::strerror(errno));
@@ -302,7 +335,7 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   StateTransfer transfer(**src, *new_program, [&](const std::string& e, const std::string& f) {
     log.emit(e, f);
   });
-  auto discovered = transfer.discover();
+  auto source_read = transfer.read_source();  // while the new version starts
 
   auto spawned = old_ch->receive(deadline);
   if (spawned.status != Channel::Status::kMessage)
@@ -317,9 +350,9 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
     for (const auto& n : transfer.notes()) result.notes.push_back(n);
     for (const auto& n : result.notes) log.emit_text("note", "text", n);
   };
-  if (!discovered) {
+  if (!source_read) {
     notes_out();
-    return rollback(discovered.failure());
+    return rollback(source_read.failure());
   }
 
   Session session(*old_ch, new_ch, deadline, log);
@@ -329,7 +362,7 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   session.set_phase(Session::Phase::kTransfer);
   auto dst = ProcessView::open(result.new_pid, *new_program, static_cast<uint64_t>(ready->a));
   if (!dst) return rollback(dst.failure());
-  auto applied = transfer.apply(**dst, session);
+  auto applied = transfer.run(**dst, session);
   notes_out();
   if (!applied) return rollback(applied.failure());
   result.stats = transfer.stats();

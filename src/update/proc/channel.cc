@@ -84,7 +84,8 @@ const char* message_name(uint32_t type) {
   static const char* const kNames[] = {
       "?", "UPDATE", "QUEUED", "BUSY", "REFUSED", "PARKED", "SPAWNED", "SPAWN_FAILED",
       "CHILD_EXITED", "COMMIT", "COMMITTED", "ROLLBACK", "ROLLED_BACK", "READY", "MAP", "MAPPED",
-      "UNMAP", "UNMAPPED", "ALLOC", "ALLOCATED", "CALL", "CALLED", "RESUME", "RESUMED"};
+      "UNMAP", "UNMAPPED", "ALLOC", "ALLOCATED", "CALL", "CALLED", "RESUME", "RESUMED", "FREE",
+      "FREED"};
   return type < sizeof(kNames) / sizeof(kNames[0]) ? kNames[type] : "?";
 }
 

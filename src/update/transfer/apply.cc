@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <atomic>
+#include <thread>
 
 #include "tandem/live.h"
 #include "update/proc/remote_io.h"
@@ -57,13 +59,22 @@ Failure refused(const std::vector<std::string>& violations, uint64_t count) {
 
 }  // namespace
 
-Expected<void> StateTransfer::apply(ProcessView& dst, Agent& agent) {
+Expected<void> StateTransfer::run(ProcessView& dst, Agent& agent) {
   Impl& m = *impl_;
   m.dst = &dst;
+  m.agent = &agent;
+  uint64_t scratch_bytes = 2 * Impl::kBatch * sizeof(tl_alloc_req);
+  auto scratch = agent.map(scratch_bytes);
+  if (!scratch) return scratch.failure();
+  m.scratch[0] = *scratch;
+  m.scratch[1] = *scratch + scratch_bytes / 2;
+  if (auto r = m.discover(); !r) return r.failure();
   auto t0 = std::chrono::steady_clock::now();
   if (auto r = m.place_roots(); !r) return r.failure();
-  if (auto r = m.allocate(agent); !r) return r.failure();
-  stats_.alloc_ms = ms_since(t0);
+  if (auto r = m.finish_allocation(); !r) return r.failure();
+  if (auto r = agent.unmap(*scratch, scratch_bytes); !r) return r.failure();
+  stats_.alloc_ms = ms_since(t0);  // what the discovery did not hide
+  if (m.events) m.events("allocated", "\"objects\":" + std::to_string(stats_.heap_objects));
   auto t1 = std::chrono::steady_clock::now();
   if (auto r = m.transform(); !r) return r.failure();
   stats_.transform_ms = ms_since(t1);
@@ -143,37 +154,77 @@ uint64_t StateTransfer::Impl::dst_site(uint64_t site) {
   return last_site_result = result;
 }
 
-Expected<void> StateTransfer::Impl::allocate(Agent& agent) {
-  BigVector<uint32_t> heap_objs;
-  heap_objs.reserve(objs.size() - root_count);
-  for (uint32_t o = root_count; o < objs.size(); o++)
-    if (objs[o].transfer && objs[o].state != ObjState::kRefused &&
-        objs[o].state != ObjState::kUntyped)
-      heap_objs.push_back(o);
-  if (heap_objs.empty()) return {};
-  BigVector<tl_alloc_req> reqs(heap_objs.size());
-  for (size_t i = 0; i < heap_objs.size(); i++) {
-    const Obj& x = objs[heap_objs[i]];
+Expected<void> StateTransfer::Impl::send_batch() {
+  if (pending.empty()) return {};
+  if (in_flight.size() == 2)
+    if (auto r = finish_batch(); !r) return r.failure();
+  Batch b;
+  b.buffer = in_flight.empty() ? 0 : 1 - in_flight.back().buffer;
+  size_t n = std::min<size_t>(pending.size(), kBatch);
+  b.objs.assign(pending.end() - static_cast<ptrdiff_t>(n), pending.end());
+  pending.resize(pending.size() - n);
+  std::vector<tl_alloc_req> reqs(n);
+  for (size_t i = 0; i < n; i++) {
+    Obj& x = objs[b.objs[i]];
     reqs[i].size = x.dst_size;
     reqs[i].site = dst_site((*heap)[x.ref].site);
+    x.alloc_size = x.dst_size + 1;
   }
-  uint64_t bytes = reqs.size() * sizeof(tl_alloc_req);
-  auto scratch = agent.map(bytes);
-  if (!scratch) return scratch.failure();
   RemoteMemory mem(dst->pid());
-  if (auto r = mem.write(remote_addr(*scratch), {reinterpret_cast<uint8_t*>(reqs.data()), bytes}); !r)
-    return fail(FailureKind::kSystem, "cannot write the allocation requests: " + r.error().describe());
-  auto done = agent.alloc(*scratch, reqs.size());
+  if (auto r = mem.write(remote_addr(scratch[b.buffer]),
+                         {reinterpret_cast<uint8_t*>(reqs.data()), n * sizeof(tl_alloc_req)});
+      !r)
+    return fail(FailureKind::kSystem, "cannot write allocation requests: " + r.error().describe());
+  if (auto r = agent->alloc_begin(scratch[b.buffer], n); !r) return r.failure();
+  in_flight.push_back(std::move(b));
+  return {};
+}
+
+Expected<void> StateTransfer::Impl::finish_batch() {
+  Batch b = std::move(in_flight.front());
+  in_flight.erase(in_flight.begin());
+  auto done = agent->alloc_end();
   if (!done) return done.failure();
-  if (*done != reqs.size())
-    return fail(FailureKind::kTransferRefused,
-                "the new version ran out of memory allocating " + std::to_string(reqs.size()) +
-                    " heap objects");
-  if (auto r = mem.read(remote_addr(*scratch), {reinterpret_cast<uint8_t*>(reqs.data()), bytes}); !r)
+  if (*done != b.objs.size())
+    return fail(FailureKind::kTransferRefused, "the new version ran out of memory allocating "
+                                               "the transferred heap objects");
+  std::vector<tl_alloc_req> reqs(b.objs.size());
+  RemoteMemory mem(dst->pid());
+  if (auto r = mem.read(remote_addr(scratch[b.buffer]),
+                        {reinterpret_cast<uint8_t*>(reqs.data()), reqs.size() * sizeof(tl_alloc_req)});
+      !r)
     return fail(FailureKind::kSystem, "cannot read the allocations: " + r.error().describe());
-  for (size_t i = 0; i < heap_objs.size(); i++) objs[heap_objs[i]].dst_addr = reqs[i].size;
-  if (auto r = agent.unmap(*scratch, bytes); !r) return r.failure();
-  if (events) events("allocated", "\"objects\":" + std::to_string(reqs.size()));
+  for (size_t i = 0; i < b.objs.size(); i++) objs[b.objs[i]].dst_addr = reqs[i].size;
+  return {};
+}
+
+Expected<void> StateTransfer::Impl::finish_allocation() {
+  for (int round = 0; round < 2; round++) {
+    while (!pending.empty())
+      if (auto r = send_batch(); !r) return r.failure();
+    while (!in_flight.empty())
+      if (auto r = finish_batch(); !r) return r.failure();
+    // An object retyped after its allocation went out (a derived type seen later) needs another
+    // size: free the first allocation and make a new one.
+    std::vector<uint64_t> stale;
+    for (uint32_t o = root_count; o < objs.size(); o++) {
+      Obj& x = objs[o];
+      if (!x.transfer || x.alloc_size == 0 || x.alloc_size == x.dst_size + 1) continue;
+      stale.push_back(x.dst_addr);
+      x.alloc_size = 0;
+      queue_allocation(o);
+    }
+    if (stale.empty()) return {};
+    for (size_t at = 0; at < stale.size(); at += kBatch) {
+      size_t n = std::min<size_t>(kBatch, stale.size() - at);
+      RemoteMemory mem(dst->pid());
+      if (auto r = mem.write(remote_addr(scratch[0]),
+                             {reinterpret_cast<uint8_t*>(stale.data() + at), n * 8});
+          !r)
+        return fail(FailureKind::kSystem, "cannot write free requests: " + r.error().describe());
+      if (auto r = agent->free(scratch[0], n); !r) return r.failure();
+    }
+  }
   return {};
 }
 
@@ -227,15 +278,24 @@ std::optional<uint64_t> StateTransfer::Impl::dst_string(const std::string& s) {
 }
 
 std::optional<uint64_t> StateTransfer::Impl::relocate(uint64_t value, const Op& op, uint32_t o,
-                                                      uint64_t off) {
+                                                      uint64_t off, Counters& c, uint32_t known) {
   uint64_t tag = 0;
   if (op.flags & kPtrTagged) {
     tag = value & op.tag_mask;
     value &= ~op.tag_mask;
   }
-  Target t = classify(value);
+  Target t;
+  if (known == kTargetNull && value == 0) {
+    t.kind = Target::kNull;
+  } else if (known < objs.size()) {
+    t.kind = Target::kObject;  // resolved by the discovery
+    t.obj = known;
+    t.off = value - objs[known].src_addr;
+  } else {
+    t = classify(value);
+  }
   auto bad = [&](const std::string& why) -> std::optional<uint64_t> {
-    if (!lenient) violation(describe(o, off) + ": " + why);
+    if (!lenient) violation_at(o, off, why);
     return std::nullopt;
   };
   std::optional<uint64_t> result;
@@ -291,12 +351,12 @@ std::optional<uint64_t> StateTransfer::Impl::relocate(uint64_t value, const Op& 
     case Target::kInvalid:
       return bad(t.text);
   }
-  stats.pointers++;
+  c.pointers++;
   return *result | tag;
 }
 
 void StateTransfer::Impl::apply_plan(uint32_t plan, const uint8_t* s, uint8_t* d, uint32_t o,
-                                     uint64_t obj_off) {
+                                     uint64_t obj_off, Counters& c, const uint32_t** cursor) {
   const Plan& p = matcher->get(plan);
   const TypeTable& st = src.program().types();
   const TypeTable& dt = p.old_layout ? st : dstp->types();
@@ -308,13 +368,14 @@ void StateTransfer::Impl::apply_plan(uint32_t plan, const uint8_t* s, uint8_t* d
       case OpKind::kConvert: {
         auto err = convert_scalar(st, op.src_type, s, {op.src_off, op.src_bit_off, op.src_bits},
                                   dt, op.dst_type, d, {op.dst_off, op.dst_bit_off, op.dst_bits});
-        if (err && !lenient) violation(describe(o, obj_off + op.src_off) + ": " + *err);
+        if (err && !lenient) violation_at(o, obj_off + op.src_off, *err);
         break;
       }
       case OpKind::kPointer: {
+        uint32_t known = cursor ? *(*cursor)++ : kTargetOther;
         if (op.flags & kPtrNoWrite) break;
         uint64_t v = load64(s + op.src_off);
-        auto r = relocate(v, op, o, obj_off + op.src_off);
+        auto r = relocate(v, op, o, obj_off + op.src_off, c, known);
         uint64_t w = r.value_or(0);
         std::memcpy(d + op.dst_off, &w, 8);
         break;
@@ -322,7 +383,8 @@ void StateTransfer::Impl::apply_plan(uint32_t plan, const uint8_t* s, uint8_t* d
       case OpKind::kRepeat:
         for (uint64_t k = 0; k < op.len; k++)
           apply_plan(op.sub, s + op.src_off + k * op.src_stride, d + op.dst_off + k * op.dst_stride,
-                     o, obj_off + op.src_off + k * op.src_stride);
+                     o, obj_off + op.src_off + k * op.src_stride, c,
+                     matcher->get(op.sub).has_pointers ? cursor : nullptr);
         break;
       case OpKind::kUnion: {
         const UnionPlan& u = matcher->union_plan(op.sub);
@@ -337,15 +399,15 @@ void StateTransfer::Impl::apply_plan(uint32_t plan, const uint8_t* s, uint8_t* d
           if (value == tag) sub = pl;
         if (!sub) sub = u.otherwise;
         if (sub && *sub != kNoPlan)
-          apply_plan(*sub, s + op.src_off, d + op.dst_off, o, obj_off + op.src_off);
+          apply_plan(*sub, s + op.src_off, d + op.dst_off, o, obj_off + op.src_off, c, cursor);
         break;
       }
       case OpKind::kRefuse:
         if (!all_zero(s + op.src_off, op.len) && !lenient)
-          violation(describe(o, obj_off + op.src_off) + ": " + p.names[op.what]);
+          violation_at(o, obj_off + op.src_off, p.names[op.what]);
         break;
       case OpKind::kLoss:
-        if (!all_zero(s + op.src_off, op.len)) stats.lossy_truncations++;
+        if (!all_zero(s + op.src_off, op.len)) c.lossy++;
         break;
     }
   }
@@ -399,39 +461,68 @@ Expected<void> StateTransfer::Impl::transform() {
   for (const Span& sp : spans) ranges.push_back({sp.start, sp.end - sp.start});
   if (auto r = read_many(dst->pid(), ranges, span_data.get()); !r)
     return fail(FailureKind::kSystem, "cannot read the new version's heap: " + r.error().describe());
-  for (uint32_t o : heap_objs) std::memset(span_data.get() + objs[o].out, 0, objs[o].dst_size);
 
-  for (uint32_t o = 0; o < objs.size(); o++) {
-    const Obj& x = objs[o];
-    if (!x.transfer) continue;
-    const uint8_t* s = src_bytes(x);
-    uint8_t* d = out_ptr(x);
-    if (x.state == ObjState::kBytes) {
-      std::memcpy(d, s, x.src_size);
-      continue;
+  dst_string(std::string());  // builds the literal index now: the threads only read it
+  Counters main;
+  for (uint32_t o = 0; o < root_count; o++)
+    if (objs[o].transfer) transform_object(o, main);
+  // Heap objects are independent of one another: big heaps are shared by two threads in chunks
+  // taken from a counter, so that a thread slowed down by another process does not hold the
+  // other back.
+  constexpr size_t kChunk = 4096;
+  std::atomic<size_t> next{0};
+  auto work = [&](Counters& c) {
+    for (size_t at; (at = next.fetch_add(kChunk)) < heap_objs.size();) {
+      size_t end = std::min(at + kChunk, heap_objs.size());
+      for (size_t i = at; i < end; i++) transform_object(heap_objs[i], c);
     }
-    const Plan& p = matcher->get(x.plan);
-    if (p.changed) stats.converted_objects++;
-    uint64_t esz = p.src_size, dsz = p.dst_size;
-    if (p.identical && !x.flex && x.count > 1) {
-      std::memcpy(d, s, x.count * esz);  // arrays of plain data: one copy
-    } else {
-      for (uint64_t i = 0; i < x.count; i++) apply_plan(x.plan, s + i * esz, d + i * dsz, o, i * esz);
-    }
-    if (x.flex != ~0u) {
-      const Flex& f = flexes[x.flex];
-      for (uint64_t j = 0; j < f.count; j++)
-        apply_plan(f.plan, s + f.src_off + j * f.src_stride, d + f.dst_off + j * f.dst_stride, o,
-                   f.src_off + j * f.src_stride);
-      if (x.tail)
-        std::memcpy(d + f.dst_off + f.count * f.dst_stride, s + f.src_off + f.count * f.src_stride,
-                    x.tail);
-    } else if (x.tail) {
-      std::memcpy(d + x.count * dsz, s + x.count * esz, x.tail);
-    }
-  }
+  };
+  Counters helper_counters;
+  std::thread helper;
+  if (heap_objs.size() >= 16 * kChunk) helper = std::thread([&] { work(helper_counters); });
+  work(main);
+  if (helper.joinable()) helper.join();
+  stats.pointers += main.pointers + helper_counters.pointers;
+  stats.converted_objects += main.converted + helper_counters.converted;
+  stats.lossy_truncations += main.lossy + helper_counters.lossy;
   if (!violations.empty()) return refused(violations, violation_count);
   return {};
+}
+
+void StateTransfer::Impl::transform_object(uint32_t o, Counters& c) {
+  const Obj& x = objs[o];
+  const uint8_t* s = src_bytes(x);
+  uint8_t* d = out_ptr(x);
+  // A new heap object starts as zeros (members the update added), then gets its bytes.
+  if (x.kind == ObjKind::kHeap) std::memset(d, 0, x.dst_size);
+  if (x.state == ObjState::kBytes) {
+    std::memcpy(d, s, x.src_size);
+    return;
+  }
+  const Plan& p = matcher->get(x.plan);
+  if (p.changed) c.converted++;
+  uint64_t esz = p.src_size, dsz = p.dst_size;
+  // The same walk as the discovery's scan(): main elements, then the flexible array's.
+  const uint32_t* at = x.targets != ~0u ? ptr_targets.data() + x.targets : nullptr;
+  const uint32_t** cursor = at ? &at : nullptr;
+  if (p.identical && x.flex == ~0u && x.count > 1) {
+    std::memcpy(d, s, x.count * esz);  // arrays of plain data: one copy
+  } else {
+    for (uint64_t i = 0; i < x.count; i++)
+      apply_plan(x.plan, s + i * esz, d + i * dsz, o, i * esz, c, p.has_pointers ? cursor : nullptr);
+  }
+  if (x.flex != ~0u) {
+    const Flex& f = flexes[x.flex];
+    bool flex_pointers = matcher->get(f.plan).has_pointers;
+    for (uint64_t j = 0; j < f.count; j++)
+      apply_plan(f.plan, s + f.src_off + j * f.src_stride, d + f.dst_off + j * f.dst_stride, o,
+                 f.src_off + j * f.src_stride, c, flex_pointers ? cursor : nullptr);
+    if (x.tail)
+      std::memcpy(d + f.dst_off + f.count * f.dst_stride, s + f.src_off + f.count * f.src_stride,
+                  x.tail);
+  } else if (x.tail) {
+    std::memcpy(d + x.count * dsz, s + x.count * esz, x.tail);
+  }
 }
 
 Expected<void> StateTransfer::Impl::run_callbacks(Agent& agent) {
@@ -527,8 +618,9 @@ Expected<void> StateTransfer::Impl::run_callbacks(Agent& agent) {
       if (x.kind != ObjKind::kHeap && st[e].kind == TypeKind::kArray && copy_size[i] != x.src_size)
         e = st.resolved(st[e].target);
       uint32_t old_plan = matcher->plan(e, e, true);
+      Counters ignored;
       apply_plan(old_plan, s, buf.data() + copy_cursor, static_cast<uint32_t>(c.obj),
-                 c.elem * copy_size[i]);
+                 c.elem * copy_size[i], ignored, nullptr);
       req.old_obj = *scratch + copy_cursor;
       copy_cursor += (copy_size[i] + 15) & ~uint64_t{15};
     }

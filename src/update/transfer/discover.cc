@@ -69,6 +69,12 @@ void StateTransfer::Impl::violation(const std::string& message) {
   if (violations.size() < kMaxViolations) violations.push_back(message);
 }
 
+void StateTransfer::Impl::violation_at(uint32_t o, uint64_t off, const std::string& why) {
+  // describe() consults caches (allocation sites): the whole message is built under the lock.
+  std::lock_guard<std::mutex> lock(violations_lock);
+  violation(describe(o, off) + ": " + why);
+}
+
 std::string StateTransfer::Impl::describe(uint32_t o, uint64_t off, int depth) const {
   const Obj& x = objs[o];
   const TypeTable& t = src.program().types();
@@ -105,7 +111,7 @@ std::string StateTransfer::Impl::describe(uint32_t o, uint64_t off, int depth) c
   return s;
 }
 
-Expected<void> StateTransfer::discover() {
+Expected<void> StateTransfer::read_source() {
   Impl& m = *impl_;
   auto t0 = std::chrono::steady_clock::now();
   m.ann = Annotations(m.src.program(), *m.dstp);
@@ -123,37 +129,44 @@ Expected<void> StateTransfer::discover() {
   if (auto r = m.pair_roots(); !r) return r.failure();
   if (auto r = m.read_roots(); !r) return r.failure();
   stats_.read_ms = ms_since(t0);
+  return {};
+}
+
+Expected<void> StateTransfer::Impl::discover() {
   auto t1 = std::chrono::steady_clock::now();
   // Roots are scanned in declaration order (the queue is a stack): the first typed pointer to
   // reach a heap object decides its type, and messages then name the natural culprit.
-  for (uint32_t o = static_cast<uint32_t>(m.objs.size()); o-- > 0;)
-    if (m.objs[o].transfer) m.queue.push_back(o);
-  while (!m.queue.empty()) {
-    while (!m.queue.empty()) {
-      uint32_t o = m.queue.back();
-      m.queue.pop_back();
-      m.scan(o);
+  for (uint32_t o = root_count; o-- > 0;)
+    if (objs[o].transfer) queue.push_back(o);
+  while (!queue.empty()) {
+    while (!queue.empty()) {
+      uint32_t o = queue.back();
+      queue.pop_back();
+      scan(o);
+      if (pending.size() >= kBatch && violations.empty())
+        if (auto r = send_batch(); !r) return r.failure();
     }
-    m.finish_untyped();
+    finish_untyped();
   }
-  for (const Obj& x : m.objs) {
-    if (x.kind != ObjKind::kHeap || !x.transfer) continue;
-    stats_.heap_objects++;
-    stats_.heap_bytes += x.src_size;
+  for (uint32_t o = root_count; o < objs.size(); o++) {
+    const Obj& x = objs[o];
+    if (!x.transfer) continue;
+    stats.heap_objects++;
+    stats.heap_bytes += x.src_size;
   }
-  stats_.heap_untransferred = m.heap->size() - stats_.heap_objects;
-  stats_.discover_ms = ms_since(t1);
-  if (m.events)
-    m.events("discovered", "\"heap_objects\":" + std::to_string(stats_.heap_objects) +
-                               ",\"heap_bytes\":" + std::to_string(stats_.heap_bytes) +
-                               ",\"unreachable\":" + std::to_string(stats_.heap_untransferred) +
-                               ",\"variables\":" + std::to_string(stats_.variables) +
-                               ",\"ms\":" + std::to_string(stats_.discover_ms));
-  if (!m.violations.empty()) {
-    std::string more = m.violation_count > 1
-                           ? " (and " + std::to_string(m.violation_count - 1) + " more)"
+  stats.heap_untransferred = heap->size() - stats.heap_objects;
+  stats.discover_ms = ms_since(t1);
+  if (events)
+    events("discovered", "\"heap_objects\":" + std::to_string(stats.heap_objects) +
+                             ",\"heap_bytes\":" + std::to_string(stats.heap_bytes) +
+                             ",\"unreachable\":" + std::to_string(stats.heap_untransferred) +
+                             ",\"variables\":" + std::to_string(stats.variables) +
+                             ",\"ms\":" + std::to_string(stats.discover_ms));
+  if (!violations.empty()) {
+    std::string more = violation_count > 1
+                           ? " (and " + std::to_string(violation_count - 1) + " more)"
                            : "";
-    return fail(FailureKind::kTransferRefused, m.violations.front() + more);
+    return fail(FailureKind::kTransferRefused, violations.front() + more);
   }
   return {};
 }
@@ -373,6 +386,7 @@ void StateTransfer::Impl::scan(uint32_t o) {
   uint32_t plan = ref.plan, flex = ref.flex;
   uint64_t count = ref.count;
   const uint8_t* base = src_bytes(ref);
+  objs[o].targets = static_cast<uint32_t>(ptr_targets.size());
   const Plan& p = matcher->get(plan);
   uint64_t esz = p.src_size;
   if (p.has_pointers)
@@ -433,6 +447,12 @@ void StateTransfer::Impl::on_pointer(uint32_t o, uint64_t off, const Op& op, uin
                                      uint64_t range_end) {
   Target t = classify(value);
   bool discover_only = op.flags & kPtrNoWrite;
+  uint32_t target = kTargetOther;
+  if (t.kind == Target::kObject) {
+    target = t.obj;
+    if (target >= objs.size()) target = heap_object(~0u - 1 - target);  // seen first now
+  }
+  ptr_targets.push_back(t.kind == Target::kNull ? kTargetNull : target);
   if (t.kind == Target::kInvalid) {
     if (!discover_only) violation(describe(o, off) + ": " + t.text);
     return;
@@ -442,8 +462,6 @@ void StateTransfer::Impl::on_pointer(uint32_t o, uint64_t off, const Op& op, uin
       violation(describe(o, off) + ": data pointer to function " + t.sym->key());
     return;
   }
-  uint32_t target = t.obj;
-  if (target >= objs.size()) target = heap_object(~0u - 1 - target);  // a heap object seen first now
   Obj& x = objs[target];
   if (x.kind != ObjKind::kHeap) {
     bool weak = op.flags & (kPtrWeak | kPtrFunction);
@@ -584,6 +602,7 @@ void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool
         x.dst_size = std::max(D.size, f.dst_off + f.count * f.dst_stride) + x.tail;
         x.flex = static_cast<uint32_t>(flexes.size());
         flexes.push_back(f);
+        queue_allocation(h);
         return;
       }
     }
@@ -599,6 +618,7 @@ void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool
   x.count = std::min(x.src_size / esz, live_count);
   x.tail = x.src_size - x.count * esz;
   x.dst_size = x.count * D.size + x.tail;
+  queue_allocation(h);
 }
 
 void StateTransfer::Impl::finish_untyped() {
@@ -632,6 +652,7 @@ void StateTransfer::Impl::finish_untyped() {
     x.state = ObjState::kBytes;
     x.count = 1;
     x.dst_size = x.src_size;
+    queue_allocation(o);
     if (x.reach & kReachChar) continue;  // strings and buffers: bytes
     // Reached only through void*: copying is safe only if nothing in it looks like a pointer.
     const uint8_t* b = heap->bytes(x.ref);

@@ -4,20 +4,23 @@
 // written through RemoteMemory, plus an Agent for what must run inside it). Forward updates use
 // it old -> new; the validation of issue 5 runs it new -> reversed copy.
 //
-//   discover()  needs the source parked and the destination binary: pairs the roots (variables by
-//               key, registered locals by function and name, the updating thread's TLS), then
-//               follows typed pointers from them through the source heap, typing each heap object
-//               by the static type of the first pointer that reaches it and its allocation size
-//               (arrays, flexible array members), and classifies every pointer target (heap
-//               object, variable, function, read-only data or string literal, shared library).
-//               Invariant violations (dangling pointer, pointer to an illegal type, ambiguous
-//               union, untyped object holding pointers, lossy conversion) are collected.
-//   apply()     needs the destination parked: places the roots, allocates every heap object in
-//               the destination through its own malloc (Agent::alloc, one batch), builds every
-//               object's new bytes locally (type plans, pointer relocation), writes them in
-//               batches, then runs the user callbacks (Agent::call).
-// Nothing is written to the source. A failed apply() leaves a destination to be discarded.
-// Not thread-safe; one transfer per instance.
+//   read_source()  needs the source parked and the destination binary: reads the source's heap
+//                  registry and heap, pairs the roots (variables by key, registered locals by
+//                  function and name, the updating thread's TLS) and reads them.
+//   run()          needs the destination parked: follows typed pointers from the roots through
+//                  the source heap, typing each heap object by the static type of the first
+//                  pointer that reaches it and its allocation size (arrays, flexible array
+//                  members, live ranges), and classifies every pointer target (heap object,
+//                  variable, function, read-only data or string literal, shared library).
+//                  Typed objects are allocated in the destination through its own malloc in
+//                  batches while the discovery goes on (the two processes work in parallel).
+//                  Then every object's new bytes are built locally (type plans, pointer
+//                  relocation; two threads for big heaps), written in coalesced spans, and the
+//                  user callbacks run (Agent::call).
+// Invariant violations (dangling pointer, pointer to an illegal type, ambiguous union, untyped
+// object holding pointers, lossy conversion) stop the transfer. Nothing is written to the
+// source; a failed run() leaves a destination to be discarded.
+// Threading: one caller thread; run() uses a helper thread internally for the transform.
 #pragma once
 
 #include <chrono>
@@ -42,8 +45,13 @@ class Agent {
   virtual ~Agent() = default;
   virtual Expected<uint64_t> map(uint64_t bytes) = 0;
   virtual Expected<void> unmap(uint64_t addr, uint64_t bytes) = 0;
-  // Allocates `count` struct tl_alloc_req at `array` in place; returns how many succeeded.
-  virtual Expected<uint64_t> alloc(uint64_t array, uint64_t count) = 0;
+  // Starts `count` allocations described by struct tl_alloc_req at `array` (done in place)
+  // without waiting; alloc_end() waits for the oldest request still outstanding and returns how
+  // many of its allocations succeeded.
+  virtual Expected<void> alloc_begin(uint64_t array, uint64_t count) = 0;
+  virtual Expected<uint64_t> alloc_end() = 0;
+  // Frees `count` addresses stored at `array`.
+  virtual Expected<void> free(uint64_t array, uint64_t count) = 0;
   // Runs `count` struct tl_call_req at `array`; returns the index of the first failing call and
   // its return value, or -1.
   virtual Expected<std::pair<int64_t, int64_t>> call(uint64_t array, uint64_t count) = 0;
@@ -66,8 +74,8 @@ class StateTransfer {
   StateTransfer(ProcessView& src, std::shared_ptr<Program> dst_program, EventFn events);
   ~StateTransfer();
 
-  Expected<void> discover();
-  Expected<void> apply(ProcessView& dst, Agent& agent);
+  Expected<void> read_source();
+  Expected<void> run(ProcessView& dst, Agent& agent);
   const TransferStats& stats() const { return stats_; }
   // Changes seen by the type matcher and findings that did not stop the transfer.
   std::vector<std::string> notes() const;
