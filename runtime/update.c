@@ -506,9 +506,18 @@ static void tl_quiesce(void) {
 
 /* ---- the new side ---- */
 
+/* In a new version, every thread that reaches an update point before the transfer is complete
+ * waits for it: the first one serves the tool, the others block until it is done. */
+static int tl_resume_done;
+
 static void tl_new_side(void) {
   int expected = 0;
-  if (!atomic_compare_exchange_strong(&tl_resume_claimed, &expected, 1)) return;
+  if (!atomic_compare_exchange_strong(&tl_resume_claimed, &expected, 1)) {
+    pthread_mutex_lock(&tl_q_lock);
+    while (!tl_resume_done) pthread_cond_wait(&tl_q_cond, &tl_q_lock);
+    pthread_mutex_unlock(&tl_q_lock);
+    return;
+  }
   int fd = tl_resume_fd;
   tl_fill_block(0, 0);
   if (tl_send(fd, TL_MSG_READY, (int64_t)(uintptr_t)&tl_block_data, getpid()) != 0) _exit(75);
@@ -560,7 +569,11 @@ static void tl_new_side(void) {
     }
   }
   close(fd);
+  pthread_mutex_lock(&tl_q_lock);
   tl_resume_fd = -1;
+  tl_resume_done = 1;
+  pthread_cond_broadcast(&tl_q_cond);
+  pthread_mutex_unlock(&tl_q_lock);
 }
 
 /* ---- start-up ---- */
@@ -624,7 +637,7 @@ __attribute__((constructor(101))) static void tl_init(void) {
 __attribute__((noinline)) static void tl_update_slow(void) {
   if (!tl_registered) tl_register();
   tl_control_start(); /* no-op unless this is a forked child */
-  if (tl_resume_fd >= 0) tl_new_side();
+  if (tl_resumed_flag && !tl_resume_done) tl_new_side();
   tl_quiesce();
 }
 
