@@ -33,11 +33,11 @@
 
 #include "internal.h"
 
-extern void *__libc_malloc(size_t size);
-extern void __libc_free(void *ptr);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *ptr, size_t size);
-extern void *__libc_memalign(size_t align, size_t size);
+extern void* __libc_malloc(size_t size);
+extern void __libc_free(void* ptr);
+extern void* __libc_calloc(size_t n, size_t size);
+extern void* __libc_realloc(void* ptr, size_t size);
+extern void* __libc_memalign(size_t align, size_t size);
 
 #define TL_NONE ((1ull << 56) - 1)
 #define TL_IDX_MASK ((1ull << 56) - 1)
@@ -46,7 +46,7 @@ extern void *__libc_memalign(size_t align, size_t size);
 #define TL_REFILL 1024u
 #define TL_LOCAL_MAX 8192u
 
-static struct tl_slot *tl_slots;
+static struct tl_slot* tl_slots;
 static uint64_t tl_capacity;
 static _Atomic uint64_t tl_hwm;
 static _Atomic uint64_t tl_untracked;
@@ -60,14 +60,15 @@ static pthread_key_t tl_thread_key;
 static TL_TLS uint64_t tl_head = TL_NONE; /* this thread's free list */
 static TL_TLS uint64_t tl_bump;           /* fresh slots [tl_bump, tl_bump_end) */
 static TL_TLS uint64_t tl_bump_end;
-static TL_TLS uint32_t tl_count;          /* frees pushed since the last flush */
+static TL_TLS uint32_t tl_count; /* frees pushed since the last flush */
 static TL_TLS uint8_t tl_thread_seen;
 
 static void tl_pool_lock(void) {
-  while (atomic_exchange_explicit(&tl_pool_locked, 1, memory_order_acquire))
-    __builtin_ia32_pause();
+  while (atomic_exchange_explicit(&tl_pool_locked, 1, memory_order_acquire)) __builtin_ia32_pause();
 }
-static void tl_pool_unlock(void) { atomic_store_explicit(&tl_pool_locked, 0, memory_order_release); }
+static void tl_pool_unlock(void) {
+  atomic_store_explicit(&tl_pool_locked, 0, memory_order_release);
+}
 
 /* Gives this thread's free list to the pool as one chain. */
 static void tl_flush_local(void) {
@@ -80,13 +81,17 @@ static void tl_flush_local(void) {
   tl_count = 0;
 }
 
-static void tl_thread_exit(void *unused) {
+static void tl_thread_exit(void* unused) {
   (void)unused;
   tl_flush_local();
 }
 
-static void tl_atfork_prepare(void) { tl_pool_lock(); }
-static void tl_atfork_release(void) { tl_pool_unlock(); }
+static void tl_atfork_prepare(void) {
+  tl_pool_lock();
+}
+static void tl_atfork_release(void) {
+  tl_pool_unlock();
+}
 
 static void tl_heap_init(void) {
   int expected = 0;
@@ -96,12 +101,12 @@ static void tl_heap_init(void) {
   }
   /* The key must never change once a header was written: take it from AT_RANDOM (16 bytes the
    * kernel gave this process), mixed so that it is not the stack canary itself. */
-  const uint64_t *random = (const uint64_t *)getauxval(AT_RANDOM);
+  const uint64_t* random = (const uint64_t*)getauxval(AT_RANDOM);
   tl_key = (random ? random[1] : (uint64_t)(uintptr_t)&tl_key) * 0x9e3779b97f4a7c15ull | 1;
   /* Reserve address space only; pages appear as slots are used. Halve under strict overcommit. */
   for (size_t bytes = (size_t)1 << 33; bytes >= ((size_t)1 << 24); bytes >>= 1) {
-    void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void* m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
     if (m != MAP_FAILED) {
       tl_slots = m;
       tl_capacity = bytes / sizeof(struct tl_slot);
@@ -119,7 +124,7 @@ __attribute__((noinline)) static uint64_t tl_slot_refill(void) {
   if (tl_slots == NULL) return TL_NONE;
   if (!tl_thread_seen) {
     tl_thread_seen = 1;
-    pthread_setspecific(tl_thread_key, (void *)1);
+    pthread_setspecific(tl_thread_key, (void*)1);
   }
   if (__atomic_load_n(&tl_pool_head, __ATOMIC_RELAXED) != TL_NONE) {
     tl_pool_lock();
@@ -151,7 +156,7 @@ static inline uint64_t tl_slot_take(void) {
 }
 
 static inline void tl_slot_release(uint64_t idx) {
-  struct tl_slot *s = &tl_slots[idx];
+  struct tl_slot* s = &tl_slots[idx];
   s->ptr = 0;
   s->size = tl_head;
   tl_head = idx;
@@ -159,18 +164,18 @@ static inline void tl_slot_release(uint64_t idx) {
 }
 
 /* Records the object whose glibc block starts at base, pad bytes before the user pointer. */
-static inline void *tl_track(char *base, unsigned pad_log2, size_t size, uint64_t site) {
-  char *p = base + ((size_t)1 << pad_log2);
+static inline void* tl_track(char* base, unsigned pad_log2, size_t size, uint64_t site) {
+  char* p = base + ((size_t)1 << pad_log2);
   uint64_t idx = tl_slot_take();
   if (__builtin_expect(idx != TL_NONE, 1)) {
-    struct tl_slot *s = &tl_slots[idx];
+    struct tl_slot* s = &tl_slots[idx];
     s->ptr = (uint64_t)(uintptr_t)p;
     s->size = size;
     s->site = site;
   } else {
     atomic_fetch_add_explicit(&tl_untracked, 1, memory_order_relaxed);
   }
-  uint64_t *h = (uint64_t *)(void *)p - 2;
+  uint64_t* h = (uint64_t*)(void*)p - 2;
   uint64_t word0 = idx | ((uint64_t)pad_log2 << 56);
   h[0] = word0;
   h[1] = (uint64_t)(uintptr_t)p ^ tl_key ^ word0;
@@ -178,24 +183,24 @@ static inline void *tl_track(char *base, unsigned pad_log2, size_t size, uint64_
 }
 
 /* Returns the header word 0 of an object of ours, or sets *ours = 0 for a foreign pointer. */
-static inline uint64_t tl_header(void *p, int *ours) {
-  const uint64_t *h = (const uint64_t *)p - 2;
+static inline uint64_t tl_header(void* p, int* ours) {
+  const uint64_t* h = (const uint64_t*)p - 2;
   uint64_t word0 = h[0];
   *ours = h[1] == ((uint64_t)(uintptr_t)p ^ tl_key ^ word0);
   return word0;
 }
 
-static inline void *tl_alloc(size_t size, uint64_t site) {
+static inline void* tl_alloc(size_t size, uint64_t site) {
   if (__builtin_expect(size > SIZE_MAX - TL_HDR, 0)) {
     errno = ENOMEM;
     return NULL;
   }
-  char *base = __libc_malloc(size + TL_HDR);
+  char* base = __libc_malloc(size + TL_HDR);
   if (__builtin_expect(base == NULL, 0)) return NULL;
   return tl_track(base, TL_HDR_LOG2, size, site);
 }
 
-static void *tl_alloc_aligned(size_t align, size_t size, uint64_t site) {
+static void* tl_alloc_aligned(size_t align, size_t size, uint64_t site) {
   if (align <= TL_HDR) return tl_alloc(size, site);
   if (align & (align - 1)) {
     errno = EINVAL;
@@ -206,14 +211,16 @@ static void *tl_alloc_aligned(size_t align, size_t size, uint64_t site) {
     return NULL;
   }
   /* The user pointer is base + align: aligned, with the header inside the padding. */
-  char *base = __libc_memalign(align, size + align);
+  char* base = __libc_memalign(align, size + align);
   if (base == NULL) return NULL;
   return tl_track(base, (unsigned)__builtin_ctzll(align), size, site);
 }
 
-void *tl_alloc_with_site(size_t size, uint64_t site) { return tl_alloc(size, site); }
+void* tl_alloc_with_site(size_t size, uint64_t site) {
+  return tl_alloc(size, site);
+}
 
-void tl_heap_describe(struct tl_block *block) {
+void tl_heap_describe(struct tl_block* block) {
   uint64_t hwm = atomic_load(&tl_hwm);
   block->slot_size = sizeof(struct tl_slot);
   block->slots = (uint64_t)(uintptr_t)tl_slots;
@@ -223,9 +230,11 @@ void tl_heap_describe(struct tl_block *block) {
 
 /* ---- the interposed entry points ---- */
 
-void *malloc(size_t size) { return tl_alloc(size, (uint64_t)(uintptr_t)__builtin_return_address(0)); }
+void* malloc(size_t size) {
+  return tl_alloc(size, (uint64_t)(uintptr_t)__builtin_return_address(0));
+}
 
-void free(void *ptr) {
+void free(void* ptr) {
   if (ptr == NULL) return;
   int ours;
   uint64_t word0 = tl_header(ptr, &ours);
@@ -233,41 +242,41 @@ void free(void *ptr) {
     __libc_free(ptr);
     return;
   }
-  ((uint64_t *)ptr)[-1] = 0; /* a second free of the same pointer is then foreign to us */
+  ((uint64_t*)ptr)[-1] = 0; /* a second free of the same pointer is then foreign to us */
   uint64_t idx = word0 & TL_IDX_MASK;
   if (idx != TL_NONE) tl_slot_release(idx);
-  __libc_free((char *)ptr - ((size_t)1 << (word0 >> 56)));
+  __libc_free((char*)ptr - ((size_t)1 << (word0 >> 56)));
 }
 
-void *calloc(size_t n, size_t size) {
+void* calloc(size_t n, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(n, size, &total) || total > SIZE_MAX - TL_HDR) {
     errno = ENOMEM;
     return NULL;
   }
-  char *base = __libc_calloc(1, total + TL_HDR);
+  char* base = __libc_calloc(1, total + TL_HDR);
   if (base == NULL) return NULL;
   return tl_track(base, TL_HDR_LOG2, total, (uint64_t)(uintptr_t)__builtin_return_address(0));
 }
 
-static size_t (*tl_real_usable_size)(void *);
+static size_t (*tl_real_usable_size)(void*);
 
-static size_t tl_libc_usable_size(void *base) {
+static size_t tl_libc_usable_size(void* base) {
   if (tl_real_usable_size == NULL)
-    tl_real_usable_size = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+    tl_real_usable_size = (size_t(*)(void*))dlsym(RTLD_NEXT, "malloc_usable_size");
   return tl_real_usable_size ? tl_real_usable_size(base) : 0;
 }
 
-size_t malloc_usable_size(void *ptr) {
+size_t malloc_usable_size(void* ptr) {
   if (ptr == NULL) return 0;
   int ours;
   uint64_t word0 = tl_header(ptr, &ours);
   if (!ours) return tl_libc_usable_size(ptr);
   size_t pad = (size_t)1 << (word0 >> 56);
-  return tl_libc_usable_size((char *)ptr - pad) - pad;
+  return tl_libc_usable_size((char*)ptr - pad) - pad;
 }
 
-static void *tl_realloc(void *ptr, size_t size, uint64_t site) {
+static void* tl_realloc(void* ptr, size_t size, uint64_t site) {
   if (ptr == NULL) return tl_alloc(size, site);
   int ours;
   uint64_t word0 = tl_header(ptr, &ours);
@@ -283,32 +292,32 @@ static void *tl_realloc(void *ptr, size_t size, uint64_t site) {
       errno = ENOMEM;
       return NULL;
     }
-    char *base = __libc_realloc((char *)ptr - TL_HDR, size + TL_HDR);
+    char* base = __libc_realloc((char*)ptr - TL_HDR, size + TL_HDR);
     if (base == NULL) return NULL; /* the old object is untouched */
-    char *p = base + TL_HDR;
+    char* p = base + TL_HDR;
     if (idx != TL_NONE) {
       tl_slots[idx].ptr = (uint64_t)(uintptr_t)p;
       tl_slots[idx].size = size;
       tl_slots[idx].site = site;
     }
-    uint64_t *h = (uint64_t *)(void *)p - 2;
+    uint64_t* h = (uint64_t*)(void*)p - 2;
     h[1] = (uint64_t)(uintptr_t)p ^ tl_key ^ word0;
     return p;
   }
   /* An over-aligned object keeps its alignment: allocate, copy, free. */
   size_t old_size = idx != TL_NONE ? tl_slots[idx].size : malloc_usable_size(ptr);
-  void *p = tl_alloc_aligned((size_t)1 << pad_log2, size, site);
+  void* p = tl_alloc_aligned((size_t)1 << pad_log2, size, site);
   if (p == NULL) return NULL;
   memcpy(p, ptr, old_size < size ? old_size : size);
   free(ptr);
   return p;
 }
 
-void *realloc(void *ptr, size_t size) {
+void* realloc(void* ptr, size_t size) {
   return tl_realloc(ptr, size, (uint64_t)(uintptr_t)__builtin_return_address(0));
 }
 
-void *reallocarray(void *ptr, size_t n, size_t size) {
+void* reallocarray(void* ptr, size_t n, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(n, size, &total)) {
     errno = ENOMEM;
@@ -317,18 +326,18 @@ void *reallocarray(void *ptr, size_t n, size_t size) {
   return tl_realloc(ptr, total, (uint64_t)(uintptr_t)__builtin_return_address(0));
 }
 
-void *memalign(size_t align, size_t size) {
+void* memalign(size_t align, size_t size) {
   return tl_alloc_aligned(align, size, (uint64_t)(uintptr_t)__builtin_return_address(0));
 }
 
-void *aligned_alloc(size_t align, size_t size) {
+void* aligned_alloc(size_t align, size_t size) {
   return tl_alloc_aligned(align, size, (uint64_t)(uintptr_t)__builtin_return_address(0));
 }
 
-int posix_memalign(void **out, size_t align, size_t size) {
-  if (align < sizeof(void *) || (align & (align - 1))) return EINVAL;
+int posix_memalign(void** out, size_t align, size_t size) {
+  if (align < sizeof(void*) || (align & (align - 1))) return EINVAL;
   int saved = errno;
-  void *p = tl_alloc_aligned(align, size, (uint64_t)(uintptr_t)__builtin_return_address(0));
+  void* p = tl_alloc_aligned(align, size, (uint64_t)(uintptr_t)__builtin_return_address(0));
   if (p == NULL) {
     int err = errno;
     errno = saved;
@@ -338,27 +347,27 @@ int posix_memalign(void **out, size_t align, size_t size) {
   return 0;
 }
 
-void *valloc(size_t size) {
+void* valloc(size_t size) {
   return tl_alloc_aligned(4096, size, (uint64_t)(uintptr_t)__builtin_return_address(0));
 }
 
-void *pvalloc(size_t size) {
+void* pvalloc(size_t size) {
   size_t rounded = (size + 4095) & ~(size_t)4095;
   return tl_alloc_aligned(4096, rounded ? rounded : 4096,
                           (uint64_t)(uintptr_t)__builtin_return_address(0));
 }
 
 /* strdup and strndup allocate inside libc, where the site would be libc's: record the caller. */
-char *strdup(const char *s) {
+char* strdup(const char* s) {
   size_t n = strlen(s) + 1;
-  char *p = tl_alloc(n, (uint64_t)(uintptr_t)__builtin_return_address(0));
+  char* p = tl_alloc(n, (uint64_t)(uintptr_t)__builtin_return_address(0));
   if (p) memcpy(p, s, n);
   return p;
 }
 
-char *strndup(const char *s, size_t max) {
+char* strndup(const char* s, size_t max) {
   size_t n = strnlen(s, max);
-  char *p = tl_alloc(n + 1, (uint64_t)(uintptr_t)__builtin_return_address(0));
+  char* p = tl_alloc(n + 1, (uint64_t)(uintptr_t)__builtin_return_address(0));
   if (p) {
     memcpy(p, s, n);
     p[n] = 0;

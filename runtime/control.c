@@ -60,7 +60,7 @@ int tl_send(int fd, uint32_t type, int64_t a, int64_t b) {
   return n < 0 ? -errno : 0;
 }
 
-int tl_recv(int fd, struct tl_msg *msg, int timeout_ms) {
+int tl_recv(int fd, struct tl_msg* msg, int timeout_ms) {
   struct pollfd p = {.fd = fd, .events = POLLIN};
   int r;
   do {
@@ -107,14 +107,14 @@ static void tl_handle_client(int fd) {
   /* A client that connects and sends nothing must not block the control thread. */
   struct timeval tv = {.tv_sec = 2};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  struct tl_msg *m = &(struct tl_msg){0};
+  struct tl_msg* m = &(struct tl_msg){0};
   char control[CMSG_SPACE(sizeof(int))];
   struct iovec iov = {.iov_base = m, .iov_len = sizeof *m};
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-                      .msg_controllen = sizeof control};
+  struct msghdr mh = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
   ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
   int new_fd = -1;
-  for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
+  for (struct cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
         c->cmsg_len == CMSG_LEN(sizeof(int)))
       memcpy(&new_fd, CMSG_DATA(c), sizeof(int));
@@ -150,15 +150,14 @@ static void tl_handle_client(int fd) {
   (void)!write(tl_event_fd, &one, sizeof one);
 }
 
-static void *tl_control_main(void *arg) {
+static void* tl_control_main(void* arg) {
   (void)arg;
   for (;;) {
     int watching = atomic_load(&tl_state) == TL_PENDING ? tl_req.conn_fd : -1;
     struct pollfd p[2] = {{.fd = tl_listen_fd, .events = POLLIN},
                           {.fd = watching, .events = POLLIN | POLLRDHUP}};
     if (poll(p, 2, -1) < 0) continue;
-    if (watching >= 0 && (p[1].revents & (POLLHUP | POLLRDHUP | POLLERR)))
-      tl_cancel_request();
+    if (watching >= 0 && (p[1].revents & (POLLHUP | POLLRDHUP | POLLERR))) tl_cancel_request();
     if (p[0].revents & POLLIN) {
       int fd = accept4(tl_listen_fd, NULL, NULL, SOCK_CLOEXEC);
       if (fd >= 0) tl_handle_client(fd);
@@ -184,7 +183,7 @@ void tl_control_start(void) {
     pthread_attr_t attr;
     sigset_t all, old;
     if (tl_listen_fd >= 0 && tl_event_fd >= 0 &&
-        bind(tl_listen_fd, (struct sockaddr *)&addr, alen) == 0 && listen(tl_listen_fd, 8) == 0) {
+        bind(tl_listen_fd, (struct sockaddr*)&addr, alen) == 0 && listen(tl_listen_fd, 8) == 0) {
       pthread_attr_init(&attr);
       pthread_attr_setstacksize(&attr, 64 * 1024);
       pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

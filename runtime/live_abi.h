@@ -104,15 +104,15 @@ struct tl_local {
 struct tl_block {
   uint64_t magic;
   uint32_t abi;
-  uint32_t slot_size;       /* sizeof(struct tl_slot) */
-  uint64_t slots;           /* struct tl_slot[slot_count] */
-  uint64_t slot_count;      /* high-water mark: slots ever handed out */
-  uint64_t untracked;       /* allocations the registry could not record */
-  uint64_t locals;          /* struct tl_local[local_count] */
+  uint32_t slot_size;  /* sizeof(struct tl_slot) */
+  uint64_t slots;      /* struct tl_slot[slot_count] */
+  uint64_t slot_count; /* high-water mark: slots ever handed out */
+  uint64_t untracked;  /* allocations the registry could not record */
+  uint64_t locals;     /* struct tl_local[local_count] */
   uint64_t local_count;
-  uint64_t thread_pointer;  /* %fs base of the thread performing the update (TLS) */
-  uint64_t pidfile;         /* const char *, or 0 */
-  uint64_t arena;           /* the runtime's private mapping used during updates */
+  uint64_t thread_pointer; /* %fs base of the thread performing the update (TLS) */
+  uint64_t pidfile;        /* const char *, or 0 */
+  uint64_t arena;          /* the runtime's private mapping used during updates */
   uint64_t arena_size;
 };
 

@@ -40,7 +40,7 @@
 #include "internal.h"
 #include "tandem/live.h"
 
-extern char **environ;
+extern char** environ;
 
 #define TL_MAX_THREADS 1024
 #define TL_MAX_LOCALS 64
@@ -50,7 +50,7 @@ _Atomic int tl_state = TL_IDLE;
 
 static pthread_mutex_t tl_q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t tl_q_cond = PTHREAD_COND_INITIALIZER;
-static int *tl_threads[TL_MAX_THREADS];
+static int* tl_threads[TL_MAX_THREADS];
 static int tl_nthreads;
 static int tl_parked;
 static unsigned tl_gen;
@@ -62,7 +62,7 @@ static __thread __attribute__((tls_model("initial-exec"))) int tl_registered;
 
 static struct tl_local tl_locals[TL_MAX_LOCALS];
 static _Atomic uint64_t tl_nlocals;
-static const char *tl_pidfile;
+static const char* tl_pidfile;
 static int tl_dropped[TL_MAX_DROPPED];
 static int tl_ndropped;
 
@@ -78,9 +78,11 @@ static struct tl_block tl_block_data = {.magic = TL_BLOCK_MAGIC, .abi = TL_ABI_V
 
 /* ---- small raw helpers ---- */
 
-void tl_write_str(int fd, const char *s) { (void)!write(fd, s, strlen(s)); }
+void tl_write_str(int fd, const char* s) {
+  (void)!write(fd, s, strlen(s));
+}
 
-size_t tl_fmt_u64(char *out, uint64_t v) {
+size_t tl_fmt_u64(char* out, uint64_t v) {
   char tmp[24];
   size_t n = 0;
   do {
@@ -105,7 +107,7 @@ static uint64_t tl_thread_pointer(void) {
 }
 
 static void tl_fill_block(uint64_t arena, uint64_t arena_size) {
-  struct tl_block *b = &tl_block_data;
+  struct tl_block* b = &tl_block_data;
   tl_heap_describe(b);
   b->locals = (uint64_t)(uintptr_t)tl_locals;
   b->local_count = atomic_load(&tl_nlocals);
@@ -124,7 +126,7 @@ int tandem_resumed(void) {
   return tl_resumed_flag;
 }
 
-void tandem_register_local(const char *function, const char *name, void *addr, size_t size) {
+void tandem_register_local(const char* function, const char* name, void* addr, size_t size) {
   uint64_t i = atomic_load(&tl_nlocals);
   for (uint64_t k = 0; k < i; k++) {
     if (tl_locals[k].addr == (uint64_t)(uintptr_t)addr) return;
@@ -133,12 +135,14 @@ void tandem_register_local(const char *function, const char *name, void *addr, s
     tl_write_str(2, "tandem-live: too many registered locals; ignoring one\n");
     return;
   }
-  tl_locals[i] = (struct tl_local){(uint64_t)(uintptr_t)addr, size,
-                                   (uint64_t)(uintptr_t)function, (uint64_t)(uintptr_t)name};
+  tl_locals[i] = (struct tl_local){(uint64_t)(uintptr_t)addr, size, (uint64_t)(uintptr_t)function,
+                                   (uint64_t)(uintptr_t)name};
   atomic_store(&tl_nlocals, i + 1);
 }
 
-void tandem_set_pidfile(const char *path) { tl_pidfile = path; }
+void tandem_set_pidfile(const char* path) {
+  tl_pidfile = path;
+}
 
 void tandem_keep_fd(int fd, int keep) {
   for (int i = 0; i < tl_ndropped; i++) {
@@ -167,16 +171,18 @@ static void tl_unregister(void) {
   pthread_mutex_unlock(&tl_q_lock);
 }
 
-static void tl_thread_exit(void *unused) {
+static void tl_thread_exit(void* unused) {
   (void)unused;
   tl_unregister();
 }
 
-static void tl_make_exit_key(void) { pthread_key_create(&tl_exit_key, tl_thread_exit); }
+static void tl_make_exit_key(void) {
+  pthread_key_create(&tl_exit_key, tl_thread_exit);
+}
 
 static void tl_register(void) {
   pthread_once(&tl_exit_key_once, tl_make_exit_key);
-  pthread_setspecific(tl_exit_key, (void *)1);
+  pthread_setspecific(tl_exit_key, (void*)1);
   pthread_mutex_lock(&tl_q_lock);
   if (tl_nthreads < TL_MAX_THREADS) {
     tl_threads[tl_nthreads++] = &tl_attention;
@@ -186,7 +192,9 @@ static void tl_register(void) {
   if (!tl_registered) tl_write_str(2, "tandem-live: too many threads at update points\n");
 }
 
-void tandem_thread_done(void) { tl_unregister(); }
+void tandem_thread_done(void) {
+  tl_unregister();
+}
 
 void tl_queue_request(void) {
   pthread_mutex_lock(&tl_q_lock);
@@ -214,22 +222,22 @@ void tl_cancel_request(void) {
 
 /* The update's private memory: fd lists, environment and argv of the new version. */
 struct tl_arena {
-  char *base;
+  char* base;
   size_t size;
   size_t used;
 };
 
-static void *tl_arena_take(struct tl_arena *a, size_t bytes) {
+static void* tl_arena_take(struct tl_arena* a, size_t bytes) {
   bytes = (bytes + 15) & ~(size_t)15;
   if (a->used + bytes > a->size) return NULL;
-  void *p = a->base + a->used;
+  void* p = a->base + a->used;
   a->used += bytes;
   return p;
 }
 
 /* Appends "name=fd,fd,...". */
-static char *tl_fd_list_env(struct tl_arena *a, const char *name, const int *fds, int n) {
-  char *s = tl_arena_take(a, strlen(name) + 2 + (size_t)n * 12);
+static char* tl_fd_list_env(struct tl_arena* a, const char* name, const int* fds, int n) {
+  char* s = tl_arena_take(a, strlen(name) + 2 + (size_t)n * 12);
   if (s == NULL) return NULL;
   size_t len = strlen(name);
   memcpy(s, name, len);
@@ -242,8 +250,8 @@ static char *tl_fd_list_env(struct tl_arena *a, const char *name, const int *fds
   return s;
 }
 
-static char *tl_num_env(struct tl_arena *a, const char *name, uint64_t v) {
-  char *s = tl_arena_take(a, strlen(name) + 24);
+static char* tl_num_env(struct tl_arena* a, const char* name, uint64_t v) {
+  char* s = tl_arena_take(a, strlen(name) + 24);
   if (s == NULL) return NULL;
   size_t len = strlen(name);
   memcpy(s, name, len);
@@ -261,17 +269,17 @@ struct tl_dirent64 {
 };
 
 /* Lists open descriptors into the arena (raw getdents64: no opendir, no malloc). */
-static int tl_list_fds(struct tl_arena *a, int **out) {
+static int tl_list_fds(struct tl_arena* a, int** out) {
   int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0) return -errno;
-  int *fds = (int *)(void *)(a->base + a->used);
+  int* fds = (int*)(void*)(a->base + a->used);
   int n = 0;
   char buf[4096];
   for (;;) {
     long got = syscall(SYS_getdents64, dir, buf, sizeof buf);
     if (got <= 0) break;
     for (long off = 0; off < got;) {
-      struct tl_dirent64 *d = (struct tl_dirent64 *)(void *)(buf + off);
+      struct tl_dirent64* d = (struct tl_dirent64*)(void*)(buf + off);
       off += d->reclen;
       if (d->name[0] < '0' || d->name[0] > '9') continue;
       int fd = atoi(d->name);
@@ -287,10 +295,10 @@ static int tl_list_fds(struct tl_arena *a, int **out) {
 }
 
 /* Reads /proc/self/cmdline into an argv array in the arena. */
-static char **tl_read_argv(struct tl_arena *a) {
+static char** tl_read_argv(struct tl_arena* a) {
   int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return NULL;
-  char *text = a->base + a->used;
+  char* text = a->base + a->used;
   size_t room = a->size - a->used, len = 0;
   ssize_t n;
   while (len + 1 < room && (n = read(fd, text + len, room - len - 1)) > 0) len += (size_t)n;
@@ -301,7 +309,7 @@ static char **tl_read_argv(struct tl_arena *a) {
   int argc = 0;
   for (size_t i = 0; i < len; i++) argc += text[i] == 0;
   if (text[len - 1] != 0) argc++;
-  char **argv = tl_arena_take(a, ((size_t)argc + 1) * sizeof(char *));
+  char** argv = tl_arena_take(a, ((size_t)argc + 1) * sizeof(char*));
   if (argv == NULL) return NULL;
   int k = 0;
   for (size_t i = 0; i < len && k < argc; i += strlen(text + i) + 1) argv[k++] = text + i;
@@ -315,7 +323,7 @@ static int tl_is_dropped(int fd) {
   return 0;
 }
 
-static void tl_write_pidfile(const char *path, pid_t pid) {
+static void tl_write_pidfile(const char* path, pid_t pid) {
   char tmp[4096 + 16];
   size_t len = strlen(path);
   if (len + 13 > sizeof tmp) return;
@@ -328,14 +336,16 @@ static void tl_write_pidfile(const char *path, pid_t pid) {
   line[n++] = '\n';
   int ok = write(fd, line, n) == (ssize_t)n;
   close(fd);
-  if (ok) rename(tmp, path);
-  else unlink(tmp);
+  if (ok)
+    rename(tmp, path);
+  else
+    unlink(tmp);
 }
 
 /* Tells systemd the main PID changed. Sent by the old process, which is the main PID systemd
  * knows, so that NotifyAccess=main accepts it. */
 static void tl_notify_mainpid(pid_t pid) {
-  const char *path = getenv("NOTIFY_SOCKET");
+  const char* path = getenv("NOTIFY_SOCKET");
   if (path == NULL || (path[0] != '/' && path[0] != '@')) return;
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   size_t len = strlen(path);
@@ -346,7 +356,7 @@ static void tl_notify_mainpid(pid_t pid) {
   if (fd < 0) return;
   char msg[40] = "MAINPID=";
   size_t n = 8 + tl_fmt_u64(msg + 8, (uint64_t)pid);
-  (void)!sendto(fd, msg, n, MSG_NOSIGNAL, (struct sockaddr *)&addr,
+  (void)!sendto(fd, msg, n, MSG_NOSIGNAL, (struct sockaddr*)&addr,
                 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
   close(fd);
 }
@@ -359,7 +369,8 @@ static int tl_reap(int conn, int pidfd, pid_t child, int report) {
                      : waitid(P_PID, (id_t)child, &info, WEXITED | WNOHANG);
   if (r != 0 && errno != ECHILD) return 0;
   if (r == 0 && info.si_pid == 0) return 0; /* still running */
-  if (report) tl_send(conn, TL_MSG_CHILD_EXITED, r == 0 ? info.si_code : 0, r == 0 ? info.si_status : 0);
+  if (report)
+    tl_send(conn, TL_MSG_CHILD_EXITED, r == 0 ? info.si_code : 0, r == 0 ? info.si_status : 0);
   return 1;
 }
 
@@ -370,9 +381,9 @@ static void tl_old_side(void) {
 
   struct tl_arena arena = {0};
   size_t env_bytes = 0, env_count = 0;
-  for (char **e = environ; e && *e; e++) env_bytes += strlen(*e) + 1, env_count++;
-  arena.size = ((env_bytes + (env_count + 8) * sizeof(char *) + (1u << 20)) + 4095) & ~(size_t)4095;
-  void *m = mmap(NULL, arena.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  for (char** e = environ; e && *e; e++) env_bytes += strlen(*e) + 1, env_count++;
+  arena.size = ((env_bytes + (env_count + 8) * sizeof(char*) + (1u << 20)) + 4095) & ~(size_t)4095;
+  void* m = mmap(NULL, arena.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) {
     tl_send(conn, TL_MSG_SPAWN_FAILED, ENOMEM, 0);
     goto out;
@@ -381,11 +392,11 @@ static void tl_old_side(void) {
   tl_fill_block((uint64_t)(uintptr_t)arena.base, arena.size);
   if (tl_send(conn, TL_MSG_PARKED, (int64_t)(uintptr_t)&tl_block_data, getpid()) != 0) goto out;
 
-  int *fds = NULL;
+  int* fds = NULL;
   int nfds = tl_list_fds(&arena, &fds);
   if (nfds < 0) nfds = 0;
-  int *cleared = tl_arena_take(&arena, (size_t)nfds * sizeof(int) + 16);
-  int *closed = tl_arena_take(&arena, (size_t)nfds * sizeof(int) + 16);
+  int* cleared = tl_arena_take(&arena, (size_t)nfds * sizeof(int) + 16);
+  int* closed = tl_arena_take(&arena, (size_t)nfds * sizeof(int) + 16);
   int ncleared = 0, nclosed = 0;
   for (int i = 0; cleared && closed && i < nfds; i++) {
     int fd = fds[i];
@@ -400,10 +411,10 @@ static void tl_old_side(void) {
   }
   fcntl(tl_req.new_fd, F_SETFD, 0);
 
-  char **argv = tl_read_argv(&arena);
-  char **envp = tl_arena_take(&arena, (env_count + 5) * sizeof(char *));
+  char** argv = tl_read_argv(&arena);
+  char** envp = tl_arena_take(&arena, (env_count + 5) * sizeof(char*));
   size_t k = 0;
-  for (char **e = environ; envp && e && *e; e++)
+  for (char** e = environ; envp && e && *e; e++)
     if (strncmp(*e, "TANDEM_LIVE_", 12) != 0) envp[k++] = *e;
   if (envp) {
     envp[k++] = tl_num_env(&arena, TL_ENV_FD, (uint64_t)tl_req.new_fd);
@@ -531,32 +542,32 @@ static void tl_new_side(void) {
     }
     if (m.type == TL_MSG_MAP) {
       /* Populated at once: the tool fills it right away, faulting page by page costs more. */
-      void *p = mmap(NULL, (size_t)m.a, PROT_READ | PROT_WRITE,
+      void* p = mmap(NULL, (size_t)m.a, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
       tl_send(fd, TL_MSG_MAPPED, p == MAP_FAILED ? -errno : (int64_t)(uintptr_t)p, 0);
     } else if (m.type == TL_MSG_UNMAP) {
-      munmap((void *)(uintptr_t)m.a, (size_t)m.b);
+      munmap((void*)(uintptr_t)m.a, (size_t)m.b);
       tl_send(fd, TL_MSG_UNMAPPED, 0, 0);
     } else if (m.type == TL_MSG_ALLOC) {
-      struct tl_alloc_req *req = (struct tl_alloc_req *)(uintptr_t)m.a;
+      struct tl_alloc_req* req = (struct tl_alloc_req*)(uintptr_t)m.a;
       int64_t i = 0;
       for (; i < m.b; i++) {
-        void *p = tl_alloc_with_site(req[i].size, req[i].site);
+        void* p = tl_alloc_with_site(req[i].size, req[i].site);
         req[i].size = (uint64_t)(uintptr_t)p;
         if (p == NULL) break;
       }
       tl_send(fd, TL_MSG_ALLOCATED, i, 0);
     } else if (m.type == TL_MSG_FREE) {
-      const uint64_t *addrs = (const uint64_t *)(uintptr_t)m.a;
-      for (int64_t i = 0; i < m.b; i++) free((void *)(uintptr_t)addrs[i]);
+      const uint64_t* addrs = (const uint64_t*)(uintptr_t)m.a;
+      for (int64_t i = 0; i < m.b; i++) free((void*)(uintptr_t)addrs[i]);
       tl_send(fd, TL_MSG_FREED, m.b, 0);
     } else if (m.type == TL_MSG_CALL) {
-      struct tl_call_req *req = (struct tl_call_req *)(uintptr_t)m.a;
+      struct tl_call_req* req = (struct tl_call_req*)(uintptr_t)m.a;
       int64_t failed = -1, rc = 0;
       for (int64_t i = 0; i < m.b; i++) {
         tandem_transform_fn fn = (tandem_transform_fn)(uintptr_t)req[i].fn;
-        rc = fn((void *)(uintptr_t)req[i].new_obj, (const void *)(uintptr_t)req[i].old_obj,
-                (const struct tandem_xfer *)(uintptr_t)req[i].xfer);
+        rc = fn((void*)(uintptr_t)req[i].new_obj, (const void*)(uintptr_t)req[i].old_obj,
+                (const struct tandem_xfer*)(uintptr_t)req[i].xfer);
         if (rc != 0) {
           failed = i;
           break;
@@ -578,13 +589,15 @@ static void tl_new_side(void) {
 
 /* ---- start-up ---- */
 
-static void tl_apply_fd_list(const char *list, int close_them) {
-  for (const char *s = list; s && *s;) {
-    char *end;
+static void tl_apply_fd_list(const char* list, int close_them) {
+  for (const char* s = list; s && *s;) {
+    char* end;
     long fd = strtol(s, &end, 10);
     if (end == s) break;
-    if (close_them) close((int)fd);
-    else fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+    if (close_them)
+      close((int)fd);
+    else
+      fcntl((int)fd, F_SETFD, FD_CLOEXEC);
     s = *end == ',' ? end + 1 : end;
   }
 }
@@ -609,10 +622,10 @@ static void tl_env_init(void) {
   static _Atomic int done;
   int expected = 0;
   if (!atomic_compare_exchange_strong(&done, &expected, 1)) return;
-  const char *fd = getenv(TL_ENV_FD);
+  const char* fd = getenv(TL_ENV_FD);
   if (fd != NULL) {
     tl_resume_fd = atoi(fd);
-    const char *parent = getenv(TL_ENV_PARENT);
+    const char* parent = getenv(TL_ENV_PARENT);
     tl_parent_pid = parent ? (pid_t)atoi(parent) : 0;
     tl_apply_fd_list(getenv(TL_ENV_CLOEXEC), 0);
     tl_apply_fd_list(getenv(TL_ENV_CLOSE), 1);

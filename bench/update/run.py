@@ -119,7 +119,8 @@ def allocator(build):
     batch = {k: round(data[f"BM_Batch{k.capitalize()}/32"] / 1000, 2) for k in ("glibc", "tandem")}
     out["batch_1000_pairs_ns_per_pair"] = batch
     out["overhead_ns_per_pair"] = {
-        "hot": round(max(v["tandem"] - v["glibc"] for k, v in out.items() if k.startswith("pair")), 2),
+        "hot": round(max(v["tandem"] - v["glibc"]
+                         for k, v in out.items() if k.startswith("pair")), 2),
         "batch": round(batch["tandem"] - batch["glibc"], 2)}
     return out
 
@@ -175,7 +176,8 @@ def main():
             results["heapbench"].append(row)
             print(f"{count:>8} objects, {pct:>3} % changed: {row['median']['update_ms']} ms",
                   flush=True)
-    results["kvstore"] = median_of([kvstore_once(build, tandem, events) for _ in range(max(repeat, 3))])
+    results["kvstore"] = median_of([kvstore_once(build, tandem, events)
+                                    for _ in range(max(repeat, 3))])
     print(f"kvstore: {results['kvstore']['update_ms']} ms", flush=True)
     results["allocator"] = allocator(build)
     print(f"allocator: +{results['allocator']['overhead_ns_per_pair']} ns per pair", flush=True)

@@ -56,13 +56,13 @@ void tandem_thread_done(void);
 /* Registers a local variable (of a function that never returns while updates may happen, like
  * main) as a root of the state transfer. The address must stay valid; the name is matched with
  * the local of the same function and name in the other version, typed from its DWARF. */
-void tandem_register_local(const char *function, const char *name, void *addr, size_t size);
+void tandem_register_local(const char* function, const char* name, void* addr, size_t size);
 #define TANDEM_LOCAL(var) tandem_register_local(__func__, #var, &(var), sizeof(var))
 
 /* A pidfile the runtime rewrites with the new PID when an update commits (before the old process
  * exits). The string must stay valid. Under systemd (NOTIFY_SOCKET set) the old process also
  * sends MAINPID=<new pid> before it exits. */
-void tandem_set_pidfile(const char *path);
+void tandem_set_pidfile(const char* path);
 
 /* By default every descriptor is inherited by the new version (O_CLOEXEC is cleared during the
  * update and restored in both processes). keep == 0 closes fd in the new version instead. */
@@ -76,28 +76,28 @@ void tandem_keep_fd(int fd, int keep);
  * (skip, rename, callbacks) are taken from the version the state is transferred into. */
 
 struct tandem_annotation {
-  uint32_t abi;      /* TANDEM_ANNOTATION_ABI */
-  uint32_t kind;     /* enum tandem_annotation_kind */
-  const char *path;  /* what the annotation is about */
-  const char *arg;   /* kind-specific argument (see the macros) */
-  void *fn;          /* callback, or NULL */
+  uint32_t abi;     /* TANDEM_ANNOTATION_ABI */
+  uint32_t kind;    /* enum tandem_annotation_kind */
+  const char* path; /* what the annotation is about */
+  const char* arg;  /* kind-specific argument (see the macros) */
+  void* fn;         /* callback, or NULL */
 };
 
 #define TANDEM_ANNOTATION_ABI 1u
 
 enum tandem_annotation_kind {
-  TANDEM_ANN_PROGRAM = 1,      /* unused in the section; see TANDEM_PROGRAM */
-  TANDEM_ANN_UNION = 2,        /* arg: "tag_member: value=member value=member ..." */
-  TANDEM_ANN_VOID_TYPE = 3,    /* arg: the type a void* member points to, e.g. "struct item" */
-  TANDEM_ANN_PTR_IN_INT = 4,   /* arg: the pointee type of an integer holding a pointer */
-  TANDEM_ANN_TAGGED_PTR = 5,   /* arg: mask of the low tag bits, e.g. "3" */
-  TANDEM_ANN_OPAQUE = 6,       /* copy the bytes, never interpret them as pointers */
-  TANDEM_ANN_SKIP = 7,         /* do not transfer: the new version keeps its own value */
-  TANDEM_ANN_RENAME = 8,       /* path: the name in the new version; arg: the old name */
+  TANDEM_ANN_PROGRAM = 1,         /* unused in the section; see TANDEM_PROGRAM */
+  TANDEM_ANN_UNION = 2,           /* arg: "tag_member: value=member value=member ..." */
+  TANDEM_ANN_VOID_TYPE = 3,       /* arg: the type a void* member points to, e.g. "struct item" */
+  TANDEM_ANN_PTR_IN_INT = 4,      /* arg: the pointee type of an integer holding a pointer */
+  TANDEM_ANN_TAGGED_PTR = 5,      /* arg: mask of the low tag bits, e.g. "3" */
+  TANDEM_ANN_OPAQUE = 6,          /* copy the bytes, never interpret them as pointers */
+  TANDEM_ANN_SKIP = 7,            /* do not transfer: the new version keeps its own value */
+  TANDEM_ANN_RENAME = 8,          /* path: the name in the new version; arg: the old name */
   TANDEM_ANN_TRANSFORM_VAR = 9,   /* fn runs after the default transfer of a variable */
   TANDEM_ANN_TRANSFORM_TYPE = 10, /* fn runs for each transferred object of a type */
-  TANDEM_ANN_INIT_VAR = 11,       /* fn runs once after the transfer (variables added by the update) */
-  TANDEM_ANN_RANGE = 12,          /* path: a begin pointer; arg: the sibling member holding its end */
+  TANDEM_ANN_INIT_VAR = 11, /* fn runs once after the transfer (variables added by the update) */
+  TANDEM_ANN_RANGE = 12,    /* path: a begin pointer; arg: the sibling member holding its end */
 };
 
 /* Callback of TANDEM_TRANSFORM_VAR / TANDEM_TRANSFORM_TYPE / TANDEM_INIT_VAR. Runs in the new
@@ -109,24 +109,23 @@ enum tandem_annotation_kind {
  * target does not exist there); NULL for TANDEM_INIT_VAR. The copy is freed after the callbacks.
  * Return 0, or non-zero to refuse the update (it is rolled back). May call malloc/free. */
 struct tandem_xfer {
-  const char *path;  /* variable key or type name */
-  size_t old_size;   /* bytes of one old object, 0 for TANDEM_INIT_VAR */
+  const char* path; /* variable key or type name */
+  size_t old_size;  /* bytes of one old object, 0 for TANDEM_INIT_VAR */
   size_t new_size;
-  uint64_t index;    /* element index when the object is an array element */
-  int direction;     /* 0: forward (old -> new) */
+  uint64_t index; /* element index when the object is an array element */
+  int direction;  /* 0: forward (old -> new) */
 };
-typedef int (*tandem_transform_fn)(void *new_obj, const void *old_obj, const struct tandem_xfer *x);
+typedef int (*tandem_transform_fn)(void* new_obj, const void* old_obj, const struct tandem_xfer* x);
 
 #define TANDEM_CAT2_(a, b) a##b
 #define TANDEM_CAT_(a, b) TANDEM_CAT2_(a, b)
-#define TANDEM_ANNOTATE_(kind, path, arg, fn)                                                     \
-  __attribute__((used, section("tandem_ann"), aligned(8))) static struct tandem_annotation     \
-      TANDEM_CAT_(tandem_ann_, __COUNTER__) = {TANDEM_ANNOTATION_ABI, (kind), (path), (arg),      \
-                                              (void *)(fn)}
+#define TANDEM_ANNOTATE_(kind, path, arg, fn)                                              \
+  __attribute__((used, section("tandem_ann"), aligned(8))) static struct tandem_annotation \
+  TANDEM_CAT_(tandem_ann_, __COUNTER__) = {TANDEM_ANNOTATION_ABI, (kind), (path), (arg),   \
+                                           (void*)(fn)}
 
 /* The program's identity: `tandem update` refuses a new binary whose identity differs. */
-#define TANDEM_PROGRAM(name) \
-  __attribute__((used)) const char tandem_program_id[] = name
+#define TANDEM_PROGRAM(name) __attribute__((used)) const char tandem_program_id[] = name
 
 #define TANDEM_UNION(path, tag_and_cases) TANDEM_ANNOTATE_(TANDEM_ANN_UNION, path, tag_and_cases, 0)
 #define TANDEM_VOID_TYPE(path, type) TANDEM_ANNOTATE_(TANDEM_ANN_VOID_TYPE, path, type, 0)
@@ -134,8 +133,7 @@ typedef int (*tandem_transform_fn)(void *new_obj, const void *old_obj, const str
 #define TANDEM_TAGGED_PTR(path, mask) TANDEM_ANNOTATE_(TANDEM_ANN_TAGGED_PTR, path, #mask, 0)
 #define TANDEM_OPAQUE(path) TANDEM_ANNOTATE_(TANDEM_ANN_OPAQUE, path, "", 0)
 #define TANDEM_SKIP(path) TANDEM_ANNOTATE_(TANDEM_ANN_SKIP, path, "", 0)
-#define TANDEM_RENAME(new_path, old_path) \
-  TANDEM_ANNOTATE_(TANDEM_ANN_RENAME, new_path, old_path, 0)
+#define TANDEM_RENAME(new_path, old_path) TANDEM_ANNOTATE_(TANDEM_ANN_RENAME, new_path, old_path, 0)
 #define TANDEM_TRANSFORM_VAR(path, fn) TANDEM_ANNOTATE_(TANDEM_ANN_TRANSFORM_VAR, path, "", fn)
 #define TANDEM_TRANSFORM_TYPE(type, fn) TANDEM_ANNOTATE_(TANDEM_ANN_TRANSFORM_TYPE, type, "", fn)
 #define TANDEM_INIT_VAR(path, fn) TANDEM_ANNOTATE_(TANDEM_ANN_INIT_VAR, path, "", fn)

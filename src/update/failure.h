@@ -78,25 +78,41 @@ class [[nodiscard]] Expected<void> {
   bool ok_ = true;
 };
 
-inline Failure fail(FailureKind kind, std::string message) { return Failure{kind, std::move(message)}; }
+inline Failure fail(FailureKind kind, std::string message) {
+  return Failure{kind, std::move(message)};
+}
 
 // Exit codes of `tandem update`, one per failure class (docs/live-update.md lists them).
 inline int exit_code(FailureKind kind) {
   switch (kind) {
-    case FailureKind::kUsage: return 2;
-    case FailureKind::kNoSuchProcess: return 3;
-    case FailureKind::kPermission: return 4;
-    case FailureKind::kNoRuntime: return 5;
-    case FailureKind::kBadBinary: return 6;
-    case FailureKind::kNoDebugInfo: return 7;
-    case FailureKind::kOtherProgram: return 8;
-    case FailureKind::kNotQuiescent: return 9;
-    case FailureKind::kBusy: return 10;
-    case FailureKind::kNewCrashed: return 11;
-    case FailureKind::kNewHung: return 12;
-    case FailureKind::kTransferRefused: return 13;
-    case FailureKind::kCallbackFailed: return 14;
-    case FailureKind::kSystem: return 15;
+    case FailureKind::kUsage:
+      return 2;
+    case FailureKind::kNoSuchProcess:
+      return 3;
+    case FailureKind::kPermission:
+      return 4;
+    case FailureKind::kNoRuntime:
+      return 5;
+    case FailureKind::kBadBinary:
+      return 6;
+    case FailureKind::kNoDebugInfo:
+      return 7;
+    case FailureKind::kOtherProgram:
+      return 8;
+    case FailureKind::kNotQuiescent:
+      return 9;
+    case FailureKind::kBusy:
+      return 10;
+    case FailureKind::kNewCrashed:
+      return 11;
+    case FailureKind::kNewHung:
+      return 12;
+    case FailureKind::kTransferRefused:
+      return 13;
+    case FailureKind::kCallbackFailed:
+      return 14;
+    case FailureKind::kSystem:
+      return 15;
   }
   return 15;
 }

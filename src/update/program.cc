@@ -24,8 +24,9 @@ Expected<std::shared_ptr<Program>> Program::load(const std::string& path) {
   p->debug_ = std::move(debug).value();
   if (p->debug_->built_with_lto())
     return fail(FailureKind::kNoDebugInfo,
-                path + " was built with -flto: link-time optimisation drops and merges variables; "
-                       "build it with -g -fno-lto");
+                path +
+                    " was built with -flto: link-time optimisation drops and merges variables; "
+                    "build it with -g -fno-lto");
   p->sites_ = std::make_unique<AllocSites>(*p->elf_);
   p->uses_runtime_ = p->elf_->references("tandem_update_point");
   if (const ElfSymbol* id = p->elf_->symbol("tandem_program_id")) {
@@ -72,8 +73,8 @@ void Program::cross_check() {
     if (!v.tls) described.emplace_back(v.addr, v.addr + std::max<uint64_t>(v.size, 1));
   std::sort(described.begin(), described.end());
   auto covered = [&](uint64_t addr) {
-    auto it = std::upper_bound(described.begin(), described.end(),
-                               std::make_pair(addr, ~uint64_t{0}));
+    auto it =
+        std::upper_bound(described.begin(), described.end(), std::make_pair(addr, ~uint64_t{0}));
     return it != described.begin() && addr < std::prev(it)->second;
   };
   for (const auto& s : elf_->symbols()) {
@@ -91,8 +92,9 @@ void Program::cross_check() {
     std::string name = key.substr(key.rfind(':') + 1);
     bool in_memory = elf_->symbol(key) != nullptr || elf_->symbol(name) != nullptr;
     if (in_memory)
-      warnings_.push_back(key + " has no location in the debug info (optimised build?): "
-                                "not transferred");
+      warnings_.push_back(key +
+                          " has no location in the debug info (optimised build?): "
+                          "not transferred");
   }
 }
 

@@ -23,7 +23,7 @@ struct RawAnnotation {
   uint32_t kind = 0;  // enum tandem_annotation_kind
   std::string path;
   std::string arg;
-  uint64_t fn = 0;    // link-time address of the callback, 0 if none
+  uint64_t fn = 0;  // link-time address of the callback, 0 if none
 };
 
 class Program {

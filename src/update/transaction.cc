@@ -1,5 +1,6 @@
 #include "update/transaction.h"
 
+#include <fmt/format.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -11,7 +12,6 @@
 
 #include <cstring>
 #include <fstream>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "update/proc/big_alloc.h"
@@ -37,8 +37,9 @@ class EventLog {
   bool ok() const { return !out_.is_open() || out_.good(); }
   void emit(const std::string& event, const std::string& fields = "") {
     if (!out_.is_open()) return;
-    out_ << "{\"t_ms\":" << ms_between(start_, Clock::now()) << ",\"event\":" << nlohmann::json(event).dump()
-         << (fields.empty() ? "" : ",") << fields << "}\n";
+    out_ << "{\"t_ms\":" << ms_between(start_, Clock::now())
+         << ",\"event\":" << nlohmann::json(event).dump() << (fields.empty() ? "" : ",") << fields
+         << "}\n";
     out_.flush();
   }
   void emit_text(const std::string& event, const std::string& key, const std::string& text) {
@@ -54,7 +55,8 @@ std::string describe_exit(int64_t code, int64_t status) {
   if (code == CLD_EXITED) return "exited with status " + std::to_string(status);
   if (code == CLD_KILLED || code == CLD_DUMPED) {
     const char* abbrev = sigabbrev_np(static_cast<int>(status));
-    return std::string("was killed by ") + (abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(status));
+    return std::string("was killed by ") +
+           (abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(status));
   }
   return "ended";
 }
@@ -149,11 +151,11 @@ class Session : public Agent {
 
  private:
   Failure hung() {
-    return fail(FailureKind::kNewHung, phase_ == Phase::kStarting
-                                           ? "the new version did not reach its update point in time"
-                                       : phase_ == Phase::kCallbacks
-                                           ? "a user callback in the new version did not return in time"
-                                           : "the new version stopped answering during the transfer");
+    return fail(
+        FailureKind::kNewHung,
+        phase_ == Phase::kStarting    ? "the new version did not reach its update point in time"
+        : phase_ == Phase::kCallbacks ? "a user callback in the new version did not return in time"
+                                      : "the new version stopped answering during the transfer");
   }
   Failure died(const tl_msg& m) {
     dead_ = true;
@@ -162,7 +164,8 @@ class Session : public Agent {
     if (phase_ == Phase::kCallbacks)
       return fail(FailureKind::kCallbackFailed, "the new version " + how + " in a user callback");
     if (phase_ == Phase::kStarting)
-      return fail(FailureKind::kNewCrashed, "the new version " + how + " during its initialisation");
+      return fail(FailureKind::kNewCrashed,
+                  "the new version " + how + " during its initialisation");
     return fail(FailureKind::kNewCrashed, "the new version " + how + " during the transfer");
   }
   Failure lost() {
@@ -183,9 +186,9 @@ class Session : public Agent {
 Expected<void> same_program(const Program& old_p, const Program& new_p) {
   if (!old_p.program_id().empty() || !new_p.program_id().empty()) {
     if (old_p.program_id() != new_p.program_id())
-      return fail(FailureKind::kOtherProgram,
-                  new_p.path() + " is another program (\"" + new_p.program_id() +
-                      "\", the running one is \"" + old_p.program_id() + "\")");
+      return fail(FailureKind::kOtherProgram, new_p.path() + " is another program (\"" +
+                                                  new_p.program_id() + "\", the running one is \"" +
+                                                  old_p.program_id() + "\")");
     return {};
   }
   size_t total = 0, common = 0;
@@ -245,11 +248,12 @@ void wait_exit(pid_t pid, milliseconds limit) {
 Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   Clock::time_point t0 = Clock::now();
   EventLog log(opt.events_path);
-  if (!log.ok()) return fail(FailureKind::kUsage, "cannot write the events file " + opt.events_path);
+  if (!log.ok())
+    return fail(FailureKind::kUsage, "cannot write the events file " + opt.events_path);
   UpdateResult result;
   result.old_pid = opt.pid;
-  log.emit("start", "\"pid\":" + std::to_string(opt.pid) + ",\"new_binary\":" +
-                        nlohmann::json(opt.new_binary).dump());
+  log.emit("start", "\"pid\":" + std::to_string(opt.pid) +
+                        ",\"new_binary\":" + nlohmann::json(opt.new_binary).dump());
 
   if (auto r = check_process(opt.pid); !r) return r.failure();
   // A process without the runtime has no control socket: say so before judging its binary.
@@ -264,8 +268,9 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   auto new_program = Program::load(new_path);
   if (!new_program) return new_program.failure();
   if (!(*new_program)->uses_runtime())
-    return fail(FailureKind::kBadBinary, new_path + " does not use the tandem-live runtime "
-                                                    "(it never calls tandem_update_point)");
+    return fail(FailureKind::kBadBinary, new_path +
+                                             " does not use the tandem-live runtime "
+                                             "(it never calls tandem_update_point)");
   auto exe = process_exe(opt.pid);
   if (!exe) return exe.failure();
   auto old_program = Program::load(*exe);
@@ -292,16 +297,16 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   ScopedFd new_end(pair[1]);
   Clock::time_point t_request = Clock::now();
   if (!old_ch->send(TL_MSG_UPDATE, opt.timeout.count(), 0, new_path, new_end.get()))
-    return fail(FailureKind::kNoRuntime, "process " + std::to_string(opt.pid) +
-                                             " closed its control socket");
+    return fail(FailureKind::kNoRuntime,
+                "process " + std::to_string(opt.pid) + " closed its control socket");
   new_end.reset();  // only the new version may hold it now: its death is then EOF for us
   auto queued = old_ch->receive(t_request + milliseconds(3000));
   if (queued.status != Channel::Status::kMessage)
-    return fail(FailureKind::kNoRuntime, "process " + std::to_string(opt.pid) +
-                                             " did not answer on its control socket");
+    return fail(FailureKind::kNoRuntime,
+                "process " + std::to_string(opt.pid) + " did not answer on its control socket");
   if (queued.msg.type == TL_MSG_BUSY)
-    return fail(FailureKind::kBusy, "another update of process " + std::to_string(opt.pid) +
-                                        " is in progress");
+    return fail(FailureKind::kBusy,
+                "another update of process " + std::to_string(opt.pid) + " is in progress");
   if (queued.msg.type == TL_MSG_REFUSED)
     return fail(queued.msg.a == EPERM ? FailureKind::kPermission : FailureKind::kNoRuntime,
                 "process " + std::to_string(opt.pid) + " refused the update request (" +
@@ -332,18 +337,18 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
 
   auto src = ProcessView::open(opt.pid, *old_program, static_cast<uint64_t>(parked.msg.a));
   if (!src) return rollback(src.failure());
-  StateTransfer transfer(**src, *new_program, [&](const std::string& e, const std::string& f) {
-    log.emit(e, f);
-  });
+  StateTransfer transfer(**src, *new_program,
+                         [&](const std::string& e, const std::string& f) { log.emit(e, f); });
   auto source_read = transfer.read_source();  // while the new version starts
 
   auto spawned = old_ch->receive(deadline);
   if (spawned.status != Channel::Status::kMessage)
-    return rollback(fail(FailureKind::kNewHung, "the running process did not start the new version"));
+    return rollback(
+        fail(FailureKind::kNewHung, "the running process did not start the new version"));
   if (spawned.msg.type == TL_MSG_SPAWN_FAILED)
-    return rollback(fail(FailureKind::kBadBinary,
-                         "cannot start " + new_path + ": " +
-                             std::strerror(static_cast<int>(spawned.msg.a))));
+    return rollback(
+        fail(FailureKind::kBadBinary,
+             "cannot start " + new_path + ": " + std::strerror(static_cast<int>(spawned.msg.a))));
   result.new_pid = static_cast<pid_t>(spawned.msg.a);
   log.emit("spawned", "\"new_pid\":" + std::to_string(result.new_pid));
   auto notes_out = [&] {

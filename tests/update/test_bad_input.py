@@ -74,7 +74,8 @@ class BadInputTest(LiveTestCase):
     def test_new_binary_without_debug_info(self):
         server, c = self.kvstore_with_data()
         stripped = self.path("kvstore-v2-stripped")
-        subprocess.run(["objcopy", "--strip-debug", example_bin("kvstore-v2"), stripped], check=True)
+        subprocess.run(["objcopy", "--strip-debug", example_bin("kvstore-v2"), stripped],
+                       check=True)
         r = self.update(server.pid, stripped)
         self.assertFailed(r, "no_debug_info", "has no debug info")
         self.assertUnharmed(server, c)
@@ -114,8 +115,9 @@ class BadInputTest(LiveTestCase):
         t = LineTarget(self, [live_bin("stuck")])
         self.assertEqual(t.cmd("x"), "alive 1")
         time.sleep(0.1)
-        first = subprocess.Popen([TANDEM, "update", "--timeout", "3", str(t.pid), live_bin("stuck")],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = subprocess.Popen(
+            [TANDEM, "update", "--timeout", "3", str(t.pid), live_bin("stuck")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(0.5)
         r = self.update(t.pid, live_bin("stuck"), timeout=1)
         self.assertFailed(r, "busy", "another update")

@@ -1,8 +1,9 @@
 """Invariant checks abort the update: a dangling pointer, an ambiguous union holding a pointer,
 an untyped (void *) object holding pointers, one object reached as two unrelated types, a
 function that no longer exists, a pointer to the stack, a string literal the new version lacks,
-memory not allocated through malloc, a FILE from fopen(). Each is refused with its reason (exit code 13), and the old
-process keeps running with its state; plain data behind a void * is transferred."""
+memory not allocated through malloc, a FILE from fopen(). Each is refused with its reason (exit
+code 13), and the old process keeps running with its state; plain data behind a void * is
+transferred."""
 import unittest
 
 from harness import LiveTestCase, LineTarget, alive, live_bin, our_children

@@ -5,7 +5,8 @@ keeps serving exactly the same data on the same connections; a correct update th
 import time
 import unittest
 
-from harness import LiveTestCase, KvClient, alive, example_bin, live_bin, our_children, start_kvstore
+from harness import (LiveTestCase, KvClient, alive, example_bin, live_bin, our_children,
+                     start_kvstore)
 
 
 class RollbackTest(LiveTestCase):

@@ -52,8 +52,7 @@ Expected<std::unique_ptr<DebugInfo>> DebugInfo::load(const ElfFile& elf) {
   std::unique_ptr<DebugInfo> info(new DebugInfo());
   info->dwarf_ = dwarf_begin_elf(elf.handle(), DWARF_C_READ, nullptr);
   if (info->dwarf_ == nullptr)
-    return fail(FailureKind::kNoDebugInfo, elf.path() + ": unreadable DWARF: " +
-                                               dwarf_errmsg(-1));
+    return fail(FailureKind::kNoDebugInfo, elf.path() + ": unreadable DWARF: " + dwarf_errmsg(-1));
   if (auto r = info->load_all(elf); !r) return r.failure();
   return info;
 }
@@ -177,8 +176,8 @@ std::string DebugInfo::qualified_name(Dwarf_Die* die) {
   return name ? name : "";
 }
 
-void DebugInfo::walk_variables(Dwarf_Die* die, const std::string& file,
-                               const std::string& function, bool runtime_unit) {
+void DebugInfo::walk_variables(Dwarf_Die* die, const std::string& file, const std::string& function,
+                               bool runtime_unit) {
   Dwarf_Die child;
   if (dwarf_child(die, &child) != 0) return;
   do {
@@ -508,7 +507,8 @@ TypeId DebugInfo::convert_aggregate(Dwarf_Die* die, int tag) {
     do {
       int ctag = dwarf_tag(&child);
       if (ctag != DW_TAG_member && ctag != DW_TAG_inheritance) continue;
-      if (ctag == DW_TAG_member && (flag(&child, DW_AT_external) || flag(&child, DW_AT_declaration)))
+      if (ctag == DW_TAG_member &&
+          (flag(&child, DW_AT_external) || flag(&child, DW_AT_declaration)))
         continue;  // C++ static data member: a variable of its own
       Member m;
       const char* cname = dwarf_diename(&child);
@@ -566,8 +566,10 @@ TypeId DebugInfo::convert_aggregate(Dwarf_Die* die, int tag) {
 TypeId DebugInfo::convert_enum(Dwarf_Die* die) {
   Dwarf_Off off = dwarf_dieoffset(die);
   std::string name;
-  if (auto it = qualified_.find(off); it != qualified_.end()) name = "enum " + it->second;
-  else if (auto t = typedef_names_.find(off); t != typedef_names_.end()) name = t->second;
+  if (auto it = qualified_.find(off); it != qualified_.end())
+    name = "enum " + it->second;
+  else if (auto t = typedef_names_.find(off); t != typedef_names_.end())
+    name = t->second;
   std::string sig = "enum:" + name + "/" + std::to_string(dwarf_bytesize(die)) + shallow(die, 1);
   if (auto it = by_signature_.find(sig); it != by_signature_.end() && !name.empty()) {
     memo_[off] = it->second;
@@ -611,9 +613,12 @@ TypeId DebugInfo::convert_array(Dwarf_Die* die) {
       if (dwarf_tag(&child) != DW_TAG_subrange_type) continue;
       auto count = udata(&child, DW_AT_count);
       auto ub = udata(&child, DW_AT_upper_bound);
-      if (count) dims.emplace_back(*count, false);
-      else if (ub && *ub != ~0ull) dims.emplace_back(*ub + 1, false);
-      else dims.emplace_back(0, true);
+      if (count)
+        dims.emplace_back(*count, false);
+      else if (ub && *ub != ~0ull)
+        dims.emplace_back(*ub + 1, false);
+      else
+        dims.emplace_back(0, true);
     } while (dwarf_siblingof(&child, &child) == 0);
   }
   if (dims.empty()) dims.emplace_back(0, true);

@@ -31,7 +31,7 @@ struct Variable {
   std::string file;      // basename of the compilation unit
   std::string function;  // enclosing function of a static local
   TypeId type = kVoid;
-  uint64_t addr = 0;     // link-time address; for TLS the offset in the module's TLS block
+  uint64_t addr = 0;  // link-time address; for TLS the offset in the module's TLS block
   uint64_t size = 0;
   bool external = false;
   bool tls = false;
@@ -55,7 +55,9 @@ class DebugInfo {
   // Variables whose DWARF has no location (folded or kept in registers by the optimiser).
   const std::vector<std::string>& without_location() const { return without_location_; }
   // Address ranges [start, end) of the runtime's own variables (never transferred).
-  const std::vector<std::pair<uint64_t, uint64_t>>& runtime_ranges() const { return runtime_ranges_; }
+  const std::vector<std::pair<uint64_t, uint64_t>>& runtime_ranges() const {
+    return runtime_ranges_;
+  }
 
   // The type of local `name` of `function` (for registered locals).
   std::optional<TypeId> local_type(const std::string& function, const std::string& name);
@@ -87,7 +89,7 @@ class DebugInfo {
   std::vector<std::pair<uint64_t, uint64_t>> runtime_ranges_;
   std::unordered_map<Dwarf_Off, TypeId> memo_;
   std::unordered_map<std::string, TypeId> by_signature_;
-  std::unordered_map<Dwarf_Off, std::string> qualified_;  // DIE -> qualified name (C++ scopes)
+  std::unordered_map<Dwarf_Off, std::string> qualified_;      // DIE -> qualified name (C++ scopes)
   std::unordered_map<Dwarf_Off, std::string> typedef_names_;  // anonymous aggregate -> typedef
   std::unordered_map<std::string, std::vector<Dwarf_Off>> functions_;
   // Named types no variable may reach (used through casts, void * annotations, callbacks) and

@@ -19,7 +19,18 @@ namespace tandem::update {
 using TypeId = uint32_t;
 inline constexpr TypeId kVoid = 0;
 
-enum class TypeKind : uint8_t { kVoid, kInt, kBool, kFloat, kEnum, kPointer, kStruct, kUnion, kArray, kFunction };
+enum class TypeKind : uint8_t {
+  kVoid,
+  kInt,
+  kBool,
+  kFloat,
+  kEnum,
+  kPointer,
+  kStruct,
+  kUnion,
+  kArray,
+  kFunction
+};
 
 struct Member {
   std::string name;  // "" for anonymous members
@@ -40,11 +51,11 @@ struct Type {
   std::string name;  // "int", "struct node", "union u", "enum color", or a typedef name
   uint64_t size = 0;
   bool is_signed = false;
-  bool is_char = false;      // char-like: a view of raw bytes
-  TypeId target = kVoid;     // pointee, array element, enum underlying type
-  uint64_t count = 0;        // array elements
-  bool flexible = false;     // array without a bound (flexible member)
-  bool incomplete = false;   // declaration only
+  bool is_char = false;     // char-like: a view of raw bytes
+  TypeId target = kVoid;    // pointee, array element, enum underlying type
+  uint64_t count = 0;       // array elements
+  bool flexible = false;    // array without a bound (flexible member)
+  bool incomplete = false;  // declaration only
   std::vector<Member> members;
   std::vector<Enumerator> enumerators;
   std::vector<TypeId> derived;  // C++: types having this one as a base

@@ -7,10 +7,23 @@ namespace tandem::update {
 
 bool is_allocator_name(const std::string& full) {
   std::string name = full.substr(0, full.find('@'));
-  static const char* const kNames[] = {
-      "malloc", "calloc", "realloc", "reallocarray", "strdup", "strndup", "aligned_alloc",
-      "posix_memalign", "memalign", "valloc", "pvalloc", "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t",
-      "_ZnamRKSt9nothrow_t", "_ZnwmSt11align_val_t", "_ZnamSt11align_val_t"};
+  static const char* const kNames[] = {"malloc",
+                                       "calloc",
+                                       "realloc",
+                                       "reallocarray",
+                                       "strdup",
+                                       "strndup",
+                                       "aligned_alloc",
+                                       "posix_memalign",
+                                       "memalign",
+                                       "valloc",
+                                       "pvalloc",
+                                       "_Znwm",
+                                       "_Znam",
+                                       "_ZnwmRKSt9nothrow_t",
+                                       "_ZnamRKSt9nothrow_t",
+                                       "_ZnwmSt11align_val_t",
+                                       "_ZnamSt11align_val_t"};
   for (const char* n : kNames)
     if (name == n) return true;
   return false;
@@ -18,7 +31,8 @@ bool is_allocator_name(const std::string& full) {
 
 AllocSites::AllocSites(const ElfFile& elf) : elf_(elf) {
   for (const auto& s : elf.symbols())
-    if (s.type == STT_FUNC && s.bind != STB_LOCAL && is_allocator_name(s.name)) direct_.insert(s.value);
+    if (s.type == STT_FUNC && s.bind != STB_LOCAL && is_allocator_name(s.name))
+      direct_.insert(s.value);
   for (const auto& [slot, name] : elf.got_imports())
     if (is_allocator_name(name)) got_slots_.insert(slot);
 }
@@ -49,7 +63,8 @@ const std::vector<uint64_t>& AllocSites::calls_in(const ElfSymbol& fn) {
       std::memcpy(&rel, &code[i + 1], 4);
       uint64_t ret = fn.value + i + 5;
       uint64_t target = ret + static_cast<int64_t>(rel);
-      bool known = stubs_.count(target) ? stubs_[target] : (stubs_[target] = is_allocator_target(target));
+      bool known =
+          stubs_.count(target) ? stubs_[target] : (stubs_[target] = is_allocator_target(target));
       if (known) out.push_back(ret);
     } else if (code[i] == 0xff && i + 6 <= code.size() && code[i + 1] == 0x15) {
       int32_t disp;
@@ -67,7 +82,8 @@ std::optional<SiteKey> AllocSites::key_of(uint64_t ret) {
   if (fn == nullptr || fn->type != STT_FUNC) return std::nullopt;
   const auto& calls = calls_in(*fn);
   auto it = std::lower_bound(calls.begin(), calls.end(), ret);
-  if (it != calls.end() && *it == ret) return SiteKey{fn->key(), static_cast<int>(it - calls.begin())};
+  if (it != calls.end() && *it == ret)
+    return SiteKey{fn->key(), static_cast<int>(it - calls.begin())};
   return SiteKey{fn->key(), -1};
 }
 

@@ -45,9 +45,9 @@ class AllocSites {
   bool is_allocator_target(uint64_t target) const;
 
   const ElfFile& elf_;
-  std::unordered_set<uint64_t> direct_;      // allocator functions defined in the binary
-  std::unordered_set<uint64_t> got_slots_;   // GOT slots of imported allocators
-  std::unordered_map<uint64_t, bool> stubs_; // PLT stub address -> jumps through an allocator slot
+  std::unordered_set<uint64_t> direct_;       // allocator functions defined in the binary
+  std::unordered_set<uint64_t> got_slots_;    // GOT slots of imported allocators
+  std::unordered_map<uint64_t, bool> stubs_;  // PLT stub address -> jumps through an allocator slot
   std::unordered_map<std::string, std::vector<uint64_t>> calls_;
 };
 

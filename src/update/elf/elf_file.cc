@@ -23,7 +23,8 @@ Expected<std::unique_ptr<ElfFile>> ElfFile::open(const std::string& path) {
   if (!file->fd_.valid()) return bad(path, std::strerror(errno));
   if (elf_version(EV_CURRENT) == EV_NONE) return bad(path, "libelf is unusable");
   file->elf_ = elf_begin(file->fd_.get(), ELF_C_READ_MMAP, nullptr);
-  if (file->elf_ == nullptr || elf_kind(file->elf_) != ELF_K_ELF) return bad(path, "not an ELF file");
+  if (file->elf_ == nullptr || elf_kind(file->elf_) != ELF_K_ELF)
+    return bad(path, "not an ELF file");
   if (auto r = file->load(); !r) return r.failure();
   return file;
 }
@@ -46,8 +47,8 @@ Expected<void> ElfFile::load() {
   for (size_t i = 0; i < nphdr; i++) {
     GElf_Phdr ph;
     if (gelf_getphdr(elf_, static_cast<int>(i), &ph) == nullptr) continue;
-    segments_.push_back({ph.p_type, ph.p_flags, ph.p_vaddr, ph.p_memsz, ph.p_filesz, ph.p_offset,
-                         ph.p_align});
+    segments_.push_back(
+        {ph.p_type, ph.p_flags, ph.p_vaddr, ph.p_memsz, ph.p_filesz, ph.p_offset, ph.p_align});
     if (ph.p_type == PT_GNU_RELRO) {
       relro_start_ = ph.p_vaddr;
       relro_end_ = ph.p_vaddr + ph.p_memsz;
@@ -63,8 +64,8 @@ Expected<void> ElfFile::load() {
     GElf_Shdr sh;
     if (gelf_getshdr(scn, &sh) == nullptr) continue;
     const char* name = elf_strptr(elf_, shstrndx, sh.sh_name);
-    sections_.push_back({name ? name : "", sh.sh_type, sh.sh_flags, sh.sh_addr, sh.sh_size,
-                         sh.sh_offset});
+    sections_.push_back(
+        {name ? name : "", sh.sh_type, sh.sh_flags, sh.sh_addr, sh.sh_size, sh.sh_offset});
     if (sh.sh_type == SHT_SYMTAB) symtab = scn;
     if (sh.sh_type == SHT_DYNSYM) dynsym = scn;
     if (sh.sh_type == SHT_RELA) relas.push_back(scn);
@@ -108,8 +109,10 @@ Expected<void> ElfFile::load() {
         referenced_[name] = true;
         continue;
       }
-      ElfSymbol s{name, (bind == STB_LOCAL && track_files) ? file : std::string(), sym.st_value,
-                  sym.st_size, type, bind, sym.st_shndx};
+      ElfSymbol s{name,         (bind == STB_LOCAL && track_files) ? file : std::string(),
+                  sym.st_value, sym.st_size,
+                  type,         bind,
+                  sym.st_shndx};
       // Versioned names from .dynsym ("stdout@GLIBC_2.2.5") stay as they are.
       referenced_[name] = true;
       by_key_.emplace(s.key(), static_cast<uint32_t>(symbols_.size()));
@@ -205,7 +208,9 @@ const ElfSymbol* ElfFile::symbol(const std::string& key) const {
   return it == by_key_.end() ? nullptr : &symbols_[it->second];
 }
 
-bool ElfFile::references(const std::string& name) const { return referenced_.count(name) != 0; }
+bool ElfFile::references(const std::string& name) const {
+  return referenced_.count(name) != 0;
+}
 
 std::span<const uint8_t> ElfFile::bytes_at(uint64_t vaddr, uint64_t len) const {
   for (const auto& s : sections_) {

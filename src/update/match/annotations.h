@@ -39,9 +39,9 @@ struct Annotation {
 };
 
 struct UnionSpec {
-  std::string tag;                                 // sibling member holding the tag
+  std::string tag;                                     // sibling member holding the tag
   std::vector<std::pair<int64_t, std::string>> cases;  // tag value -> member ("-" for none)
-  std::optional<std::string> otherwise;            // "*=member"
+  std::optional<std::string> otherwise;                // "*=member"
 };
 
 class Annotations {

@@ -7,7 +7,8 @@ namespace tandem::update {
 namespace {
 
 bool is_primitive(TypeKind k) {
-  return k == TypeKind::kInt || k == TypeKind::kBool || k == TypeKind::kFloat || k == TypeKind::kEnum;
+  return k == TypeKind::kInt || k == TypeKind::kBool || k == TypeKind::kFloat ||
+         k == TypeKind::kEnum;
 }
 
 std::string member_name(const std::string& path) {
@@ -157,9 +158,8 @@ uint32_t TypeMatcher::plan(TypeId s, TypeId d, bool old_layout, const std::strin
   ctx.var_path = context;
   ctx.dst_table = &dt;
   const std::string& dname = dt[d].name;
-  ctx.discover_dropped =
-      (!dname.empty() && ann_.find(AnnKind::kTransformType, dname)) ||
-      (!context.empty() && ann_.find(AnnKind::kTransformVar, context));
+  ctx.discover_dropped = (!dname.empty() && ann_.find(AnnKind::kTransformType, dname)) ||
+                         (!context.empty() && ann_.find(AnnKind::kTransformVar, context));
   std::vector<Frame> saved;
   saved.swap(frames_);
   emit(p, s, d, 0, 0, ctx);
@@ -245,7 +245,8 @@ bool TypeMatcher::identical(TypeId s, TypeId d, const TypeTable& dt) {
   return same;
 }
 
-void TypeMatcher::refuse(Plan& p, uint64_t so, uint64_t len, const Ctx& ctx, const std::string& why) {
+void TypeMatcher::refuse(Plan& p, uint64_t so, uint64_t len, const Ctx& ctx,
+                         const std::string& why) {
   Op op;
   op.kind = OpKind::kRefuse;
   op.src_off = so;
@@ -361,14 +362,19 @@ void TypeMatcher::emit_pointer(Plan& p, TypeId s, TypeId d, uint64_t so, uint64_
     st = *x;
     dtarget = *y;
   }
-  if (const Annotation* a = annotation(AnnKind::kTagged, ctx)) mask = std::strtoull(a->arg.c_str(), nullptr, 0);
+  if (const Annotation* a = annotation(AnnKind::kTagged, ctx))
+    mask = std::strtoull(a->arg.c_str(), nullptr, 0);
   Pointee pe;
   if (old_layout) {
     pe = {src_.resolved(st), src_.resolved(st), 0, true};
-    if (is_weak(src_, st)) pe.flags = kPtrWeak;
-    else if (src_[src_.resolved(st)].kind == TypeKind::kFunction) pe.flags = kPtrFunction;
-    else if (auto c = counterpart(st)) pe.dst = *c;
-    else pe.flags = kPtrOldLayout;
+    if (is_weak(src_, st))
+      pe.flags = kPtrWeak;
+    else if (src_[src_.resolved(st)].kind == TypeKind::kFunction)
+      pe.flags = kPtrFunction;
+    else if (auto c = counterpart(st))
+      pe.dst = *c;
+    else
+      pe.flags = kPtrOldLayout;
   } else {
     pe = pair_pointees(st, dtarget);
   }
@@ -392,8 +398,8 @@ void TypeMatcher::emit_pointer(Plan& p, TypeId s, TypeId d, uint64_t so, uint64_
     for (const Member& m : src_[frames_.back().src_struct].members) {
       if (m.name != end_member) continue;
       op.flags |= kPtrRange;
-      op.range_delta = static_cast<int64_t>(frames_.back().src_off + m.offset) -
-                       static_cast<int64_t>(so);
+      op.range_delta =
+          static_cast<int64_t>(frames_.back().src_off + m.offset) - static_cast<int64_t>(so);
     }
   }
   op.kind = OpKind::kPointer;
@@ -570,7 +576,8 @@ void TypeMatcher::emit_union(Plan& p, TypeId s, TypeId d, uint64_t so, uint64_t 
   }
   const Type& tt = src_[src_.resolved(tag->type)];
   UnionPlan u;
-  u.tag_delta = static_cast<int64_t>(frames_.back().src_off + tag->offset) - static_cast<int64_t>(so);
+  u.tag_delta =
+      static_cast<int64_t>(frames_.back().src_off + tag->offset) - static_cast<int64_t>(so);
   u.tag_size = static_cast<uint32_t>(tt.size);
   u.tag_bit_off = tag->bit_offset;
   u.tag_bits = tag->bit_size;
@@ -665,8 +672,8 @@ void TypeMatcher::emit_array(Plan& p, TypeId s, TypeId d, uint64_t so, uint64_t 
   p.ops.push_back(op);
 }
 
-std::optional<uint64_t> TypeMatcher::map_offset(TypeId s, TypeId d, bool old_layout,
-                                                uint64_t off, TypeId want) const {
+std::optional<uint64_t> TypeMatcher::map_offset(TypeId s, TypeId d, bool old_layout, uint64_t off,
+                                                TypeId want) const {
   if (old_layout) return off;
   s = src_.resolved(s);
   d = dst_.resolved(d);

@@ -35,11 +35,11 @@ namespace tandem::update {
 enum class OpKind : uint8_t { kCopy, kConvert, kPointer, kRepeat, kUnion, kRefuse, kLoss };
 
 enum PointerFlags : uint8_t {
-  kPtrWeak = 1,      // pointee is void/char/incomplete: says nothing about the target's type
-  kPtrFunction = 2,  // function pointer
-  kPtrInInt = 4,     // an integer holding a pointer (TANDEM_PTR_IN_INT)
-  kPtrTagged = 8,    // low bits are a tag (TANDEM_TAGGED_PTR)
-  kPtrNoWrite = 16,  // only discovered (member dropped or skipped, kept for callbacks)
+  kPtrWeak = 1,        // pointee is void/char/incomplete: says nothing about the target's type
+  kPtrFunction = 2,    // function pointer
+  kPtrInInt = 4,       // an integer holding a pointer (TANDEM_PTR_IN_INT)
+  kPtrTagged = 8,      // low bits are a tag (TANDEM_TAGGED_PTR)
+  kPtrNoWrite = 16,    // only discovered (member dropped or skipped, kept for callbacks)
   kPtrOldLayout = 32,  // the pointee has no counterpart type: transferred in the old layout
   kPtrRange = 64,      // begin of a [begin, end) range: `range_delta` finds the end pointer
 };
@@ -51,13 +51,13 @@ struct Op {
   uint8_t flags = 0;
   uint16_t src_bit_off = 0, src_bits = 0, dst_bit_off = 0, dst_bits = 0;
   uint64_t src_off = 0, dst_off = 0;
-  uint64_t len = 0;                 // copy/refuse/loss: bytes; repeat: element count
+  uint64_t len = 0;  // copy/refuse/loss: bytes; repeat: element count
   uint64_t src_stride = 0, dst_stride = 0;
   TypeId src_type = kVoid, dst_type = kVoid;  // convert: the primitives; pointer: pointees
-  uint32_t sub = kNoPlan;           // repeat: element plan; union: union plan
-  uint64_t tag_mask = 0;            // tagged pointers
-  int64_t range_delta = 0;          // kPtrRange: offset of the end pointer minus this one's
-  uint32_t what = 0;                // index in Plan::names (member path for messages)
+  uint32_t sub = kNoPlan;                     // repeat: element plan; union: union plan
+  uint64_t tag_mask = 0;                      // tagged pointers
+  int64_t range_delta = 0;  // kPtrRange: offset of the end pointer minus this one's
+  uint32_t what = 0;        // index in Plan::names (member path for messages)
 };
 
 struct Plan {
@@ -99,7 +99,7 @@ class TypeMatcher {
   struct Pointee {
     TypeId src = kVoid, dst = kVoid;
     uint8_t flags = 0;
-    bool ok = true;            // false: incompatible pointee types
+    bool ok = true;  // false: incompatible pointee types
   };
   Pointee pair_pointees(TypeId src_target, TypeId dst_target) const;
 

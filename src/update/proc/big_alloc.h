@@ -11,9 +11,8 @@
 
 #include <sys/mman.h>
 
-#include <cstdint>
-
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
 
@@ -117,7 +116,9 @@ class BigBuffer {
  public:
   BigBuffer() = default;
   explicit BigBuffer(size_t bytes) : data_(static_cast<uint8_t*>(big_alloc(bytes))), size_(bytes) {}
-  BigBuffer(BigBuffer&& o) noexcept : data_(o.data_), size_(o.size_) { o.data_ = nullptr, o.size_ = 0; }
+  BigBuffer(BigBuffer&& o) noexcept : data_(o.data_), size_(o.size_) {
+    o.data_ = nullptr, o.size_ = 0;
+  }
   BigBuffer& operator=(BigBuffer&& o) noexcept {
     if (this != &o) {
       big_free(data_, size_);

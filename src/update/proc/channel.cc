@@ -11,7 +11,8 @@ namespace tandem::update {
 
 Expected<Channel> Channel::connect_to(pid_t pid) {
   ScopedFd fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return fail(FailureKind::kSystem, std::string("socket: ") + std::strerror(errno));
+  if (!fd.valid())
+    return fail(FailureKind::kSystem, std::string("socket: ") + std::strerror(errno));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::string name = TL_SOCKET_PREFIX + std::to_string(pid);
@@ -22,8 +23,8 @@ Expected<Channel> Channel::connect_to(pid_t pid) {
       return fail(FailureKind::kNoRuntime,
                   "process " + std::to_string(pid) +
                       " does not use the tandem-live runtime (no control socket)");
-    return fail(FailureKind::kSystem, "cannot connect to process " + std::to_string(pid) + ": " +
-                                          std::strerror(errno));
+    return fail(FailureKind::kSystem,
+                "cannot connect to process " + std::to_string(pid) + ": " + std::strerror(errno));
   }
   return Channel(std::move(fd));
 }
@@ -82,10 +83,11 @@ Channel::Received Channel::receive(Clock::time_point deadline) {
 
 const char* message_name(uint32_t type) {
   static const char* const kNames[] = {
-      "?", "UPDATE", "QUEUED", "BUSY", "REFUSED", "PARKED", "SPAWNED", "SPAWN_FAILED",
-      "CHILD_EXITED", "COMMIT", "COMMITTED", "ROLLBACK", "ROLLED_BACK", "READY", "MAP", "MAPPED",
-      "UNMAP", "UNMAPPED", "ALLOC", "ALLOCATED", "CALL", "CALLED", "RESUME", "RESUMED", "FREE",
-      "FREED"};
+      "?",           "UPDATE",       "QUEUED",       "BUSY",   "REFUSED",   "PARKED",
+      "SPAWNED",     "SPAWN_FAILED", "CHILD_EXITED", "COMMIT", "COMMITTED", "ROLLBACK",
+      "ROLLED_BACK", "READY",        "MAP",          "MAPPED", "UNMAP",     "UNMAPPED",
+      "ALLOC",       "ALLOCATED",    "CALL",         "CALLED", "RESUME",    "RESUMED",
+      "FREE",        "FREED"};
   return type < sizeof(kNames) / sizeof(kNames[0]) ? kNames[type] : "?";
 }
 

@@ -69,8 +69,9 @@ Expected<void> check_process(pid_t pid) {
   if (pid <= 0) return fail(FailureKind::kNoSuchProcess, "no process " + id);
   if (kill(pid, 0) != 0) {
     if (errno == EPERM)
-      return fail(FailureKind::kPermission,
-                  "process " + id + " belongs to another user (only its owner or root may update it)");
+      return fail(
+          FailureKind::kPermission,
+          "process " + id + " belongs to another user (only its owner or root may update it)");
     return fail(FailureKind::kNoSuchProcess, "no process " + id);
   }
   std::ifstream stat("/proc/" + id + "/stat");
@@ -80,23 +81,24 @@ Expected<void> check_process(pid_t pid) {
     return fail(FailureKind::kNoSuchProcess, "process " + id + " has exited (zombie)");
   struct stat st;
   if (::stat(("/proc/" + id).c_str(), &st) == 0 && geteuid() != 0 && st.st_uid != geteuid())
-    return fail(FailureKind::kPermission,
-                "process " + id + " belongs to another user (only its owner or root may update it)");
+    return fail(
+        FailureKind::kPermission,
+        "process " + id + " belongs to another user (only its owner or root may update it)");
   return {};
 }
 
 Expected<std::string> process_exe(pid_t pid) {
   std::string link = "/proc/" + std::to_string(pid) + "/exe";
   if (access(link.c_str(), R_OK) != 0)
-    return fail(FailureKind::kPermission,
-                "cannot read the executable of process " + std::to_string(pid) + ": " +
-                    std::strerror(errno));
+    return fail(FailureKind::kPermission, "cannot read the executable of process " +
+                                              std::to_string(pid) + ": " + std::strerror(errno));
   // The link itself stays readable even when the file was replaced or deleted on disk, which is
   // what package upgrades do: always read the old binary through it.
   return link;
 }
 
-Expected<std::unique_ptr<ProcessView>> ProcessView::open(pid_t pid, std::shared_ptr<Program> program,
+Expected<std::unique_ptr<ProcessView>> ProcessView::open(pid_t pid,
+                                                         std::shared_ptr<Program> program,
                                                          uint64_t block_addr) {
   std::unique_ptr<ProcessView> view(new ProcessView(pid, std::move(program)));
   auto maps = ProcessMaps::read(pid);
@@ -109,8 +111,8 @@ Expected<std::unique_ptr<ProcessView>> ProcessView::open(pid_t pid, std::shared_
   view->exe_inode_ = st.st_ino;
   const Mapping* first = view->maps_.first_of(st.st_ino, major(st.st_dev), minor(st.st_dev));
   if (first == nullptr)
-    return fail(FailureKind::kSystem, "cannot find the executable's mappings of process " +
-                                          std::to_string(pid));
+    return fail(FailureKind::kSystem,
+                "cannot find the executable's mappings of process " + std::to_string(pid));
   uint64_t lowest = ~uint64_t{0};
   for (const auto& seg : view->program_->elf().segments())
     if (seg.type == PT_LOAD) lowest = std::min<uint64_t>(lowest, seg.vaddr & ~uint64_t{0xfff});
@@ -118,8 +120,8 @@ Expected<std::unique_ptr<ProcessView>> ProcessView::open(pid_t pid, std::shared_
 
   auto block = view->memory_.read_value(remote_ptr<tl_block>(block_addr));
   if (!block || block->magic != TL_BLOCK_MAGIC || block->abi != TL_ABI_VERSION)
-    return fail(FailureKind::kNoRuntime, "process " + std::to_string(pid) +
-                                             " has an incompatible tandem-live runtime");
+    return fail(FailureKind::kNoRuntime,
+                "process " + std::to_string(pid) + " has an incompatible tandem-live runtime");
   view->block_ = *block;
   if (const ElfSegment* tls = view->program_->elf().tls_segment()) {
     // x86-64 (TLS variant II): the executable's block ends at the thread pointer. glibc rounds
@@ -130,8 +132,8 @@ Expected<std::unique_ptr<ProcessView>> ProcessView::open(pid_t pid, std::shared_
     view->tls_block_ = view->block_.thread_pointer - offset;
   }
   for (uint64_t i = 0; i < view->block_.local_count && i < 64; i++) {
-    auto local = view->memory_.read_value(
-        remote_ptr<tl_local>(view->block_.locals + i * sizeof(tl_local)));
+    auto local =
+        view->memory_.read_value(remote_ptr<tl_local>(view->block_.locals + i * sizeof(tl_local)));
     if (!local) break;
     RegisteredLocal r;
     r.addr = local->addr;

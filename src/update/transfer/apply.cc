@@ -1,9 +1,9 @@
 // The destination side of a state transfer: placement, allocation, transformation, writes and
 // user callbacks.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
-#include <atomic>
 #include <thread>
 
 #include "tandem/live.h"
@@ -86,8 +86,8 @@ Expected<void> StateTransfer::run(ProcessView& dst, Agent& agent) {
     batch.add(span.start, m.span_data.get() + span.local, span.end - span.start);
   stats_.bytes_written = batch.bytes();
   if (auto r = batch.flush(); !r)
-    return fail(FailureKind::kSystem, "cannot write the new version's memory: " +
-                                          r.error().describe());
+    return fail(FailureKind::kSystem,
+                "cannot write the new version's memory: " + r.error().describe());
   stats_.write_ms = ms_since(t2);
   auto t3 = std::chrono::steady_clock::now();
   if (auto r = m.run_callbacks(agent); !r) return r.failure();
@@ -186,12 +186,13 @@ Expected<void> StateTransfer::Impl::finish_batch() {
   auto done = agent->alloc_end();
   if (!done) return done.failure();
   if (*done != b.objs.size())
-    return fail(FailureKind::kTransferRefused, "the new version ran out of memory allocating "
-                                               "the transferred heap objects");
+    return fail(FailureKind::kTransferRefused,
+                "the new version ran out of memory allocating "
+                "the transferred heap objects");
   std::vector<tl_alloc_req> reqs(b.objs.size());
   RemoteMemory mem(dst->pid());
-  if (auto r = mem.read(remote_addr(scratch[b.buffer]),
-                        {reinterpret_cast<uint8_t*>(reqs.data()), reqs.size() * sizeof(tl_alloc_req)});
+  if (auto r = mem.read(remote_addr(scratch[b.buffer]), {reinterpret_cast<uint8_t*>(reqs.data()),
+                                                         reqs.size() * sizeof(tl_alloc_req)});
       !r)
     return fail(FailureKind::kSystem, "cannot read the allocations: " + r.error().describe());
   for (size_t i = 0; i < b.objs.size(); i++) objs[b.objs[i]].dst_addr = reqs[i].size;
@@ -233,14 +234,16 @@ std::optional<uint64_t> StateTransfer::Impl::map_into(const Obj& x, uint64_t off
   if (x.state == ObjState::kBytes || x.old_layout) return off;
   // The common case: a pointer to the start of an object of its own type.
   if (off == 0 && (want == kVoid || want == x.src_type)) return 0;
-  if (x.kind != ObjKind::kHeap) return matcher->map_offset(x.src_type, x.dst_type, false, off, want);
+  if (x.kind != ObjKind::kHeap)
+    return matcher->map_offset(x.src_type, x.dst_type, false, off, want);
   const TypeTable& st = src.program().types();
   const TypeTable& dt = dstp->types();
   uint64_t esz = st[x.src_type].size, dsz = dt[x.dst_type].size;
   if (x.flex != ~0u && off >= flexes[x.flex].src_off) {
     const Flex& f = flexes[x.flex];
     uint64_t j = (off - f.src_off) / f.src_stride, r = (off - f.src_off) % f.src_stride;
-    if (j >= f.count) return f.dst_off + f.count * f.dst_stride + (off - f.src_off - f.count * f.src_stride);
+    if (j >= f.count)
+      return f.dst_off + f.count * f.dst_stride + (off - f.src_off - f.count * f.src_stride);
     auto inner = matcher->map_offset(f.src_elem, f.dst_elem, false, r, want);
     if (!inner) return std::nullopt;
     return f.dst_off + j * f.dst_stride + *inner;
@@ -262,9 +265,9 @@ std::optional<uint64_t> StateTransfer::Impl::dst_string(const std::string& s) {
       size_t start = 0;
       for (size_t i = 0; i < bytes.size(); i++) {
         if (bytes[i] != 0) continue;
-        dst_strings.try_emplace(std::string(reinterpret_cast<const char*>(bytes.data()) + start,
-                                            i - start),
-                                sec.addr + start);
+        dst_strings.try_emplace(
+            std::string(reinterpret_cast<const char*>(bytes.data()) + start, i - start),
+            sec.addr + start);
         start = i + 1;
       }
     }
@@ -366,8 +369,8 @@ void StateTransfer::Impl::apply_plan(uint32_t plan, const uint8_t* s, uint8_t* d
         copy_bytes(d + op.dst_off, s + op.src_off, op.len);
         break;
       case OpKind::kConvert: {
-        auto err = convert_scalar(st, op.src_type, s, {op.src_off, op.src_bit_off, op.src_bits},
-                                  dt, op.dst_type, d, {op.dst_off, op.dst_bit_off, op.dst_bits});
+        auto err = convert_scalar(st, op.src_type, s, {op.src_off, op.src_bit_off, op.src_bits}, dt,
+                                  op.dst_type, d, {op.dst_off, op.dst_bit_off, op.dst_bits});
         if (err && !lenient) violation_at(o, obj_off + op.src_off, *err);
         break;
       }
@@ -434,8 +437,8 @@ Expected<void> StateTransfer::Impl::transform() {
   }
   root_out.resize(root_total);
   if (auto r = read_many(dst->pid(), initial, root_out.data()); !r)
-    return fail(FailureKind::kSystem, "cannot read the new version's variables: " +
-                                          r.error().describe());
+    return fail(FailureKind::kSystem,
+                "cannot read the new version's variables: " + r.error().describe());
   // Heap spans: objects sorted by their new address (one batch allocation is usually sorted
   // already), merged when the gap between them is a few allocator headers.
   constexpr uint64_t kGap = 256;
@@ -460,7 +463,8 @@ Expected<void> StateTransfer::Impl::transform() {
   ranges.reserve(spans.size());
   for (const Span& sp : spans) ranges.push_back({sp.start, sp.end - sp.start});
   if (auto r = read_many(dst->pid(), ranges, span_data.get()); !r)
-    return fail(FailureKind::kSystem, "cannot read the new version's heap: " + r.error().describe());
+    return fail(FailureKind::kSystem,
+                "cannot read the new version's heap: " + r.error().describe());
 
   dst_string(std::string());  // builds the literal index now: the threads only read it
   Counters main;
@@ -509,7 +513,8 @@ void StateTransfer::Impl::transform_object(uint32_t o, Counters& c) {
     std::memcpy(d, s, x.count * esz);  // arrays of plain data: one copy
   } else {
     for (uint64_t i = 0; i < x.count; i++)
-      apply_plan(x.plan, s + i * esz, d + i * dsz, o, i * esz, c, p.has_pointers ? cursor : nullptr);
+      apply_plan(x.plan, s + i * esz, d + i * dsz, o, i * esz, c,
+                 p.has_pointers ? cursor : nullptr);
   }
   if (x.flex != ~0u) {
     const Flex& f = flexes[x.flex];
@@ -562,7 +567,8 @@ Expected<void> StateTransfer::Impl::run_callbacks(Agent& agent) {
       calls.push_back({a->fn, x.dst_addr, static_cast<int32_t>(o), 0, a->path, x.dst_size});
       found = true;
     }
-    if (!found) notes.push_back("TANDEM_TRANSFORM_VAR(" + a->path + "): no such transferred variable");
+    if (!found)
+      notes.push_back("TANDEM_TRANSFORM_VAR(" + a->path + "): no such transferred variable");
   }
   for (const Annotation* a : ann.all(AnnKind::kInitVar)) {
     const Variable* v = dstp->debug().variable(a->path);
@@ -592,7 +598,8 @@ Expected<void> StateTransfer::Impl::run_callbacks(Agent& agent) {
     if (calls[i].obj < 0) continue;
     const Obj& x = objs[calls[i].obj];
     TypeId e = x.src_type;
-    if (x.kind != ObjKind::kHeap && !calls[i].path.empty() && ann.find(AnnKind::kTransformType, calls[i].path) &&
+    if (x.kind != ObjKind::kHeap && !calls[i].path.empty() &&
+        ann.find(AnnKind::kTransformType, calls[i].path) &&
         st[st.resolved(e)].kind == TypeKind::kArray)
       e = st[st.resolved(e)].target;
     copy_size[i] = st[st.resolved(e)].size;
@@ -630,7 +637,8 @@ Expected<void> StateTransfer::Impl::run_callbacks(Agent& agent) {
   lenient = false;
   RemoteMemory mem(dst->pid());
   if (auto r = mem.write(remote_addr(*scratch), buf); !r)
-    return fail(FailureKind::kSystem, "cannot write the callback requests: " + r.error().describe());
+    return fail(FailureKind::kSystem,
+                "cannot write the callback requests: " + r.error().describe());
   if (events) events("callbacks", "\"count\":" + std::to_string(calls.size()));
   auto result = agent.call(*scratch, calls.size());
   if (!result) return result.failure();

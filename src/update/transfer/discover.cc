@@ -59,7 +59,8 @@ StateTransfer::StateTransfer(ProcessView& src, std::shared_ptr<Program> dst_prog
 StateTransfer::~StateTransfer() = default;
 
 std::vector<std::string> StateTransfer::notes() const {
-  std::vector<std::string> all = impl_->matcher ? impl_->matcher->notes() : std::vector<std::string>{};
+  std::vector<std::string> all =
+      impl_->matcher ? impl_->matcher->notes() : std::vector<std::string>{};
   all.insert(all.end(), impl_->notes.begin(), impl_->notes.end());
   return all;
 }
@@ -163,9 +164,8 @@ Expected<void> StateTransfer::Impl::discover() {
                              ",\"variables\":" + std::to_string(stats.variables) +
                              ",\"ms\":" + std::to_string(stats.discover_ms));
   if (!violations.empty()) {
-    std::string more = violation_count > 1
-                           ? " (and " + std::to_string(violation_count - 1) + " more)"
-                           : "";
+    std::string more =
+        violation_count > 1 ? " (and " + std::to_string(violation_count - 1) + " more)" : "";
     return fail(FailureKind::kTransferRefused, violations.front() + more);
   }
   return {};
@@ -270,8 +270,8 @@ Expected<void> StateTransfer::Impl::read_roots() {
   }
   std::vector<uint8_t> all(total);
   if (auto r = read_many(src.pid(), ranges, all.data()); !r)
-    return fail(FailureKind::kSystem, "cannot read the running process's variables: " +
-                                          r.error().describe());
+    return fail(FailureKind::kSystem,
+                "cannot read the running process's variables: " + r.error().describe());
   size_t at = 0;
   for (Obj& x : objs) {
     root_bytes[x.bytes].assign(all.begin() + at, all.begin() + at + x.src_size);
@@ -561,8 +561,9 @@ void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool
     // open streams; a copy would be a stream libc does not know about.
     x.state = ObjState::kRefused;
     x.transfer = false;
-    violation(describe(h, 0) + ": a FILE from fopen() cannot be transferred (TANDEM_SKIP the "
-                               "pointer and reopen the file in the new version)");
+    violation(describe(h, 0) +
+              ": a FILE from fopen() cannot be transferred (TANDEM_SKIP the "
+              "pointer and reopen the file in the new version)");
     return;
   }
   const Type& S = st[src_t];
@@ -584,7 +585,8 @@ void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool
     const Member* dlast = nullptr;
     for (const Member& m : D.members)
       if (m.name == last.name) dlast = &m;
-    bool flexible = LT.kind == TypeKind::kArray && (LT.flexible || (LT.count <= 1 && x.src_size > S.size));
+    bool flexible =
+        LT.kind == TypeKind::kArray && (LT.flexible || (LT.count <= 1 && x.src_size > S.size));
     if (flexible && dlast && dt[dt.resolved(dlast->type)].kind == TypeKind::kArray) {
       const Type& DL = dt[dt.resolved(dlast->type)];
       Flex f;
@@ -660,8 +662,9 @@ void StateTransfer::Impl::finish_untyped() {
       Target t = classify(load64(b + off));
       if (t.kind == Target::kObject || t.kind == Target::kFunction || t.kind == Target::kStatic ||
           t.kind == Target::kLibrary) {
-        violation(describe(o, off) + ": object reached only through void* holds a pointer; "
-                                     "give the void* its type with TANDEM_VOID_TYPE");
+        violation(describe(o, off) +
+                  ": object reached only through void* holds a pointer; "
+                  "give the void* its type with TANDEM_VOID_TYPE");
         x.state = ObjState::kRefused;
         break;
       }

@@ -22,7 +22,7 @@ struct Obj {
   uint64_t src_addr = 0, src_size = 0;
   uint64_t dst_addr = 0, dst_size = 0;
   uint64_t count = 1, tail = 0;
-  uint64_t out = 0;  // offset of the new bytes: in root_out (roots) or span_data (heap)
+  uint64_t out = 0;         // offset of the new bytes: in root_out (roots) or span_data (heap)
   uint64_t alloc_size = 0;  // heap: 0 never queued, kQueued, else the size requested + 1
   TypeId src_type = kVoid, dst_type = kVoid;
   uint32_t plan = kNoPlan;
@@ -53,7 +53,16 @@ struct Hint {
 };
 
 struct Target {
-  enum Kind : uint8_t { kNull, kSentinel, kObject, kFunction, kStatic, kString, kLibrary, kInvalid };
+  enum Kind : uint8_t {
+    kNull,
+    kSentinel,
+    kObject,
+    kFunction,
+    kStatic,
+    kString,
+    kLibrary,
+    kInvalid
+  };
   Kind kind = kNull;
   uint32_t obj = 0;
   uint64_t off = 0;

@@ -20,9 +20,8 @@ Expected<std::unique_ptr<HeapIndex>> HeapIndex::load(const ProcessView& process)
     return fail(FailureKind::kNoRuntime, "incompatible heap registry in the running process");
   BigVector<tl_slot> slots(b.slot_count);
   if (!slots.empty()) {
-    auto r = process.memory().read(remote_addr(b.slots),
-                                   {reinterpret_cast<uint8_t*>(slots.data()),
-                                    slots.size() * sizeof(tl_slot)});
+    auto r = process.memory().read(remote_addr(b.slots), {reinterpret_cast<uint8_t*>(slots.data()),
+                                                          slots.size() * sizeof(tl_slot)});
     if (!r)
       return fail(FailureKind::kSystem, "cannot read the heap registry: " + r.error().describe());
   }
@@ -99,8 +98,10 @@ HeapIndex::Found HeapIndex::find(uint64_t addr) const {
   const Region* r = region_of(addr);
   if (r == nullptr) {
     // One past the end of an object that fills its mapping up to the last byte.
-    if (const Region* prev = region_of(addr - 1)) r = prev;
-    else return {};
+    if (const Region* prev = region_of(addr - 1))
+      r = prev;
+    else
+      return {};
   }
   uint64_t base = addr & ~uint64_t{15};
   uint64_t floor = addr > kMaxScan ? addr - kMaxScan : 0;

@@ -12,7 +12,7 @@ struct Value {
   bool is_float = false;
   bool negative = false;  // for integers: the value is below zero (then `i` holds it)
   int64_t i = 0;
-  uint64_t u = 0;         // integers: the value when not negative
+  uint64_t u = 0;  // integers: the value when not negative
   long double f = 0;
 };
 
@@ -143,13 +143,16 @@ write:
   if (v.negative) {
     if (!D.is_signed) return "negative value " + show(v) + " does not fit in " + b.describe(dt);
     int64_t min = width >= 64 ? std::numeric_limits<int64_t>::min() : -(int64_t{1} << (width - 1));
-    if (v.i < min) return "value " + show(v) + " does not fit in " + std::to_string(width) + " bits";
-    store_bits(dst, to, D.size, static_cast<uint64_t>(v.i) & (width >= 64 ? ~0ull : (1ull << width) - 1));
+    if (v.i < min)
+      return "value " + show(v) + " does not fit in " + std::to_string(width) + " bits";
+    store_bits(dst, to, D.size,
+               static_cast<uint64_t>(v.i) & (width >= 64 ? ~0ull : (1ull << width) - 1));
     return std::nullopt;
   }
-  uint64_t max = D.is_signed ? (width >= 64 ? static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
-                                            : (1ull << (width - 1)) - 1)
-                             : (width >= 64 ? ~0ull : (1ull << width) - 1);
+  uint64_t max = D.is_signed
+                     ? (width >= 64 ? static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+                                    : (1ull << (width - 1)) - 1)
+                     : (width >= 64 ? ~0ull : (1ull << width) - 1);
   if (v.u > max) return "value " + show(v) + " does not fit in " + std::to_string(width) + " bits";
   store_bits(dst, to, D.size, v.u);
   return std::nullopt;

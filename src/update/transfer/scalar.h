@@ -17,7 +17,7 @@ namespace tandem::update {
 struct ScalarPlace {
   uint64_t offset = 0;  // bytes from the buffer start
   uint16_t bit_offset = 0;
-  uint16_t bits = 0;    // 0: the whole type
+  uint16_t bits = 0;  // 0: the whole type
 };
 
 // Converts the value at `from` (type st of table a) into `to` (type dt of table b).

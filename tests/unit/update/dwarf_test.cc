@@ -29,8 +29,8 @@ TEST(DebugInfo, VariablesHaveVersionIndependentKeys) {
   auto p = load("update_fixture");
   ASSERT_TRUE(p);
   const DebugInfo& d = p->debug();
-  ASSERT_NE(d.variable("head"), nullptr);            // external
-  ASSERT_NE(d.variable("fixture.c:pairs"), nullptr); // file-scope static
+  ASSERT_NE(d.variable("head"), nullptr);                   // external
+  ASSERT_NE(d.variable("fixture.c:pairs"), nullptr);        // file-scope static
   ASSERT_NE(d.variable("fixture.c:count:calls"), nullptr);  // static local
   EXPECT_EQ(d.variable("pairs"), nullptr);
   const Variable* tls = d.variable("per_thread");

@@ -1,10 +1,10 @@
 // The type matcher: plans for changed layouts (the seed's Listing 2 and more), offsets mapped
 // into changed layouts, pointee pairing, type checks, unions with and without annotations.
+#include "update/match/plan.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
-
-#include "update/match/plan.h"
 
 namespace tandem::update {
 namespace {
@@ -42,7 +42,9 @@ struct Types {
   TypeId arr(TypeId of, uint64_t n) { return t.array_of(of, n); }
 };
 
-Member m(const char* name, TypeId type, uint64_t offset) { return Member{name, type, offset}; }
+Member m(const char* name, TypeId type, uint64_t offset) {
+  return Member{name, type, offset};
+}
 
 std::vector<const Op*> ops_of(const Plan& p, OpKind kind) {
   std::vector<const Op*> out;
@@ -56,15 +58,18 @@ struct Listing2 {
   Types a, b;
   TypeId s_old, s_new;
   Listing2() {
-    TypeId u_old = a.aggregate(TypeKind::kUnion, "union u", 4, {m("i", a.i32, 0), m("f", a.f32, 0)});
-    s_old = a.aggregate(TypeKind::kStruct, "struct s", 40,
-                        {m("count", a.i32, 0), m("str", a.arr(a.i8, 3), 4), m("id", a.i16, 8),
-                         m("u", u_old, 12), m("ptr", a.ptr(kVoid), 16), m("addr", a.i32, 24),
-                         m("inner_ptr", a.ptr(a.i16), 32)});
-    TypeId u_new = b.aggregate(TypeKind::kUnion, "union u", 4, {m("i", b.i32, 0), m("f", b.f32, 0)});
-    s_new = b.aggregate(TypeKind::kStruct, "struct s", 32,
-                        {m("count", b.i32, 0), m("id", b.i32, 4), m("str", b.arr(b.i8, 2), 8),
-                         m("u", u_new, 12), m("addr", b.i32, 16), m("inner_ptr", b.ptr(b.i32), 24)});
+    TypeId u_old =
+        a.aggregate(TypeKind::kUnion, "union u", 4, {m("i", a.i32, 0), m("f", a.f32, 0)});
+    s_old = a.aggregate(
+        TypeKind::kStruct, "struct s", 40,
+        {m("count", a.i32, 0), m("str", a.arr(a.i8, 3), 4), m("id", a.i16, 8), m("u", u_old, 12),
+         m("ptr", a.ptr(kVoid), 16), m("addr", a.i32, 24), m("inner_ptr", a.ptr(a.i16), 32)});
+    TypeId u_new =
+        b.aggregate(TypeKind::kUnion, "union u", 4, {m("i", b.i32, 0), m("f", b.f32, 0)});
+    s_new =
+        b.aggregate(TypeKind::kStruct, "struct s", 32,
+                    {m("count", b.i32, 0), m("id", b.i32, 4), m("str", b.arr(b.i8, 2), 8),
+                     m("u", u_new, 12), m("addr", b.i32, 16), m("inner_ptr", b.ptr(b.i32), 24)});
   }
 };
 
@@ -91,7 +96,8 @@ TEST(TypeMatcher, Listing2) {
   EXPECT_EQ(loss[0]->len, 1u);
   // Copies: count 0->0, str 4->8 (2 bytes), u 12->12, addr 24->16.
   std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> copies;
-  for (const Op* op : ops_of(p, OpKind::kCopy)) copies.emplace_back(op->src_off, op->dst_off, op->len);
+  for (const Op* op : ops_of(p, OpKind::kCopy))
+    copies.emplace_back(op->src_off, op->dst_off, op->len);
   std::sort(copies.begin(), copies.end());
   std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> want = {
       {0, 0, 4}, {4, 8, 2}, {12, 12, 4}, {24, 16, 4}};
@@ -127,8 +133,10 @@ TEST(TypeMatcher, IdenticalLayoutsCopyEverythingButPointers) {
   EXPECT_EQ(p.ops[1].kind, OpKind::kPointer);
   EXPECT_EQ(p.ops[2].kind, OpKind::kCopy);
   EXPECT_TRUE(p.has_pointers);
-  TypeId plain_a = a.aggregate(TypeKind::kStruct, "struct plain", 8, {m("x", a.i32, 0), m("y", a.i32, 4)});
-  TypeId plain_b = b.aggregate(TypeKind::kStruct, "struct plain", 8, {m("x", b.i32, 0), m("y", b.i32, 4)});
+  TypeId plain_a =
+      a.aggregate(TypeKind::kStruct, "struct plain", 8, {m("x", a.i32, 0), m("y", a.i32, 4)});
+  TypeId plain_b =
+      b.aggregate(TypeKind::kStruct, "struct plain", 8, {m("x", b.i32, 0), m("y", b.i32, 4)});
   const Plan& q = matcher.get(matcher.plan(plain_a, plain_b, false));
   EXPECT_TRUE(q.identical);
   EXPECT_FALSE(q.has_pointers);
@@ -137,7 +145,8 @@ TEST(TypeMatcher, IdenticalLayoutsCopyEverythingButPointers) {
 TEST(TypeMatcher, ArraysOfStructsRepeatAnElementPlan) {
   Types a, b;
   TypeId pa = a.aggregate(TypeKind::kStruct, "struct p", 4, {m("x", a.i32, 0)});
-  TypeId pb = b.aggregate(TypeKind::kStruct, "struct p", 16, {m("x", b.i64, 8), m("added", b.i64, 0)});
+  TypeId pb =
+      b.aggregate(TypeKind::kStruct, "struct p", 16, {m("x", b.i64, 8), m("added", b.i64, 0)});
   Annotations ann;
   TypeMatcher matcher(a.t, b.t, ann);
   const Plan& p = matcher.get(matcher.plan(a.arr(pa, 100), b.arr(pb, 150), false));
@@ -191,8 +200,10 @@ TEST(TypeMatcher, UnionsWithPointersNeedAnAnnotation) {
 
 TEST(TypeMatcher, RenamesAndSkips) {
   Types a, b;
-  TypeId ea = a.aggregate(TypeKind::kStruct, "struct entry", 8, {m("count", a.i32, 0), m("junk", a.i32, 4)});
-  TypeId eb = b.aggregate(TypeKind::kStruct, "struct record", 8, {m("hits", b.i32, 4), m("junk", b.i32, 0)});
+  TypeId ea = a.aggregate(TypeKind::kStruct, "struct entry", 8,
+                          {m("count", a.i32, 0), m("junk", a.i32, 4)});
+  TypeId eb = b.aggregate(TypeKind::kStruct, "struct record", 8,
+                          {m("hits", b.i32, 4), m("junk", b.i32, 0)});
   Annotations ann;
   ann.add({8, "struct record", "struct entry", 0}, true);
   ann.add({8, "struct record.hits", "struct entry.count", 0}, true);
@@ -238,11 +249,11 @@ TEST(TypeMatcher, TypeChecksForPointerTargets) {
   TypeId derived = a.aggregate(TypeKind::kStruct, "struct derived", 16,
                                {m("base", base, 0), m("extra", a.i32, 8)});
   EXPECT_TRUE(TypeMatcher::holds_at(a.t, derived, 0, base));
-  EXPECT_TRUE(TypeMatcher::holds_at(a.t, derived, 0, a.i64));   // derived.base.id
-  EXPECT_TRUE(TypeMatcher::holds_at(a.t, derived, 8, a.i32));   // derived.extra
+  EXPECT_TRUE(TypeMatcher::holds_at(a.t, derived, 0, a.i64));  // derived.base.id
+  EXPECT_TRUE(TypeMatcher::holds_at(a.t, derived, 8, a.i32));  // derived.extra
   EXPECT_FALSE(TypeMatcher::holds_at(a.t, derived, 8, a.i64));
   EXPECT_FALSE(TypeMatcher::holds_at(a.t, derived, 0, a.f32));
-  EXPECT_TRUE(TypeMatcher::holds_at(a.t, derived, 4, a.i8));    // char views anything
+  EXPECT_TRUE(TypeMatcher::holds_at(a.t, derived, 4, a.i8));  // char views anything
   EXPECT_TRUE(TypeMatcher::holds_at(a.t, a.arr(a.i32, 10), 12, a.i32));
   EXPECT_TRUE(TypeMatcher::is_prefix_of(a.t, base, derived));
   EXPECT_FALSE(TypeMatcher::is_prefix_of(a.t, derived, base));

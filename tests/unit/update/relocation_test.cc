@@ -35,7 +35,7 @@ TEST(HeapIndex, FindsObjectsByAnyAddress) {
   uint64_t b = h.add(96, 24);
   uint64_t c = h.add(160, 8);
   uint64_t big = h.add(4096, 3 << 20);  // deeper than the back-scan limit
-  h.free_slot(2);                        // c was freed
+  h.free_slot(2);                       // c was freed
   auto idx = h.index();
   ASSERT_EQ(idx->size(), 3u);
   auto f = idx->find(a);

@@ -1,9 +1,9 @@
 // Primitive conversions with the precision-loss check.
+#include "update/transfer/scalar.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
-
-#include "update/transfer/scalar.h"
 
 namespace tandem::update {
 namespace {

@@ -15,10 +15,10 @@
 TANDEM_PROGRAM("threads");
 
 _Atomic long counts[2];
-long generation;  /* incremented by every version that resumes */
+long generation; /* incremented by every version that resumes */
 static int blocker[2];
 
-static void *worker(void *arg) {
+static void* worker(void* arg) {
   long i = (long)arg;
   for (;;) {
     tandem_update_point();
@@ -28,7 +28,7 @@ static void *worker(void *arg) {
   return NULL;
 }
 
-static void *withdrawn(void *arg) {
+static void* withdrawn(void* arg) {
   (void)arg;
   tandem_update_point();
   tandem_thread_done(); /* about to block outside any update point */
@@ -41,7 +41,7 @@ int main(void) {
   pthread_t t;
   int resumed = tandem_resumed();
   if (pipe(blocker) != 0) return 1;
-  for (long i = 0; i < 2; i++) pthread_create(&t, NULL, worker, (void *)i);
+  for (long i = 0; i < 2; i++) pthread_create(&t, NULL, worker, (void*)i);
   pthread_create(&t, NULL, withdrawn, NULL);
   char line[64];
   for (;;) {

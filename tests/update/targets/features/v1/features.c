@@ -24,9 +24,9 @@ struct s {
   char str[3];
   short id;
   union u u;
-  void *ptr;
+  void* ptr;
   int addr;
-  short *inner_ptr;
+  short* inner_ptr;
 } var;
 
 enum color { RED = 1, GREEN = 2, BLUE = 3 };
@@ -42,16 +42,16 @@ float ratio = 1.5f;
 
 struct node {
   int value;
-  struct node *next;
+  struct node* next;
 };
-struct node *list;
+struct node* list;
 
 struct shape {
   int kind;
   union {
-    struct node *n;
+    struct node* n;
     long l;
-    char *s;
+    char* s;
   } as;
 };
 struct shape shapes[3];
@@ -59,30 +59,32 @@ TANDEM_UNION("struct shape.as", "kind: 1=n 2=l 3=s 0=-");
 
 struct blob {
   int tag;
-  struct node *owner;
+  struct node* owner;
 };
-void *opaque_ctx;
+void* opaque_ctx;
 TANDEM_VOID_TYPE("opaque_ctx", "struct blob");
 
 uintptr_t handle;
 TANDEM_PTR_IN_INT("handle", "struct node");
 
-struct node *tagged;
+struct node* tagged;
 TANDEM_TAGGED_PTR("tagged", 1);
 
 int matrix[3][4];
 __thread long tls_counter;
-const char *greeting = "hello, world";
-FILE *out;
+const char* greeting = "hello, world";
+FILE* out;
 
-static int twice(int x) { return 2 * x; }
+static int twice(int x) {
+  return 2 * x;
+}
 static int (*op)(int) = twice;
 
 struct msg {
   size_t len;
   char text[];
 };
-struct msg *message;
+struct msg* message;
 
 char name_v1[16] = "renamed";
 
@@ -94,17 +96,17 @@ struct session_v1 {
   char note[8];
 };
 
-static void dump(const struct session_v1 *session) {
+static void dump(const struct session_v1* session) {
   printf("count=%d str=%.3s id=%d u=%d addr=%d inner=%d", var.count, var.str, var.id, var.u.i,
          var.addr, var.inner_ptr == &var.id);
   printf(" favourite=%d bits=%u,%u,%u ratio=%.2f", (int)favourite, bits.a, bits.b, bits.c,
          (double)ratio);
   printf(" list=");
-  for (struct node *n = list; n; n = n->next) printf("%d,", n->value);
+  for (struct node* n = list; n; n = n->next) printf("%d,", n->value);
   printf(" shapes=%ld:%s:%d", shapes[1].as.l, shapes[2].as.s, shapes[0].as.n->value);
-  printf(" blob=%d:%d handle=%d tagged=%d:%d", ((struct blob *)opaque_ctx)->tag,
-         ((struct blob *)opaque_ctx)->owner->value, ((struct node *)handle)->value,
-         (int)((uintptr_t)tagged & 1), ((struct node *)((uintptr_t)tagged & ~(uintptr_t)1))->value);
+  printf(" blob=%d:%d handle=%d tagged=%d:%d", ((struct blob*)opaque_ctx)->tag,
+         ((struct blob*)opaque_ctx)->owner->value, ((struct node*)handle)->value,
+         (int)((uintptr_t)tagged & 1), ((struct node*)((uintptr_t)tagged & ~(uintptr_t)1))->value);
   printf(" matrix=%d,%d,%d tls=%ld greeting=%s out=%d op=%d", matrix[0][1], matrix[2][3],
          matrix[1][2], tls_counter, greeting, out == stdout, op(21));
   printf(" message=%zu:%s name=%s session=%d:%s\n", message->len, message->text, name_v1,
@@ -127,7 +129,7 @@ int main(void) {
     var.inner_ptr = &var.id;
     var.ptr = malloc(10);
     for (int i = 3; i >= 1; i--) {
-      struct node *n = malloc(sizeof *n);
+      struct node* n = malloc(sizeof *n);
       n->value = i * 100;
       n->next = list;
       list = n;
@@ -137,12 +139,12 @@ int main(void) {
     shapes[1].as.l = 77;
     shapes[2].kind = 3;
     shapes[2].as.s = strdup("circle");
-    struct blob *b = malloc(sizeof *b);
+    struct blob* b = malloc(sizeof *b);
     b->tag = 9;
     b->owner = list->next->next;
     opaque_ctx = b;
     handle = (uintptr_t)list;
-    tagged = (struct node *)((uintptr_t)list->next | 1);
+    tagged = (struct node*)((uintptr_t)list->next | 1);
     for (int i = 0; i < 3; i++)
       for (int j = 0; j < 4; j++) matrix[i][j] = i * 10 + j;
     out = stdout;
@@ -157,10 +159,10 @@ int main(void) {
     ssize_t n = read(0, inbuf + inlen, sizeof inbuf - 1 - inlen);
     if (n <= 0) return 0;
     inlen += (size_t)n;
-    char *nl;
+    char* nl;
     while ((nl = memchr(inbuf, '\n', inlen)) != NULL) {
       *nl = 0;
-      if (strcmp(inbuf, "dump") == 0) dump((void *)&session);
+      if (strcmp(inbuf, "dump") == 0) dump((void*)&session);
       if (strcmp(inbuf, "bump") == 0) {
         tls_counter += 5;
         session.hits++;

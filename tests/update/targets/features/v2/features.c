@@ -29,7 +29,7 @@ struct s {
   char str[2];
   union u u;
   int addr;
-  int *inner_ptr;
+  int* inner_ptr;
 } var;
 
 enum color { BLUE = 1, RED = 5, GREEN = 7 };
@@ -46,16 +46,16 @@ double ratio;
 struct node {
   long weight;
   int value;
-  struct node *next;
+  struct node* next;
 };
-struct node *list;
+struct node* list;
 
 struct shape {
   int kind;
   union {
-    struct node *n;
+    struct node* n;
     long l;
-    char *s;
+    char* s;
     double d;
   } as;
 };
@@ -64,23 +64,25 @@ TANDEM_UNION("struct shape.as", "kind: 1=n 2=l 3=s 4=d 0=-");
 
 struct blob {
   int tag;
-  struct node *owner;
+  struct node* owner;
 };
-void *opaque_ctx;
+void* opaque_ctx;
 TANDEM_VOID_TYPE("opaque_ctx", "struct blob");
 
 uintptr_t handle;
 TANDEM_PTR_IN_INT("handle", "struct node");
 
-struct node *tagged;
+struct node* tagged;
 TANDEM_TAGGED_PTR("tagged", 1);
 
 int matrix[4][5];
 __thread long tls_counter;
-const char *greeting = "hello, world";
-FILE *out;
+const char* greeting = "hello, world";
+FILE* out;
 
-static int twice(int x) { return x + x; }
+static int twice(int x) {
+  return x + x;
+}
 static int (*op)(int) = twice;
 
 struct msg {
@@ -88,7 +90,7 @@ struct msg {
   uint32_t flags;
   char text[];
 };
-struct msg *message;
+struct msg* message;
 
 char title[16];
 TANDEM_RENAME("title", "name_v1");
@@ -102,16 +104,16 @@ struct session_v2 {
   char note[8];
 };
 
-static void dump(const struct session_v2 *session) {
+static void dump(const struct session_v2* session) {
   printf("count=%d str=%.2s id=%d u=%d addr=%d inner=%d", var.count, var.str, var.id, var.u.i,
          var.addr, var.inner_ptr == &var.id);
   printf(" favourite=%d bits=%u,%u,%u ratio=%.2f", (int)favourite, bits.a, bits.b, bits.c, ratio);
   printf(" list=");
-  for (struct node *n = list; n; n = n->next) printf("%d/%ld,", n->value, n->weight);
+  for (struct node* n = list; n; n = n->next) printf("%d/%ld,", n->value, n->weight);
   printf(" shapes=%ld:%s:%d", shapes[1].as.l, shapes[2].as.s, shapes[0].as.n->value);
-  printf(" blob=%d:%d handle=%d tagged=%d:%d", ((struct blob *)opaque_ctx)->tag,
-         ((struct blob *)opaque_ctx)->owner->value, ((struct node *)handle)->value,
-         (int)((uintptr_t)tagged & 1), ((struct node *)((uintptr_t)tagged & ~(uintptr_t)1))->value);
+  printf(" blob=%d:%d handle=%d tagged=%d:%d", ((struct blob*)opaque_ctx)->tag,
+         ((struct blob*)opaque_ctx)->owner->value, ((struct node*)handle)->value,
+         (int)((uintptr_t)tagged & 1), ((struct node*)((uintptr_t)tagged & ~(uintptr_t)1))->value);
   printf(" matrix=%d,%d,%d,%d tls=%ld greeting=%s out=%d op=%d", matrix[0][1], matrix[2][3],
          matrix[1][2], matrix[3][4], tls_counter, greeting, out == stdout, op(21));
   printf(" message=%u:%u:%s title=%s session=%d:%d:%s\n", message->len, message->flags,
@@ -137,10 +139,10 @@ int main(void) {
     ssize_t n = read(0, inbuf + inlen, sizeof inbuf - 1 - inlen);
     if (n <= 0) return 0;
     inlen += (size_t)n;
-    char *nl;
+    char* nl;
     while ((nl = memchr(inbuf, '\n', inlen)) != NULL) {
       *nl = 0;
-      if (strcmp(inbuf, "dump") == 0) dump((void *)&session);
+      if (strcmp(inbuf, "dump") == 0) dump((void*)&session);
       inlen -= (size_t)(nl + 1 - inbuf);
       memmove(inbuf, nl + 1, inlen);
     }

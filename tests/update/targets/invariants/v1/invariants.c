@@ -1,8 +1,9 @@
 /* invariants v1: state that the transfer must refuse, one situation per command.
  *
  * Commands on stdin (each answered with one line): dangle, union, void, voidplain, badtype,
- * badfield, fnremoved, stack, literal, mmap, fopen, check. v2 has the same variables; test_invariants.py sets one
- * situation, asks for an update, and expects the refusal, then checks this process is intact.
+ * badfield, fnremoved, stack, literal, mmap, fopen, check. v2 has the same variables;
+ * test_invariants.py sets one situation, asks for an update, and expects the refusal, then checks
+ * this process is intact.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@ TANDEM_PROGRAM("invariants");
 
 struct item {
   int value;
-  struct item *next;
+  struct item* next;
 };
 struct other {
   double weight;
@@ -26,29 +27,33 @@ struct other {
 struct msg {
   int kind;
   union {
-    struct item *p;
+    struct item* p;
     long n;
   } u;
 };
 
-struct item *g_cache;
+struct item* g_cache;
 struct msg g_msg;
-void *g_ctx;
-struct item *g_item;
-struct other *g_other;
-double *g_weight;
+void* g_ctx;
+struct item* g_item;
+struct other* g_other;
+double* g_weight;
 void (*g_handler)(void);
-int *g_stackptr;
-const char *g_mode = "normal";
-char *g_region;
-FILE *g_log;
+int* g_stackptr;
+const char* g_mode = "normal";
+char* g_region;
+FILE* g_log;
 long g_checks;
 
-static void legacy_handler(void) { puts("legacy"); }
-static void handler(void) { puts("handler"); }
+static void legacy_handler(void) {
+  puts("legacy");
+}
+static void handler(void) {
+  puts("handler");
+}
 
-static struct item *item(int value, struct item *next) {
-  struct item *i = malloc(sizeof *i);
+static struct item* item(int value, struct item* next) {
+  struct item* i = malloc(sizeof *i);
   i->value = value;
   i->next = next;
   return i;
@@ -73,15 +78,15 @@ int main(void) {
     } else if (strcmp(line, "void") == 0) {
       g_ctx = item(3, item(4, NULL));
     } else if (strcmp(line, "voidplain") == 0) {
-      int *numbers = calloc(8, sizeof(int));
+      int* numbers = calloc(8, sizeof(int));
       for (int i = 0; i < 8; i++) numbers[i] = i * 3;
       g_ctx = numbers;
     } else if (strcmp(line, "badtype") == 0) {
       g_item = item(5, NULL);
-      g_other = (struct other *)(void *)g_item; /* one object, two unrelated types */
+      g_other = (struct other*)(void*)g_item; /* one object, two unrelated types */
     } else if (strcmp(line, "badfield") == 0) {
       g_item = item(6, NULL);
-      g_weight = (double *)(void *)&g_item->value; /* a double * into an int member */
+      g_weight = (double*)(void*)&g_item->value; /* a double * into an int member */
     } else if (strcmp(line, "fnremoved") == 0) {
       g_handler = legacy_handler;
     } else if (strcmp(line, "stack") == 0) {

@@ -12,7 +12,7 @@ TANDEM_PROGRAM("invariants");
 
 struct item {
   int value;
-  struct item *next;
+  struct item* next;
 };
 struct other {
   double weight;
@@ -21,25 +21,27 @@ struct other {
 struct msg {
   int kind;
   union {
-    struct item *p;
+    struct item* p;
     long n;
   } u;
 };
 
-struct item *g_cache;
+struct item* g_cache;
 struct msg g_msg;
-void *g_ctx;
-struct item *g_item;
-struct other *g_other;
-double *g_weight;
+void* g_ctx;
+struct item* g_item;
+struct other* g_other;
+double* g_weight;
 void (*g_handler)(void);
-int *g_stackptr;
-const char *g_mode = "normal";
-char *g_region;
-FILE *g_log;
+int* g_stackptr;
+const char* g_mode = "normal";
+char* g_region;
+FILE* g_log;
 long g_checks;
 
-static void handler(void) { puts("handler"); }
+static void handler(void) {
+  puts("handler");
+}
 
 int main(void) {
   char line[64];
@@ -51,7 +53,7 @@ int main(void) {
     if (!fgets(line, sizeof line, stdin)) return 0;
     line[strcspn(line, "\n")] = 0;
     g_checks++;
-    int *numbers = g_ctx;
+    int* numbers = g_ctx;
     printf("v2 %s checks=%ld mode=%s ctx=%d\n", line, g_checks, g_mode, numbers ? numbers[7] : -1);
     fflush(stdout);
   }
