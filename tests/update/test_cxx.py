@@ -29,8 +29,14 @@ class CxxTest(LiveTestCase):
             self.assertEqual(t.cmd(f"get {name}"), f"{name}={qty}")
         self.assertEqual(t.cmd("add item7 3"), "ok")
         self.assertEqual(t.cmd("get item7"), "item7=10")
-        self.assertEqual(t.cmd("add newcomer 9"), "ok")  # grows the vector past its capacity
-        self.assertEqual(t.cmd("get newcomer"), "newcomer=9")
+        # The vector's spare capacity is still capacity of the (larger) new Item: filling it and
+        # growing past it must stay inside the allocation (glibc checks at free, below).
+        more = [(f"late{i}", 100 + i) for i in range(80)]
+        for name, qty in more:
+            self.assertEqual(t.cmd(f"add {name} {qty}"), "ok")
+        for name, qty in ITEMS[:5] + more:
+            want = qty + 3 if name == "item7" else qty
+            self.assertEqual(t.cmd(f"get {name}"), f"{name}={want}")
         t.p.stdin.close()  # the new version reads EOF and returns from main
         _, status = os.waitpid(r.new_pid, 0)
         self.assertTrue(os.WIFEXITED(status), status)

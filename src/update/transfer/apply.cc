@@ -249,7 +249,8 @@ std::optional<uint64_t> StateTransfer::Impl::map_into(const Obj& x, uint64_t off
     return f.dst_off + j * f.dst_stride + *inner;
   }
   uint64_t idx = off / esz, r = off % esz;
-  if (idx >= x.count) return x.count * dsz + (off - x.count * esz);
+  uint64_t slots = x.count + x.spare;  // live and spare elements
+  if (idx >= slots) return slots * dsz + (off - slots * esz);  // the raw tail
   auto inner = matcher->map_offset(x.src_type, x.dst_type, false, r, want);
   if (!inner) return std::nullopt;
   return idx * dsz + *inner;
@@ -526,7 +527,8 @@ void StateTransfer::Impl::transform_object(uint32_t o, Counters& c) {
       std::memcpy(d + f.dst_off + f.count * f.dst_stride, s + f.src_off + f.count * f.src_stride,
                   x.tail);
   } else if (x.tail) {
-    std::memcpy(d + x.count * dsz, s + x.count * esz, x.tail);
+    uint64_t slots = x.count + x.spare;
+    std::memcpy(d + slots * dsz, s + slots * esz, x.tail);
   }
 }
 

@@ -573,6 +573,7 @@ void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool
   x.old_layout = old_layout;
   x.state = ObjState::kTyped;
   x.flex = ~0u;
+  x.spare = 0;
   if (last_plan.src != src_t || last_plan.dst != dst_t || last_plan.old_layout != old_layout)
     last_plan = {src_t, dst_t, old_layout, matcher->plan(src_t, dst_t, old_layout)};
   x.plan = last_plan.plan;
@@ -617,9 +618,12 @@ void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool
               st.describe(src_t));
     return;
   }
+  // Spare capacity stays capacity of the new element type, so that an end-of-storage pointer
+  // still lands on an element boundary (std::vector compares its end pointers for equality).
   x.count = std::min(x.src_size / esz, live_count);
-  x.tail = x.src_size - x.count * esz;
-  x.dst_size = x.count * D.size + x.tail;
+  x.spare = x.src_size / esz - x.count;
+  x.tail = x.src_size - (x.count + x.spare) * esz;
+  x.dst_size = (x.count + x.spare) * D.size + x.tail;
   queue_allocation(h);
 }
 

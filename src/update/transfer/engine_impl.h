@@ -16,12 +16,13 @@ enum class ObjState : uint8_t { kUntyped, kTyped, kBytes, kRefused };
 enum Reach : uint8_t { kReachChar = 1, kReachVoid = 2 };
 
 // One object of the source state: a root (variable, registered local, TLS variable) or a heap
-// object. Element type `src_type` repeated `count` times, then `tail` raw bytes, or a struct with
-// a flexible array member (flex).
+// object. Element type `src_type` repeated `count` times, then `spare` elements of unused
+// capacity (a range's end before the allocation's: zeroed, never read), then `tail` raw bytes; or
+// a struct with a flexible array member (flex).
 struct Obj {
   uint64_t src_addr = 0, src_size = 0;
   uint64_t dst_addr = 0, dst_size = 0;
-  uint64_t count = 1, tail = 0;
+  uint64_t count = 1, spare = 0, tail = 0;
   uint64_t out = 0;         // offset of the new bytes: in root_out (roots) or span_data (heap)
   uint64_t alloc_size = 0;  // heap: 0 never queued, kQueued, else the size requested + 1
   TypeId src_type = kVoid, dst_type = kVoid;
