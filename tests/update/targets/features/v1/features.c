@@ -88,6 +88,21 @@ struct msg* message;
 
 char name_v1[16] = "renamed";
 
+/* A begin/end/capacity triple over a heap array: only [begin, end) is live. */
+struct vec {
+  int* begin;
+  int* end;
+  int* cap;
+};
+struct vec numbers;
+TANDEM_RANGE("struct vec.begin", "end");
+
+/* A token that looks like a pointer but is never dereferenced: copied as it is. */
+void* token;
+TANDEM_OPAQUE("token");
+
+int build_number = 1;
+
 static char inbuf[256];
 static size_t inlen;
 
@@ -109,8 +124,12 @@ static void dump(const struct session_v1* session) {
          (int)((uintptr_t)tagged & 1), ((struct node*)((uintptr_t)tagged & ~(uintptr_t)1))->value);
   printf(" matrix=%d,%d,%d tls=%ld greeting=%s out=%d op=%d", matrix[0][1], matrix[2][3],
          matrix[1][2], tls_counter, greeting, out == stdout, op(21));
-  printf(" message=%zu:%s name=%s session=%d:%s\n", message->len, message->text, name_v1,
+  printf(" message=%zu:%s name=%s session=%d:%s", message->len, message->text, name_v1,
          session->hits, session->note);
+  printf(" vec=");
+  for (int* p = numbers.begin; p < numbers.end; p++) printf("%ld,", (long)*p);
+  printf("/%ld token=%lx build=%d\n", (long)(numbers.cap - numbers.begin), (unsigned long)token,
+         build_number);
   fflush(stdout);
 }
 
@@ -151,6 +170,11 @@ int main(void) {
     message = malloc(sizeof *message + 6);
     message->len = 5;
     memcpy(message->text, "howdy", 6);
+    numbers.begin = malloc(8 * sizeof(int));
+    for (int i = 0; i < 8; i++) numbers.begin[i] = i < 5 ? 10 + i : 0x0dead; /* spare: garbage */
+    numbers.end = numbers.begin + 5;
+    numbers.cap = numbers.begin + 8;
+    token = (void*)0xabcdef12345ul;
   }
   for (;;) {
     tandem_update_point();

@@ -95,6 +95,22 @@ struct msg* message;
 char title[16];
 TANDEM_RENAME("title", "name_v1");
 
+/* A begin/end/capacity triple over a heap array: only [begin, end) is live. */
+struct vec {
+  long* begin;
+  long* end;
+  long* cap;
+};
+struct vec numbers;
+TANDEM_RANGE("struct vec.begin", "end");
+
+/* A token that looks like a pointer but is never dereferenced: copied as it is. */
+void* token;
+TANDEM_OPAQUE("token");
+
+int build_number = 2;
+TANDEM_SKIP("build_number"); /* the new version keeps its own value */
+
 static char inbuf[256];
 static size_t inlen;
 
@@ -116,8 +132,12 @@ static void dump(const struct session_v2* session) {
          (int)((uintptr_t)tagged & 1), ((struct node*)((uintptr_t)tagged & ~(uintptr_t)1))->value);
   printf(" matrix=%d,%d,%d,%d tls=%ld greeting=%s out=%d op=%d", matrix[0][1], matrix[2][3],
          matrix[1][2], matrix[3][4], tls_counter, greeting, out == stdout, op(21));
-  printf(" message=%u:%u:%s title=%s session=%d:%d:%s\n", message->len, message->flags,
-         message->text, title, session->hits, session->extra, session->note);
+  printf(" message=%u:%u:%s title=%s session=%d:%d:%s", message->len, message->flags, message->text,
+         title, session->hits, session->extra, session->note);
+  printf(" vec=");
+  for (long* p = numbers.begin; p < numbers.end; p++) printf("%ld,", (long)*p);
+  printf("/%ld token=%lx build=%d\n", (long)(numbers.cap - numbers.begin), (unsigned long)token,
+         build_number);
   fflush(stdout);
 }
 
