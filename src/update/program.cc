@@ -22,6 +22,10 @@ Expected<std::shared_ptr<Program>> Program::load(const std::string& path) {
   auto debug = DebugInfo::load(*p->elf_);
   if (!debug) return debug.failure();
   p->debug_ = std::move(debug).value();
+  if (p->debug_->program_units() == 0)
+    return fail(FailureKind::kNoDebugInfo,
+                path + " has debug info only for the tandem-live runtime: build the program "
+                       "itself with -g -fno-lto");
   if (p->debug_->built_with_lto())
     return fail(FailureKind::kNoDebugInfo,
                 path +

@@ -99,6 +99,7 @@ Expected<void> DebugInfo::load_all(const ElfFile& elf) {
           runtime = true;
       } while (!runtime && dwarf_siblingof(&child, &child) == 0);
     }
+    if (!runtime) program_units_++;
     walk_variables(&die, file, "", runtime);
   }
   for (Dwarf_Off off : eager_) {

@@ -52,6 +52,8 @@ class DebugInfo {
 
   const std::vector<std::string>& producers() const { return producers_; }
   bool built_with_lto() const { return lto_; }
+  // Compilation units with debug info that are not the runtime's own.
+  size_t program_units() const { return program_units_; }
   // Variables whose DWARF has no location (folded or kept in registers by the optimiser).
   const std::vector<std::string>& without_location() const { return without_location_; }
   // Address ranges [start, end) of the runtime's own variables (never transferred).
@@ -85,6 +87,7 @@ class DebugInfo {
   std::vector<size_t> by_address_;
   std::vector<std::string> producers_;
   bool lto_ = false;
+  size_t program_units_ = 0;
   std::vector<std::string> without_location_;
   std::vector<std::pair<uint64_t, uint64_t>> runtime_ranges_;
   std::unordered_map<Dwarf_Off, TypeId> memo_;

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "update/proc/remote_io.h"
 #include "update/transfer/engine_impl.h"
 
@@ -93,8 +95,14 @@ std::string StateTransfer::Impl::describe(uint32_t o, uint64_t off, int depth) c
       const HeapObject& h = (*heap)[x.ref];
       std::string type = x.state == ObjState::kTyped ? t.describe(x.src_type) : "untyped";
       std::string site = "?";
-      if (src.in_executable(h.site))
+      if (src.in_executable(h.site)) {
         if (auto k = src.program().sites().key_of(h.site - src.bias())) site = k->str();
+      } else if (const Mapping* m = src.maps().find(h.site); m && !m->path.empty()) {
+        // Inside a library (operator new, fopen): name the library and the offset.
+        const Mapping* first = src.maps().first_of(m->inode, m->dev_major, m->dev_minor);
+        site = m->path.substr(m->path.rfind('/') + 1) + "+0x" +
+               fmt::format("{:x}", h.site - (first ? first->start : m->start));
+      }
       s = "heap object (" + type + ", " + std::to_string(h.size) + " bytes, allocated at " + site +
           ")";
       if (x.state == ObjState::kTyped && off) {

@@ -145,6 +145,13 @@ TEST(Program, RefusesBinariesWithoutDebugInfo) {
   EXPECT_NE(p.failure().message.find("-g -fno-lto"), std::string::npos);
 }
 
+TEST(Program, RefusesBinariesWhoseOnlyDebugInfoIsTheRuntimes) {
+  auto p = Program::load(kDir + "/update_fixture_runtime_only");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.failure().kind, FailureKind::kNoDebugInfo);
+  EXPECT_NE(p.failure().message.find("only for the tandem-live runtime"), std::string::npos);
+}
+
 TEST(Program, RefusesLtoBuilds) {
   auto p = Program::load(kDir + "/update_fixture_lto");
   ASSERT_FALSE(p.ok());
