@@ -123,16 +123,44 @@ class KvstoreTest(LiveTestCase):
         c.cmd("GET missing")
         c.cmd("DEL key0")
         before = self.stats(c)
+        before_fds = self.socket_fds(server.pid)
         r = self.update(server.pid, example_bin("kvstore-v2"))
         self.assertCommitted(r)
         after = self.stats(c)
         for k in ("keys", "gets", "sets", "dels", "misses", "connections"):
             self.assertEqual(after[k], before[k], k)
+        self.assertSocketsKeepCloexec(server.pid, r.new_pid, before_fds)
         r = self.update(r.new_pid, example_bin("kvstore-v3"))
         self.assertCommitted(r)
         after = self.stats(c)
         for k in ("keys", "gets", "sets", "dels", "misses", "connections"):
             self.assertEqual(after[k], before[k], k)
+
+    def socket_fds(self, pid):
+        """fd -> (socket inode, flags) for the process's sockets."""
+        out = {}
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:"):
+                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                    flags = int(f.read().split("flags:")[1].split()[0], 8)
+                out[int(fd)] = (target, flags)
+        return out
+
+    def assertSocketsKeepCloexec(self, old_pid, new_pid, before):
+        # The update cleared O_CLOEXEC to hand the sockets over; the new version has them back,
+        # as the same sockets on the same descriptors. (Each runtime has its own control socket.)
+        after = self.socket_fds(new_pid)
+        by_socket = {sock: (fd, flags) for fd, (sock, flags) in after.items()}
+        shared = 0
+        for fd, (sock, flags) in before.items():
+            if sock not in by_socket:
+                continue
+            shared += 1
+            self.assertEqual(by_socket[sock][0], fd, sock)
+            self.assertEqual(by_socket[sock][1] & 0o2000000, flags & 0o2000000, sock)
+            self.assertTrue(flags & 0o2000000, sock)  # kvstore opens every socket O_CLOEXEC
+        self.assertGreaterEqual(shared, 2)  # the listening socket and the client's
 
     def test_pidfile_and_systemd_mainpid(self):
         notify_path = self.path("notify.sock")
