@@ -263,6 +263,9 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   if (realpath(opt.new_binary.c_str(), resolved) == nullptr)
     return fail(FailureKind::kBadBinary, opt.new_binary + ": " + std::strerror(errno));
   std::string new_path = resolved;
+  if (new_path.size() >= TL_PATH_MAX)
+    return fail(FailureKind::kBadBinary, new_path.substr(0, 60) + "...: path longer than " +
+                                             std::to_string(TL_PATH_MAX - 1) + " bytes");
   if (access(new_path.c_str(), X_OK) != 0)
     return fail(FailureKind::kBadBinary, new_path + " is not executable");
   auto new_program = Program::load(new_path);
