@@ -1,0 +1,89 @@
+// StateTransfer: moves the state of one parked process into another, from the DWARF of both.
+//
+// Direction-neutral: a source (process + binary, read only) and a destination (process + binary,
+// written through RemoteMemory, plus an Agent for what must run inside it). Forward updates use
+// it old -> new; the validation of issue 5 runs it new -> reversed copy.
+//
+//   read_source()  needs the source parked and the destination binary: reads the source's heap
+//                  registry and heap, pairs the roots (variables by key, registered locals by
+//                  function and name, the updating thread's TLS) and reads them.
+//   run()          needs the destination parked: follows typed pointers from the roots through
+//                  the source heap, typing each heap object by the static type of the first
+//                  pointer that reaches it and its allocation size (arrays, flexible array
+//                  members, live ranges), and classifies every pointer target (heap object,
+//                  variable, function, read-only data or string literal, shared library).
+//                  Typed objects are allocated in the destination through its own malloc in
+//                  batches while the discovery goes on (the two processes work in parallel).
+//                  Then every object's new bytes are built locally (type plans, pointer
+//                  relocation; two threads for big heaps), written in coalesced spans, and the
+//                  user callbacks run (Agent::call).
+// Invariant violations (dangling pointer, pointer to an illegal type, ambiguous union, untyped
+// object holding pointers, lossy conversion) stop the transfer. Nothing is written to the
+// source; a failed run() leaves a destination to be discarded.
+// Threading: one caller thread; run() uses a helper thread internally for the transform.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "update/failure.h"
+#include "update/match/annotations.h"
+#include "update/match/plan.h"
+#include "update/proc/process.h"
+#include "update/transfer/heap_index.h"
+
+namespace tandem::update {
+
+// What runs inside the destination process on request (runtime/live_abi.h). Failures are
+// classified by the implementation (a dead process is not a failed callback).
+class Agent {
+ public:
+  virtual ~Agent() = default;
+  virtual Expected<uint64_t> map(uint64_t bytes) = 0;
+  virtual Expected<void> unmap(uint64_t addr, uint64_t bytes) = 0;
+  // Starts `count` allocations described by struct tl_alloc_req at `array` (done in place)
+  // without waiting; alloc_end() waits for the oldest request still outstanding and returns how
+  // many of its allocations succeeded.
+  virtual Expected<void> alloc_begin(uint64_t array, uint64_t count) = 0;
+  virtual Expected<uint64_t> alloc_end() = 0;
+  // Frees `count` addresses stored at `array`.
+  virtual Expected<void> free(uint64_t array, uint64_t count) = 0;
+  // Runs `count` struct tl_call_req at `array`; returns the index of the first failing call and
+  // its return value, or -1.
+  virtual Expected<std::pair<int64_t, int64_t>> call(uint64_t array, uint64_t count) = 0;
+};
+
+struct TransferStats {
+  uint64_t variables = 0, variables_dropped = 0, variables_added = 0;
+  uint64_t locals = 0, tls = 0;
+  uint64_t heap_objects = 0, heap_bytes = 0, heap_untransferred = 0;
+  uint64_t pointers = 0, converted_objects = 0, bytes_written = 0, callbacks = 0;
+  uint64_t lossy_truncations = 0;
+  double read_ms = 0, discover_ms = 0, alloc_ms = 0, transform_ms = 0, write_ms = 0,
+         callback_ms = 0;
+};
+
+using EventFn = std::function<void(const std::string& event, const std::string& json_fields)>;
+
+class StateTransfer {
+ public:
+  StateTransfer(ProcessView& src, std::shared_ptr<Program> dst_program, EventFn events);
+  ~StateTransfer();
+
+  Expected<void> read_source();
+  Expected<void> run(ProcessView& dst, Agent& agent);
+  const TransferStats& stats() const { return stats_; }
+  // Changes seen by the type matcher and findings that did not stop the transfer.
+  std::vector<std::string> notes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  TransferStats stats_;
+};
+
+}  // namespace tandem::update

@@ -1,0 +1,196 @@
+// Internal state of StateTransfer, shared by discover.cc (source side) and apply.cc
+// (destination side). Not installed, not used elsewhere.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "update/proc/big_alloc.h"
+#include "update/transfer/engine.h"
+
+namespace tandem::update {
+
+enum class ObjKind : uint8_t { kGlobal, kLocal, kTls, kHeap };
+enum class ObjState : uint8_t { kUntyped, kTyped, kBytes, kRefused };
+enum Reach : uint8_t { kReachChar = 1, kReachVoid = 2 };
+
+// One object of the source state: a root (variable, registered local, TLS variable) or a heap
+// object. Element type `src_type` repeated `count` times, then `spare` elements of unused
+// capacity (a range's end before the allocation's: zeroed, never read), then `tail` raw bytes; or
+// a struct with a flexible array member (flex).
+struct Obj {
+  uint64_t src_addr = 0, src_size = 0;
+  uint64_t dst_addr = 0, dst_size = 0;
+  uint64_t count = 1, spare = 0, tail = 0;
+  uint64_t out = 0;         // offset of the new bytes: in root_out (roots) or span_data (heap)
+  uint64_t alloc_size = 0;  // heap: 0 never queued, kQueued, else the size requested + 1
+  TypeId src_type = kVoid, dst_type = kVoid;
+  uint32_t plan = kNoPlan;
+  uint32_t ref = ~0u;      // heap: HeapIndex index; global/TLS: source variable; local: local
+  uint32_t dst_ref = ~0u;  // global/TLS: destination variable; local: destination local
+  uint32_t bytes = ~0u;    // roots: index in root_bytes
+  uint32_t flex = ~0u;     // index in flexes
+  uint32_t targets = ~0u;  // index in ptr_targets of what its pointers point to
+  int32_t parent = -1;     // the object whose pointer first reached this one
+  uint32_t parent_off = 0;
+  ObjKind kind = ObjKind::kHeap;
+  ObjState state = ObjState::kUntyped;
+  uint8_t reach = 0;
+  bool old_layout = false;
+  bool transfer = true;
+};
+
+struct Flex {
+  uint64_t src_off = 0, dst_off = 0, count = 0, src_stride = 0, dst_stride = 0;
+  TypeId src_elem = kVoid, dst_elem = kVoid;
+  uint32_t plan = kNoPlan;
+};
+
+struct Hint {
+  uint64_t off;
+  TypeId src, dst;
+  bool old_layout;
+};
+
+struct Target {
+  enum Kind : uint8_t {
+    kNull,
+    kSentinel,
+    kObject,
+    kFunction,
+    kStatic,
+    kString,
+    kLibrary,
+    kInvalid
+  };
+  Kind kind = kNull;
+  uint32_t obj = 0;
+  uint64_t off = 0;
+  const ElfSymbol* sym = nullptr;
+  std::string text;  // string literal, library path, or the error
+};
+
+struct StateTransfer::Impl {
+  Impl(ProcessView& s, std::shared_ptr<Program> d, EventFn e, TransferStats& st)
+      : src(s), dstp(std::move(d)), events(std::move(e)), stats(st) {}
+
+  ProcessView& src;
+  std::shared_ptr<Program> dstp;
+  EventFn events;
+  TransferStats& stats;
+  Annotations ann;
+  std::unique_ptr<TypeMatcher> matcher;
+  std::unique_ptr<HeapIndex> heap;
+
+  BigVector<Obj> objs;
+  std::vector<Flex> flexes;
+  BigVector<uint32_t> heap_obj;  // HeapIndex index -> object, ~0u if not reached
+  struct RootRange {
+    uint64_t start, end;
+    uint32_t obj;
+  };
+  std::vector<RootRange> roots;  // sorted by start
+  std::vector<std::vector<uint8_t>> root_bytes;
+  uint32_t root_count = 0;  // objs[0, root_count) are the roots, then heap objects
+  // The target of every pointer the discovery followed, in the order the transform meets them
+  // again (the same plan walk): an object index, or kTargetNull / kTargetOther (classify again).
+  // Replaying it spares the transform a heap lookup through several large tables per pointer.
+  static constexpr uint32_t kTargetNull = ~0u, kTargetOther = ~0u - 1;
+  BigVector<uint32_t> ptr_targets;
+  std::vector<uint32_t> queue;
+  struct PlanKey {
+    TypeId src = ~0u, dst = ~0u;
+    bool old_layout = false;
+    uint32_t plan = kNoPlan;
+  } last_plan;  // consecutive heap objects mostly share their types
+  std::map<uint32_t, std::vector<Hint>> hints;
+  std::vector<std::string> violations;
+  std::vector<std::string> notes;
+  uint64_t violation_count = 0;
+
+  // Destination side (apply). Heap objects are built in place inside copies of the destination's
+  // heap spans (objects a few bytes apart, with the allocator's headers between them), which are
+  // then written back whole: one iovec per span instead of one per object.
+  ProcessView* dst = nullptr;
+  std::vector<uint8_t> root_out;
+  struct Span {
+    uint64_t start, end;
+    uint64_t local;
+  };
+  std::vector<Span> spans;
+  BigBuffer span_data;
+  uint8_t* out_ptr(const Obj& x) {
+    return x.kind == ObjKind::kHeap ? span_data.get() + x.out : root_out.data() + x.out;
+  }
+  std::unordered_map<std::string, uint64_t> dst_strings;
+  bool strings_indexed = false;
+  std::unordered_map<uint64_t, uint64_t> site_map;
+  uint64_t last_site = 0, last_site_result = 0;  // most objects share their neighbour's site
+  bool lenient = false;  // relocating old copies for callbacks: failures become NULL
+
+  // Allocation in the destination while the discovery runs: typed heap objects wait in
+  // `pending`; full batches go out through two scratch buffers, so that the destination
+  // allocates one batch while the tool builds the next.
+  Agent* agent = nullptr;
+  static constexpr uint32_t kBatch = 1 << 16;
+  uint64_t scratch[2] = {0, 0};
+  struct Batch {
+    int buffer;
+    std::vector<uint32_t> objs;
+  };
+  std::vector<Batch> in_flight;  // oldest first
+  std::vector<uint32_t> pending;
+  static constexpr uint64_t kQueued = ~uint64_t{0};
+  void queue_allocation(uint32_t h) {
+    if (objs[h].alloc_size != 0) return;  // queued or sent: sent ones are checked at the end
+    objs[h].alloc_size = kQueued;
+    pending.push_back(h);
+  }
+  Expected<void> send_batch();
+  Expected<void> finish_batch();
+  Expected<void> finish_allocation();
+
+  // Counters of the transform, one set per thread.
+  struct Counters {
+    uint64_t pointers = 0, converted = 0, lossy = 0;
+  };
+  std::mutex violations_lock;
+
+  // discover.cc
+  Expected<void> pair_roots();
+  Expected<void> discover();
+  Expected<void> read_roots();
+  void scan(uint32_t o);
+  void walk(uint32_t plan, const uint8_t* base, uint32_t o, uint64_t obj_off);
+  void on_pointer(uint32_t o, uint64_t off, const Op& op, uint64_t value, uint64_t range_end);
+  void type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool old_layout,
+                 uint64_t live_count = ~uint64_t{0});
+  TypeId downcast(TypeId src_t, uint64_t size) const;
+  void finish_untyped();
+  Target classify(uint64_t value) const;
+  const uint8_t* src_bytes(const Obj& o) const;
+  void violation(const std::string& message);
+  void violation_at(uint32_t o, uint64_t off, const std::string& why);  // thread-safe
+  std::string describe(uint32_t o, uint64_t off, int depth = 0) const;
+  uint32_t heap_object(uint32_t h);
+
+  // apply.cc
+  Expected<void> place_roots();
+  Expected<void> transform();
+  void transform_object(uint32_t o, Counters& c);
+  // `cursor` walks ptr_targets (nullptr: classify every pointer).
+  void apply_plan(uint32_t plan, const uint8_t* src, uint8_t* dst, uint32_t o, uint64_t obj_off,
+                  Counters& c, const uint32_t** cursor);
+  std::optional<uint64_t> relocate(uint64_t value, const Op& op, uint32_t o, uint64_t off,
+                                   Counters& c, uint32_t known = kTargetOther);
+  std::optional<uint64_t> map_into(const Obj& x, uint64_t off, TypeId want) const;
+  std::optional<uint64_t> dst_string(const std::string& s);
+  uint64_t dst_site(uint64_t src_site);
+  Expected<void> run_callbacks(Agent& agent);
+};
+
+// The member path of a byte offset in a type: ".a.b[3]" (for messages).
+std::string member_path(const TypeTable& t, TypeId type, uint64_t off);
+
+}  // namespace tandem::update

@@ -1,0 +1,133 @@
+#include "update/transfer/heap_index.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "update/proc/remote_io.h"
+
+namespace tandem::update {
+
+namespace {
+constexpr uint64_t kIndexMask = (1ull << 56) - 1;
+constexpr uint64_t kMaxScan = 1 << 20;  // bytes scanned back from an interior pointer
+}  // namespace
+
+Expected<std::unique_ptr<HeapIndex>> HeapIndex::load(const ProcessView& process) {
+  std::unique_ptr<HeapIndex> h(new HeapIndex());
+  const tl_block& b = process.block();
+  h->untracked_ = b.untracked;
+  if (b.slot_size != sizeof(tl_slot))
+    return fail(FailureKind::kNoRuntime, "incompatible heap registry in the running process");
+  BigVector<tl_slot> slots(b.slot_count);
+  if (!slots.empty()) {
+    auto r = process.memory().read(remote_addr(b.slots), {reinterpret_cast<uint8_t*>(slots.data()),
+                                                          slots.size() * sizeof(tl_slot)});
+    if (!r)
+      return fail(FailureKind::kSystem, "cannot read the heap registry: " + r.error().describe());
+  }
+  h->slot_to_object_.assign(slots.size(), ~0u);
+  h->objects_.reserve(slots.size());
+  const Mapping* last = nullptr;
+  std::vector<const Mapping*> needed;
+  for (size_t i = 0; i < slots.size(); i++) {
+    if (slots[i].ptr == 0) continue;
+    h->slot_to_object_[i] = static_cast<uint32_t>(h->objects_.size());
+    h->objects_.push_back({slots[i].ptr, slots[i].size, slots[i].site});
+    if (last && slots[i].ptr >= last->start && slots[i].ptr < last->end) continue;
+    last = process.maps().find(slots[i].ptr);
+    if (last == nullptr)
+      return fail(FailureKind::kSystem, "the heap registry names unmapped memory");
+    if (std::find(needed.begin(), needed.end(), last) == needed.end()) needed.push_back(last);
+  }
+  std::sort(needed.begin(), needed.end(),
+            [](const Mapping* a, const Mapping* b) { return a->start < b->start; });
+  std::vector<RemoteRange> ranges;
+  size_t total = 0;
+  for (const Mapping* m : needed) {
+    h->regions_.push_back({m->start, m->end, total});
+    ranges.push_back({m->start, m->end - m->start});
+    total += m->end - m->start;
+  }
+  h->data_ = BigBuffer(total);
+  if (auto r = read_many(process.pid(), ranges, h->data_.get()); !r)
+    return fail(FailureKind::kSystem, "cannot read the heap: " + r.error().describe());
+  return h;
+}
+
+std::unique_ptr<HeapIndex> HeapIndex::from_snapshot(std::span<const tl_slot> slots,
+                                                    uint64_t region_start,
+                                                    std::span<const uint8_t> bytes) {
+  std::unique_ptr<HeapIndex> h(new HeapIndex());
+  h->slot_to_object_.assign(slots.size(), ~0u);
+  for (size_t i = 0; i < slots.size(); i++) {
+    if (slots[i].ptr == 0) continue;
+    h->slot_to_object_[i] = static_cast<uint32_t>(h->objects_.size());
+    h->objects_.push_back({slots[i].ptr, slots[i].size, slots[i].site});
+  }
+  h->regions_.push_back({region_start, region_start + bytes.size(), 0});
+  h->data_ = BigBuffer(bytes.size());
+  std::memcpy(h->data_.get(), bytes.data(), bytes.size());
+  return h;
+}
+
+const HeapIndex::Region* HeapIndex::region_of(uint64_t addr) const {
+  auto it = std::upper_bound(regions_.begin(), regions_.end(), addr,
+                             [](uint64_t a, const Region& r) { return a < r.start; });
+  if (it == regions_.begin()) return nullptr;
+  --it;
+  return addr < it->end ? &*it : nullptr;
+}
+
+const uint8_t* HeapIndex::local(uint64_t addr) const {
+  const Region* r = region_of(addr);
+  return r ? data_.get() + r->local + (addr - r->start) : nullptr;
+}
+
+std::optional<uint32_t> HeapIndex::object_at_base(const Region& r, uint64_t base) const {
+  if (base < r.start + 16 || base >= r.end) return std::nullopt;
+  uint64_t word0;
+  std::memcpy(&word0, data_.get() + r.local + (base - 16 - r.start), 8);
+  uint64_t slot = word0 & kIndexMask;
+  if (slot >= slot_to_object_.size()) return std::nullopt;
+  uint32_t o = slot_to_object_[slot];
+  if (o == ~0u || objects_[o].addr != base) return std::nullopt;
+  return o;
+}
+
+HeapIndex::Found HeapIndex::find(uint64_t addr) const {
+  const Region* r = region_of(addr);
+  if (r == nullptr) {
+    // One past the end of an object that fills its mapping up to the last byte.
+    if (const Region* prev = region_of(addr - 1))
+      r = prev;
+    else
+      return {};
+  }
+  uint64_t base = addr & ~uint64_t{15};
+  uint64_t floor = addr > kMaxScan ? addr - kMaxScan : 0;
+  for (; base >= r->start + 16 && base >= floor; base -= 16) {
+    if (auto o = object_at_base(*r, base)) {
+      uint64_t off = addr - base;
+      if (off <= objects_[*o].size) return {Where::kObject, *o, off};
+      return {Where::kDangling, 0, 0};
+    }
+  }
+  if (base >= r->start + 16) return find_sorted(addr);
+  return {Where::kDangling, 0, 0};
+}
+
+HeapIndex::Found HeapIndex::find_sorted(uint64_t addr) const {
+  if (sorted_.empty()) {
+    sorted_.reserve(objects_.size());
+    for (uint32_t i = 0; i < objects_.size(); i++) sorted_.emplace_back(objects_[i].addr, i);
+    std::sort(sorted_.begin(), sorted_.end());
+  }
+  auto it = std::upper_bound(sorted_.begin(), sorted_.end(), std::make_pair(addr, ~0u));
+  if (it == sorted_.begin()) return {Where::kDangling, 0, 0};
+  --it;
+  const HeapObject& o = objects_[it->second];
+  if (addr - o.addr <= o.size) return {Where::kObject, it->second, addr - o.addr};
+  return {Where::kDangling, 0, 0};
+}
+
+}  // namespace tandem::update

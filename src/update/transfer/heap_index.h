@@ -1,0 +1,73 @@
+// HeapIndex: the live heap objects of a parked source process and a local copy of their bytes.
+//
+// Built from the runtime's registry (runtime/alloc.c): one read of the slot table, then one read
+// of every writable anonymous mapping that holds a live object. find() maps any address to
+// (object, offset) without sorting: a base pointer is checked through the 16-byte header in front
+// of it (its slot index must name a slot holding exactly that pointer); an interior pointer scans
+// back 16 bytes at a time to the nearest valid header (a sorted index is built only for pointers
+// deep inside large objects). One past the end of an object still belongs to it: headers keep
+// objects at least 24 bytes apart, so it cannot be the next object's start.
+// Immutable after load(); safe to read from several threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "update/failure.h"
+#include "update/proc/big_alloc.h"
+#include "update/proc/process.h"
+
+namespace tandem::update {
+
+struct HeapObject {
+  uint64_t addr = 0;
+  uint64_t size = 0;
+  uint64_t site = 0;
+};
+
+class HeapIndex {
+ public:
+  static Expected<std::unique_ptr<HeapIndex>> load(const ProcessView& process);
+  // From a snapshot already in memory: the registry's slots and a copy of the memory
+  // [region_start, region_start + bytes.size()) that holds the objects (unit tests, tools).
+  static std::unique_ptr<HeapIndex> from_snapshot(std::span<const tl_slot> slots,
+                                                  uint64_t region_start,
+                                                  std::span<const uint8_t> bytes);
+
+  size_t size() const { return objects_.size(); }
+  const HeapObject& operator[](uint32_t i) const { return objects_[i]; }
+  const uint8_t* bytes(uint32_t i) const { return local(objects_[i].addr); }
+  uint64_t untracked() const { return untracked_; }
+
+  enum class Where { kNotHeap, kObject, kDangling };
+  struct Found {
+    Where where = Where::kNotHeap;
+    uint32_t object = 0;
+    uint64_t offset = 0;
+  };
+  // kNotHeap: not in a mapping holding live objects; kDangling: in one, but in no live object.
+  Found find(uint64_t addr) const;
+  // Local copy of a remote address inside a heap region (nullptr if not inside one).
+  const uint8_t* local(uint64_t addr) const;
+
+ private:
+  struct Region {
+    uint64_t start, end;
+    size_t local;  // offset in data_
+  };
+  const Region* region_of(uint64_t addr) const;
+  std::optional<uint32_t> object_at_base(const Region& r, uint64_t base) const;
+  Found find_sorted(uint64_t addr) const;
+
+  BigVector<HeapObject> objects_;
+  BigVector<uint32_t> slot_to_object_;  // ~0u: free slot
+  std::vector<Region> regions_;
+  BigBuffer data_;  // not zero-filled: read_many overwrites all of it
+  uint64_t untracked_ = 0;
+  mutable BigVector<std::pair<uint64_t, uint32_t>> sorted_;  // built on demand
+};
+
+}  // namespace tandem::update
