@@ -62,8 +62,7 @@ struct SpawnSpec {
   std::vector<std::string> argv;   // argv[0] included
   std::vector<std::string> envp;
   int cpu = -1;                    // pin the version and its tracer to this CPU (-1: no pinning)
-  bool receives_fds = false;       // give the version a hidden descriptor through which the
-                                   // backend can install copies of another version's fds
+  bool receives_fds = false;       // the backend may install descriptors into the version
   bool disable_aslr = false;       // personality(ADDR_NO_RANDOMIZE) for the version
 };
 
@@ -119,16 +118,13 @@ class Task {
   // Program counter (for crash reports).
   virtual uint64_t pc() const = 0;
 
-  // Installs into this task, at descriptor number `target_fd`, a copy of descriptor `fd` of
-  // process `source_pid` (sharing the open file description). With close_on_exec the copy gets
-  // FD_CLOEXEC. Needs SpawnSpec::receives_fds for this task's version. At kSyscallExit the task
-  // stays there; at kSyscallEntry the intercepted call is consumed (it is replaced by the
-  // installation) and the task is then at kSyscallExit: finish with set_result() + resume().
-  virtual Result<void> install_fd(pid_t source_pid, int fd, int target_fd, bool close_on_exec) = 0;
-
-  // True if descriptor `fd` of this task belongs to the backend (not to the program): the
-  // program must behave as if it did not exist.
-  virtual bool is_backend_fd(int fd) const = 0;
+  // Installs into this task, at descriptor number `target_fd`, a copy of the monitor's own
+  // descriptor `monitor_fd` (sharing the open file description), replacing whatever the task
+  // had at that number. With close_on_exec the copy gets FD_CLOEXEC. Needs
+  // SpawnSpec::receives_fds. At kSyscallExit the task stays there; at kSyscallEntry the
+  // intercepted call is consumed (replaced by the installation) and the task is then at
+  // kSyscallExit: finish with set_result() + resume().
+  virtual Result<void> install_fd(int monitor_fd, int target_fd, bool close_on_exec) = 0;
 
   // Kills the task's whole process (SIGKILL). The sink later gets on_gone.
   virtual void kill_process() = 0;

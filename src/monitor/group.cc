@@ -16,6 +16,7 @@
 #include "base/scoped_fd.h"
 #include "base/tsc.h"
 #include "monitor/monitor.h"
+#include "syscalls/families/epoll.h"
 
 namespace tandem {
 
@@ -134,7 +135,56 @@ bool waits_for_any_child(const SyscallCall& c) {
 }  // namespace
 
 Group::Group(Monitor& monitor, uint64_t id, int versions)
-    : monitor_(monitor), id_(id), members_(versions) {}
+    : monitor_(monitor), id_(id), members_(versions), epoll_(versions) {}
+
+void EpollRegistry::set(int epfd, int fd, std::optional<uint64_t> c) {
+  auto key = std::make_pair(epfd, fd);
+  if (auto it = cookie.find(key); it != cookie.end()) {
+    fd_of_cookie.erase({epfd, it->second});
+    cookie.erase(it);
+  }
+  if (c) {
+    cookie[key] = *c;
+    fd_of_cookie[{epfd, *c}] = fd;
+  }
+}
+
+// Every participant of an agreed epoll_ctl: remember the cookie it registers.
+void Group::record_epoll_ctl(const std::vector<int>& p) {
+  for (int v : p) {
+    const Member& m = *members_[v];
+    RemoteMemory mem(m.tid);
+    auto ev = epoll_ctl_event(m.call, mem);
+    int epfd = static_cast<int>(m.call.args[0]);
+    int fd = static_cast<int>(m.call.args[2]);
+    if (!ev) continue;  // EFAULT: the kernel fails the call too
+    epoll_[v].set(epfd, fd, *ev ? std::optional<uint64_t>((*ev)->cookie) : std::nullopt);
+  }
+}
+
+// The executor's epoll_wait outputs with the follower's own cookies; nullopt when not an
+// epoll_wait or when a cookie cannot be translated (then the follower gets them unchanged).
+std::optional<Outputs> Group::follower_epoll_outputs(const SyscallRecord& record, int executor,
+                                                     int follower, const SyscallCall& fcall) {
+  int nr = record.call.nr;
+  if (nr != SYS_epoll_wait && nr != SYS_epoll_pwait && nr != SYS_epoll_pwait2) return std::nullopt;
+  int epfd = static_cast<int>(record.call.args[0]);
+  Outputs o = record.outputs;
+  auto ok = translate_epoll_cookies(o, [&](uint64_t c) -> std::optional<uint64_t> {
+    auto fd = epoll_[executor].fd_of_cookie.find({epfd, c});
+    if (fd == epoll_[executor].fd_of_cookie.end()) return std::nullopt;
+    auto own = epoll_[follower].cookie.find({epfd, fd->second});
+    if (own == epoll_[follower].cookie.end()) return std::nullopt;
+    return own->second;
+  });
+  (void)fcall;
+  if (!ok) {
+    TANDEM_LOG(kWarn, "group {}: version {} has no registration for a ready epoll event", id_,
+               follower + 1);
+    return std::nullopt;
+  }
+  return o;
+}
 
 void Group::add_member(int version, TaskId task, pid_t tid, pid_t tgid) {
   std::lock_guard lock(mu_);
@@ -290,6 +340,12 @@ void Group::on_syscall_entry(Task& task, int version) {
       m.read_only_open = read_only_open;
     }
     if (m.call.nr == SYS_rt_sigaction) record_disposition(m);
+    // A signal to another process of the program: each version signals its own copy of it.
+    if ((m.call.nr == SYS_kill || m.call.nr == SYS_tgkill) &&
+        monitor_.pids().is_virtual_pid(static_cast<pid_t>(m.call.args[0])) &&
+        m.cls == SyscallClass::kLockstep) {
+      m.cls = SyscallClass::kEveryone;
+    }
     if (handle_version_local(task, m)) return;
     if (m.cls == SyscallClass::kRefused) {
       const SyscallInfo* info = info_of(m.call);
@@ -315,12 +371,6 @@ bool Group::handle_version_local(Task& task, Member& m) {
   if (c.nr < 0) return false;
   const SyscallInfo* info = info_of(c);
   if (info == nullptr) return false;
-  // The backend's own descriptor does not exist for the program.
-  if (info->nargs > 0 && info->args[0].kind == ArgKind::kFd &&
-      task.is_backend_fd(static_cast<int>(c.args[0]))) {
-    task.skip_call(-EBADF);
-    return true;
-  }
   // Calls on a descriptor only this version has.
   if (info->nargs > 0 && info->args[0].kind == ArgKind::kFd &&
       m.local_fds.count(static_cast<int>(c.args[0])) != 0) {
@@ -447,6 +497,7 @@ void Group::decide(Task* current, std::vector<int> p) {
     }
   }
   for (int v : p) members_[v]->consecutive_divergences = 0;
+  if (rep.call.nr == SYS_epoll_ctl) record_epoll_ctl(p);
   bool own = rep.every_version_runs;
   switch (rep.cls) {
     case SyscallClass::kLockstep:
@@ -1054,17 +1105,20 @@ void Group::on_syscall_exit(Task& task, int version) {
           }
           SyscallCall fcall = fm.call;
           bool apply = !fm.content_divergent || fm.call.nr == m.call.nr;
-          monitor_.backend().post(fm.task, [record, fcall, result, apply](Task& t) {
+          auto own_outputs = std::make_shared<std::optional<Outputs>>(
+              follower_epoll_outputs(*record, version, f, fcall));
+          monitor_.backend().post(fm.task, [record, fcall, result, apply, own_outputs](Task& t) {
             for (auto& nf : record->new_fds) {
               if (!nf.copy->valid()) continue;
-              auto ok = t.install_fd(getpid(), nf.copy->get(), nf.number, nf.cloexec);
+              auto ok = t.install_fd(nf.copy->get(), nf.number, nf.cloexec);
               if (!ok) {
                 TANDEM_LOG(kWarn, "cannot give descriptor {} to task {}: {}", nf.number, t.tid(),
                            ok.error().describe());
               }
             }
             if (apply && result >= 0 && !record->outputs.blobs.empty()) {
-              auto ok = apply_outputs(fcall, record->result, record->outputs, t.memory());
+              const Outputs& outs = own_outputs->has_value() ? **own_outputs : record->outputs;
+              auto ok = apply_outputs(fcall, record->result, outs, t.memory());
               if (!ok) {
                 TANDEM_LOG(kWarn, "cannot write the outputs of call {} into task {}: {}",
                            fcall.nr, t.tid(), ok.error().describe());
@@ -1226,6 +1280,7 @@ void Group::form_child_groups() {
     }
     ChildPair pair;
     pair.children.resize(members_.size());
+    pair.epoll = epoll_;
     for (int v : alive) {
       pair.children[v] = members_[v]->unpaired_children.front();
       members_[v]->unpaired_children.pop_front();
@@ -1245,6 +1300,7 @@ void Group::create_child_groups(std::vector<ChildPair> pairs) {
     for (size_t v = 0; v < pair.children.size(); ++v) {
       if (pair.children[v].first.valid()) present.push_back(static_cast<int>(v));
     }
+    g.inherit_epoll(std::move(pair.epoll));
     for (int v : present) {
       auto [id, tid] = pair.children[v];
       g.add_member(v, id, tid, tid);

@@ -82,6 +82,15 @@ struct Member {
   std::map<int, std::pair<uint64_t, uint64_t>> dispositions;
 };
 
+// What each version registered in its epoll instances: the program's own 64-bit cookie (often
+// a pointer) per (epoll fd, fd), and back. Followers get the leader's epoll_wait answers with
+// their own cookies.
+struct EpollRegistry {
+  std::map<std::pair<int, int>, uint64_t> cookie;         // (epfd, fd) -> cookie
+  std::map<std::pair<int, uint64_t>, int> fd_of_cookie;  // (epfd, cookie) -> fd
+  void set(int epfd, int fd, std::optional<uint64_t> c);
+};
+
 struct PendingSignal {
   int signo = 0;
   siginfo_t info{};          // from the first member that received it (pids virtual)
@@ -96,6 +105,11 @@ class Group {
   Group(Monitor& monitor, uint64_t id, int versions);
   uint64_t id() const { return id_; }
 
+  // Registrations of the parent's epoll instances, which a forked child shares.
+  void inherit_epoll(std::vector<EpollRegistry> r) {
+    std::lock_guard lock(mu_);
+    epoll_ = std::move(r);
+  }
   // Adds the member of `version` (its task is stopped; it is resumed by the caller).
   void add_member(int version, TaskId task, pid_t tid, pid_t tgid);
 
@@ -165,7 +179,11 @@ class Group {
   SyscallCall to_real_pids(const Member& m) const;
   struct ChildPair {
     std::vector<std::pair<TaskId, pid_t>> children;  // per version, (0,0) if none
+    std::vector<EpollRegistry> epoll;                // inherited registrations
   };
+  void record_epoll_ctl(const std::vector<int>& participants);
+  std::optional<Outputs> follower_epoll_outputs(const SyscallRecord& record, int executor,
+                                                int follower, const SyscallCall& fcall);
   void create_child_groups(std::vector<ChildPair> pairs);
 
   Monitor& monitor_;
@@ -177,6 +195,7 @@ class Group {
   Round round_;
   uint64_t next_seq_ = 1;
   std::vector<PendingSignal> pending_signals_;
+  std::vector<EpollRegistry> epoll_;  // per version
 };
 
 }  // namespace tandem

@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/scoped_fd.h"
+#include "intercept/ptrace/install_marker.h"
 #include "intercept/ptrace/tracer_thread.h"
 
 namespace tandem {
@@ -16,8 +19,6 @@ namespace {
 
 // The syscall instruction (0f 05) is two bytes; rewinding rip by it re-executes the call.
 constexpr uint64_t kSyscallInsnSize = 2;
-// Lowest number for the hidden descriptor when it has to be re-created.
-constexpr int kHiddenFdBase = 900;
 
 long xptrace(int req, pid_t tid, void* addr, void* data) {
   return ptrace(static_cast<__ptrace_request>(req), tid, addr, data);
@@ -34,10 +35,8 @@ void load_args(user_regs_struct& r, const SyscallCall& c) {
 
 }  // namespace
 
-PtraceTask::PtraceTask(TracerThread& owner, TaskId id, pid_t tid, pid_t tgid, int version,
-                       int hidden_fd)
-    : owner_(owner), id_(id), tid_(tid), tgid_(tgid), version_(version), mem_(tid),
-      hidden_fd_(hidden_fd) {}
+PtraceTask::PtraceTask(TracerThread& owner, TaskId id, pid_t tid, pid_t tgid, int version)
+    : owner_(owner), id_(id), tid_(tid), tgid_(tgid), version_(version), mem_(tid) {}
 
 void PtraceTask::note_stop(StopPoint point) {
   phase_ = Phase::kStopped;
@@ -312,69 +311,82 @@ void PtraceTask::emulate_rdtsc(uint64_t tsc, uint32_t aux) {
 
 uint64_t PtraceTask::pc() const { return const_cast<PtraceTask*>(this)->regs().rip; }
 
-Result<int> PtraceTask::ensure_hidden_fd() {
-  if (hidden_fd_ < 0) return Errno{ENOTSUP};
-  return hidden_fd_;
+Result<void> PtraceTask::answer_install(int monitor_fd, int target_fd, bool close_on_exec) {
+  int listener = owner_.listener();
+  for (;;) {
+    seccomp_notif n{};
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
+      if (errno == EINTR) continue;
+      return last_errno();
+    }
+    if (static_cast<pid_t>(n.pid) != tid_ || n.data.nr != kInstallMarkerNr) {
+      // Not ours (cannot happen unless the program forges the marker): refuse it.
+      seccomp_notif_resp r{};
+      r.id = n.id;
+      r.error = -ENOSYS;
+      ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+      continue;
+    }
+    seccomp_notif_addfd add{};
+    add.id = n.id;
+    add.flags = SECCOMP_ADDFD_FLAG_SETFD | SECCOMP_ADDFD_FLAG_SEND;
+    add.srcfd = static_cast<uint32_t>(monitor_fd);
+    add.newfd = static_cast<uint32_t>(target_fd);
+    add.newfd_flags = close_on_exec ? O_CLOEXEC : 0;
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
+      Errno e = last_errno();
+      seccomp_notif_resp r{};
+      r.id = n.id;
+      r.error = -e.value;
+      ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+      return e;
+    }
+    return {};
+  }
 }
 
-Result<void> PtraceTask::install_fd(pid_t source_pid, int fd, int target_fd, bool close_on_exec) {
+Result<void> PtraceTask::install_fd(int monitor_fd, int target_fd, bool close_on_exec) {
   TANDEM_CHECK(phase_ == Phase::kStopped &&
                (stop_ == StopPoint::kSyscallEntry || stop_ == StopPoint::kSyscallExit))
       << "install_fd into task " << tid_;
-  auto hidden = ensure_hidden_fd();
-  if (!hidden) return hidden.error();
-  // The monitor takes its own copy first: the source may be gone by the time the task asks.
-  ScopedFd source_pidfd(static_cast<int>(syscall(SYS_pidfd_open, source_pid, 0)));
-  if (!source_pidfd.valid()) return last_errno();
-  ScopedFd copy(static_cast<int>(syscall(SYS_pidfd_getfd, source_pidfd.get(), fd, 0)));
-  if (!copy.valid()) return last_errno();
-
-  SyscallCall getfd{SYS_pidfd_getfd,
-                    {static_cast<uint64_t>(*hidden), static_cast<uint64_t>(copy.get()), 0, 0, 0, 0}};
-  int64_t got = -1;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (stop_ == StopPoint::kSyscallEntry) {
-      // Replace the intercepted call by the installation and run to its exit stop.
-      user_regs_struct& r = regs();
-      r.orig_rax = static_cast<uint64_t>(getfd.nr);
-      load_args(r, getfd);
-      regs_dirty_ = true;
-      flush_regs();
-      if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
-      auto st = wait_stop_during_injection();
-      if (!st) return st.error();
-      note_stop(StopPoint::kSyscallExit);
-      got = static_cast<int64_t>(regs().rax);
-    } else {
-      auto r = inject(getfd);
-      if (!r) return r.error();
-      got = *r;
-    }
-    if (got != -EBADF || attempt == 1) break;
-    // The program closed our hidden descriptor (close_range, closefrom): open a new one, high.
-    auto pidfd = inject({SYS_pidfd_open, {static_cast<uint64_t>(owner_.monitor_pid()), 0}});
-    if (!pidfd || *pidfd < 0) return Errno{pidfd ? static_cast<int>(-*pidfd) : EIO};
-    auto high = inject({SYS_fcntl, {static_cast<uint64_t>(*pidfd), F_DUPFD, kHiddenFdBase}});
-    (void)inject({SYS_close, {static_cast<uint64_t>(*pidfd)}});
-    if (!high || *high < 0) return Errno{high ? static_cast<int>(-*high) : EIO};
-    hidden_fd_ = static_cast<int>(*high);
-    getfd.args[0] = static_cast<uint64_t>(hidden_fd_);
+  if (owner_.listener() < 0) return Errno{ENOTSUP};
+  // The task makes the installation marker call; seccomp turns it into a user notification,
+  // which we answer by adding the descriptor (SECCOMP_IOCTL_NOTIF_ADDFD): no permission check
+  // between the task and tandem is involved, so this works after the program changed its uid.
+  if (stop_ == StopPoint::kSyscallEntry) {
+    user_regs_struct& r = regs();
+    r.orig_rax = kInstallMarkerNr;
+    r.rdi = kInstallMarkerMagic;
+    regs_dirty_ = true;
+    flush_regs();
+    // Seccomp runs again on the changed call; the marker filter makes it a notification.
+    if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
+    Result<void> answered = answer_install(monitor_fd, target_fd, close_on_exec);
+    auto st = wait_stop_during_injection();
+    if (!st) return st.error();
+    note_stop(StopPoint::kSyscallExit);
+    return answered;
   }
-  TANDEM_LOG(kDebug, "install_fd task {}: fd {} of {} -> got {} (target {})", tid_, fd, source_pid,
-             got, target_fd);
-  if (got < 0) return Errno{static_cast<int>(-got)};
-  if (got != target_fd) {
-    auto d = inject({SYS_dup3, {static_cast<uint64_t>(got), static_cast<uint64_t>(target_fd),
-                                close_on_exec ? static_cast<uint64_t>(O_CLOEXEC) : 0}});
-    (void)inject({SYS_close, {static_cast<uint64_t>(got)}});
-    if (!d) return d.error();
-    if (*d < 0) return Errno{static_cast<int>(-*d)};
-  } else if (!close_on_exec) {
-    // pidfd_getfd always sets FD_CLOEXEC.
-    auto c = inject({SYS_fcntl, {static_cast<uint64_t>(target_fd), F_SETFD, 0}});
-    if (!c) return c.error();
-  }
-  return {};
+  user_regs_struct saved = regs();
+  flush_regs();
+  user_regs_struct r = saved;
+  r.rip -= kSyscallInsnSize;
+  r.rax = kInstallMarkerNr;
+  r.rdi = kInstallMarkerMagic;
+  if (xptrace(PTRACE_SETREGS, tid_, nullptr, &r) < 0) return last_errno();
+  // Re-executing the syscall instruction: the syscall-entry stop comes first.
+  if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
+  auto st = wait_stop_during_injection();
+  if (!st) return st.error();
+  if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
+  Result<void> answered = answer_install(monitor_fd, target_fd, close_on_exec);
+  st = wait_stop_during_injection();
+  if (!st) return st.error();
+  if (xptrace(PTRACE_SETREGS, tid_, nullptr, &saved) < 0) return last_errno();
+  regs_ = saved;
+  regs_valid_ = true;
+  regs_dirty_ = false;
+  return answered;
 }
 
 void PtraceTask::kill_process() {

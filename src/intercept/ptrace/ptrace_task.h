@@ -27,7 +27,7 @@ class PtraceTask final : public Task {
     kExitStop,          // resumed into a call; its syscall-exit stop comes next
   };
 
-  PtraceTask(TracerThread& owner, TaskId id, pid_t tid, pid_t tgid, int version, int hidden_fd);
+  PtraceTask(TracerThread& owner, TaskId id, pid_t tid, pid_t tgid, int version);
 
   // Task interface.
   TaskId id() const override { return id_; }
@@ -51,8 +51,7 @@ class PtraceTask final : public Task {
   void deliver_signal(int sig) override;
   void emulate_rdtsc(uint64_t tsc, uint32_t aux) override;
   uint64_t pc() const override;
-  Result<void> install_fd(pid_t source_pid, int fd, int target_fd, bool close_on_exec) override;
-  bool is_backend_fd(int fd) const override { return fd >= 0 && fd == hidden_fd_; }
+  Result<void> install_fd(int monitor_fd, int target_fd, bool close_on_exec) override;
   void kill_process() override;
 
   // Used by TracerThread while handling a stop.
@@ -71,7 +70,6 @@ class PtraceTask final : public Task {
   user_regs_struct& regs();
   bool gone() const { return gone_; }
   void mark_gone() { gone_ = true; }
-  int hidden_fd() const { return hidden_fd_; }
   bool resume_at_first_stop() const { return resume_at_first_stop_; }
   // Set when inject() left the task to re-enter its intercepted call: the next seccomp stop
   // is that same call, not a new one.
@@ -88,7 +86,8 @@ class PtraceTask final : public Task {
   // meanwhile (they are re-sent when the task resumes).
   Result<int> wait_stop_during_injection();
   Result<int64_t> inject_at_exit(const SyscallCall& call);
-  Result<int> ensure_hidden_fd();
+  // Answers the installation marker's user notification with the descriptor.
+  Result<void> answer_install(int monitor_fd, int target_fd, bool close_on_exec);
 
   TracerThread& owner_;
   TaskId id_;
@@ -106,7 +105,6 @@ class PtraceTask final : public Task {
   bool resume_at_first_stop_ = false;
   bool reentering_ = false;
   std::vector<int> passthrough_;
-  int hidden_fd_ = -1;
   user_regs_struct regs_{};
   SyscallCall call_;
   siginfo_t siginfo_{};

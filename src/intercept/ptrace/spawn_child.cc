@@ -1,15 +1,22 @@
 #include "intercept/ptrace/spawn_child.h"
 
+#include <linux/filter.h>
+
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/seccomp.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstddef>
+
 #include <cerrno>
+
+#include "intercept/ptrace/install_marker.h"
 
 namespace tandem {
 
@@ -35,18 +42,9 @@ void run_spawned_child(const ChildSetup& s) {
     CPU_SET(s.cpu, &set);
     sched_setaffinity(0, sizeof set, &set);
   }
-  if (s.hidden_fd >= 0) {
-    // A pidfd of the monitor, through which the monitor's copies of another version's
-    // descriptors are installed with pidfd_getfd (see PtraceTask::install_fd).
-    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, getppid(), 0));
-    if (pidfd < 0) fail(s, errno);
-    if (dup2(pidfd, s.hidden_fd) < 0) fail(s, errno);
-    close(pidfd);
-  }
   // The monitor's descriptors must not leak into the version: mark all but 0-2 close-on-exec
-  // (the error pipe must stay open until execve), then keep the hidden descriptor open.
+  // (the pipes to the monitor must stay open until execve).
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-  if (s.hidden_fd >= 0) fcntl(s.hidden_fd, F_SETFD, 0);
 
   if (s.disable_aslr) {
     // Same address layout in every version: programs that mix addresses into names or hash
@@ -60,7 +58,28 @@ void run_spawned_child(const ChildSetup& s) {
   if (s.set_no_new_privs) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(s, errno);
   }
+  if (s.install_marker) {
+    // syscall(kInstallMarkerNr, kInstallMarkerMagic) -> user notification; all else allowed.
+    sock_filter marker[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kInstallMarkerNr, 0, 5),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(kInstallMarkerMagic), 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0]) + 4),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(kInstallMarkerMagic >> 32), 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog prog{static_cast<unsigned short>(sizeof marker / sizeof marker[0]), marker};
+    int listener = static_cast<int>(
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
+    if (listener < 0) fail(s, errno);
+    fcntl(listener, F_SETFD, FD_CLOEXEC);
+    if (write(s.info_fd, &listener, sizeof listener) != sizeof listener) fail(s, errno);
+  }
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &s.filter) < 0) fail(s, errno);
+  // Stop once so that the tracer takes its copy of the listener before execve closes ours.
+  if (s.install_marker) kill(getpid(), SIGSTOP);
   execve(s.path, s.argv, s.envp);
   fail(s, errno);
 }

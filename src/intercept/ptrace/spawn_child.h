@@ -16,7 +16,8 @@ struct ChildSetup {
   int cpu = -1;
   int release_fd = -1;   // read end: the tracer writes one byte once it has seized the child
   int error_fd = -1;     // write end (O_CLOEXEC): errno of a failed execve
-  int hidden_fd = -1;    // where to put a pidfd of the monitor (-1: none)
+  int info_fd = -1;      // write end (O_CLOEXEC): the number of the notification listener
+  bool install_marker = false;  // add the installation-marker filter (install_marker.h)
   sock_fprog filter{};
   sigset_t original_mask{};
   bool set_no_new_privs = true;

@@ -1,6 +1,7 @@
 #include "intercept/ptrace/tracer_thread.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -34,13 +35,6 @@ int spin_microseconds() {
     return env != nullptr ? atoi(env) : 200;
   }();
   return us;
-}
-
-int hidden_fd_number() {
-  rlimit rl{};
-  getrlimit(RLIMIT_NOFILE, &rl);
-  rlim_t top = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1024 ? 1024 : rl.rlim_cur;
-  return static_cast<int>(top) - 1;
 }
 
 struct CStrings {
@@ -101,11 +95,14 @@ void TracerThread::run_spawn(const SpawnSpec& spec, int version, BpfProgram& fil
   CStrings envp(spec.envp);
   int release[2];
   int error[2];
-  if (pipe2(release, O_CLOEXEC) < 0 || pipe2(error, O_CLOEXEC) < 0) {
+  int info[2];
+  if (pipe2(release, O_CLOEXEC) < 0 || pipe2(error, O_CLOEXEC) < 0 ||
+      pipe2(info, O_CLOEXEC) < 0) {
     out = last_errno();
     return;
   }
   ScopedFd release_r(release[0]), release_w(release[1]), error_r(error[0]), error_w(error[1]);
+  ScopedFd info_r(info[0]), info_w(info[1]);
   ChildSetup setup;
   setup.path = spec.path.c_str();
   setup.argv = argv.ptrs.data();
@@ -113,7 +110,8 @@ void TracerThread::run_spawn(const SpawnSpec& spec, int version, BpfProgram& fil
   setup.cpu = spec.cpu;
   setup.release_fd = release[0];
   setup.error_fd = error[1];
-  setup.hidden_fd = spec.receives_fds ? hidden_fd_number() : -1;
+  setup.info_fd = info[1];
+  setup.install_marker = spec.receives_fds;
   setup.filter = filter.as_fprog();
   setup.original_mask = backend_.original_mask();
   setup.set_no_new_privs = geteuid() != 0;
@@ -127,6 +125,7 @@ void TracerThread::run_spawn(const SpawnSpec& spec, int version, BpfProgram& fil
   if (pid == 0) run_spawned_child(setup);
   release_r.reset();
   error_w.reset();
+  info_w.reset();
   if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(kPtraceOptions)) < 0) {
     Errno e = last_errno();
     ::kill(pid, SIGKILL);
@@ -153,7 +152,12 @@ void TracerThread::run_spawn(const SpawnSpec& spec, int version, BpfProgram& fil
     int sig = WSTOPSIG(status);
     int event = status >> 16;
     if (sig == SIGTRAP && event == PTRACE_EVENT_EXEC) {
-      PtraceTask& t = adopt(pid, pid, version, setup.hidden_fd);
+      if (spec.receives_fds && !listener_.valid()) {
+        out = Errno{EPROTO};  // the child never stopped at its execve with the listener open
+        ::kill(pid, SIGKILL);
+        return;
+      }
+      PtraceTask& t = adopt(pid, pid, version);
       t.note_stop(StopPoint::kOther);
       if (auto r = hide_vdso(pid, t.regs().rsp); !r) {
         TANDEM_LOG(kWarn, "version {}: cannot hide the vDSO: {}", version, r.error().describe());
@@ -161,6 +165,16 @@ void TracerThread::run_spawn(const SpawnSpec& spec, int version, BpfProgram& fil
       initial_tasks_.push_back(t.id());
       out = Backend::Spawned{t.id(), pid};
       return;
+    }
+    pollfd readable{info_r.get(), POLLIN, 0};
+    if (spec.receives_fds && !listener_.valid() && poll(&readable, 1, 0) == 1) {
+      // The child stopped after installing its filters: its notification listener
+      // (close-on-exec) is open at the number it wrote us; take our copy before its execve.
+      int number = -1;
+      if (read(info_r.get(), &number, sizeof number) == sizeof number) {
+        ScopedFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+        listener_.reset(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), number, 0)));
+      }
     }
     // Stops before the exec (the seccomp stop of execve itself, the initial group stop):
     // nothing to decide yet.
@@ -202,9 +216,9 @@ PtraceTask* TracerThread::find(TaskId id) {
   return nullptr;
 }
 
-PtraceTask& TracerThread::adopt(pid_t tid, pid_t tgid, int version, int hidden_fd) {
+PtraceTask& TracerThread::adopt(pid_t tid, pid_t tgid, int version) {
   TaskId id = backend_.new_task_id(this);
-  auto task = std::make_unique<PtraceTask>(*this, id, tid, tgid, version, hidden_fd);
+  auto task = std::make_unique<PtraceTask>(*this, id, tid, tgid, version);
   PtraceTask& ref = *task;
   tasks_[tid] = std::move(task);
   return ref;
@@ -388,7 +402,7 @@ void TracerThread::handle_event(PtraceTask& t, int event, int status) {
     case PTRACE_EVENT_CLONE: {
       auto child_tid = static_cast<pid_t>(msg);
       PtraceTask& child = adopt(child_tid, event == PTRACE_EVENT_CLONE ? t.tgid() : child_tid,
-                                t.version(), t.hidden_fd());
+                                t.version());
       if (auto it = early_children_.find(child_tid); it != early_children_.end()) {
         early_children_.erase(it);
         child.note_stop(StopPoint::kOther);

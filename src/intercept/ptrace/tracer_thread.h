@@ -28,6 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/scoped_fd.h"
 #include "intercept/backend.h"
 #include "intercept/seccomp_filter.h"
 #include "intercept/ptrace/ptrace_task.h"
@@ -59,6 +60,8 @@ class TracerThread {
   int cpu() const { return cpu_; }
   pid_t monitor_pid() const { return monitor_pid_; }
   pid_t os_tid() const { return os_tid_; }
+  // The user-notification listener of this version's installation-marker filter (-1: none).
+  int listener() const { return listener_.get(); }
   // Handles a stop of another task that arrived while a task waited during an injection.
   void defer_status(pid_t pid, int status);
 
@@ -75,7 +78,7 @@ class TracerThread {
   void handle_signal_stop(PtraceTask& t, int sig);
   void handle_first_stop(PtraceTask& t);
   void handle_gone(pid_t pid, int status);
-  PtraceTask& adopt(pid_t tid, pid_t tgid, int version, int hidden_fd);
+  PtraceTask& adopt(pid_t tid, pid_t tgid, int version);
   bool all_tasks_stopped() const;
   void run_spawn(const SpawnSpec& spec, int version, BpfProgram& filter,
                  Result<Backend::Spawned>& out);
@@ -86,6 +89,7 @@ class TracerThread {
   pid_t monitor_pid_;
   std::atomic<pid_t> os_tid_{0};
   std::atomic<pid_t> doorbell_{0};
+  ScopedFd listener_;
   EventSink* sink_ = nullptr;
   std::thread thread_;
 

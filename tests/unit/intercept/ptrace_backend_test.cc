@@ -175,7 +175,7 @@ TEST(PtraceBackend, InstallsDescriptorsFromAnotherProcess) {
     if (t.call().nr != SYS_openat) return false;
     std::string path = t.memory().read_cstring(remote_addr(t.call().args[1])).value_or("");
     if (path != "/dev/null") return false;
-    auto r = t.install_fd(getpid(), p[1], 7, true);
+    auto r = t.install_fd(p[1], 7, true);
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().describe());
     t.set_result(7);
     t.resume();
