@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "intercept/backend.h"
+#include "monitor/process.h"
 #include "monitor/record.h"
 
 namespace tandem {
@@ -71,45 +72,24 @@ struct Member {
   uint64_t write_consumed = 0;
   uint64_t write_total = 0;
   bool repeating = false;
+  uint64_t fd_seq = 0;                // the descriptor-table change it is applying (Process)
   int held_rounds = 0;
   int consecutive_divergences = 0;
   uint64_t calls = 0;
 
   std::set<int> local_fds;            // descriptors only this version has
   std::deque<std::pair<TaskId, pid_t>> unpaired_children;
-  std::map<int, int> owed_signals;    // signals already delivered before their own copy came
+  std::deque<std::pair<TaskId, pid_t>> unpaired_threads;
   // Signal dispositions this member set (rt_sigaction): handler and flags per signal.
   std::map<int, std::pair<uint64_t, uint64_t>> dispositions;
 };
 
-// What each version registered in its epoll instances: the program's own 64-bit cookie (often
-// a pointer) per (epoll fd, fd), and back. Followers get the leader's epoll_wait answers with
-// their own cookies.
-struct EpollRegistry {
-  std::map<std::pair<int, int>, uint64_t> cookie;         // (epfd, fd) -> cookie
-  std::map<std::pair<int, uint64_t>, int> fd_of_cookie;  // (epfd, cookie) -> fd
-  void set(int epfd, int fd, std::optional<uint64_t> c);
-};
-
-struct PendingSignal {
-  int signo = 0;
-  siginfo_t info{};          // from the first member that received it (pids virtual)
-  bool internal = false;     // each member gets its own copy (SIGCHLD, kill inside the program)
-  std::set<int> received;    // versions that received it
-  std::map<int, int> copies; // how many copies each version received (standard signals merge)
-  int rounds_waiting = 0;
-};
-
 class Group {
  public:
-  Group(Monitor& monitor, uint64_t id, int versions);
+  Group(Monitor& monitor, uint64_t id, int versions, std::shared_ptr<Process> process);
   uint64_t id() const { return id_; }
+  const std::shared_ptr<Process>& process() const { return process_; }
 
-  // Registrations of the parent's epoll instances, which a forked child shares.
-  void inherit_epoll(std::vector<EpollRegistry> r) {
-    std::lock_guard lock(mu_);
-    epoll_ = std::move(r);
-  }
   // Adds the member of `version` (its task is stopped; it is resumed by the caller).
   void add_member(int version, TaskId task, pid_t tid, pid_t tgid);
 
@@ -117,7 +97,7 @@ class Group {
   void on_syscall_entry(Task& task, int version);
   void on_syscall_exit(Task& task, int version);
   void on_async_signal(Task& task, int version, const siginfo_t& info, bool internal);
-  void on_child(Task& parent, int version, Task& child);
+  void on_child(Task& parent, int version, Task& child, bool thread);
   // The member of `version` is gone (exited, crashed, dropped). `task` is the current task if
   // the caller is in its callback.
   void on_member_gone(int version);
@@ -137,6 +117,7 @@ class Group {
     bool merged_write = false;     // executor writes a common part of different chunkings
     uint64_t merged_length = 0;
     bool ordered = false;          // kEveryone, but the executor first (wait for any child)
+    bool fd_ordered = false;       // kEveryone, the executor first, followers in fd order
   };
 
   // All under mu_.
@@ -152,9 +133,13 @@ class Group {
   void refuse(Task* current, const std::vector<int>& participants);
   void finish_everyone_round(Task* current);
   void everyone_exit(Task& task, Member& m, int version);
-  void start_ordered_wait(Task* current, const std::vector<int>& participants);
+  bool new_fd_waits_for_a_close(Task& task, Member& m, int64_t result);
+  void start_ordered_wait(Task* current, const std::vector<int>& participants,
+                          bool fd_change = false);
   void continue_ordered_wait(Task* current, Member& executor, int64_t result);
   bool deliver_signals(Task* current, const std::vector<int>& participants);
+  // Starts a follower's part of a descriptor-table change in the leader's order.
+  void in_fd_order(Member& m, uint64_t seq, std::function<void(Task&)> fn);
   void divergence(Task* current, const std::vector<int>& participants,
                   const std::vector<std::vector<int>>& classes);
   void record_disposition(Member& m);
@@ -162,9 +147,10 @@ class Group {
   bool calls_equal(const Member& a, const Member& b) const;
   void run_local(Task* current, Member& m, bool report_exit);
   void act(Task* current, const Member& m, std::function<void(Task&)> fn);
-  void form_child_groups();
+  void form_child_groups(bool threads);
   void on_member_gone_locked(int version);
   std::vector<int> participants() const;
+  bool process_ordering() const;
 
   struct Drop {
     int version;
@@ -179,7 +165,7 @@ class Group {
   SyscallCall to_real_pids(const Member& m) const;
   struct ChildPair {
     std::vector<std::pair<TaskId, pid_t>> children;  // per version, (0,0) if none
-    std::vector<EpollRegistry> epoll;                // inherited registrations
+    bool thread = false;
   };
   void record_epoll_ctl(const std::vector<int>& participants);
   std::optional<Outputs> follower_epoll_outputs(const SyscallRecord& record, int executor,
@@ -194,8 +180,8 @@ class Group {
   std::vector<std::optional<Member>> members_;
   Round round_;
   uint64_t next_seq_ = 1;
-  std::vector<PendingSignal> pending_signals_;
-  std::vector<EpollRegistry> epoll_;  // per version
+  std::shared_ptr<Process> process_;
+  bool counted_out_ = false;  // this group no longer counts among the process's threads
 };
 
 }  // namespace tandem

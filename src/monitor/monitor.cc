@@ -125,7 +125,7 @@ bool Monitor::start(std::string& error, int& exit_code) {
     }
     spawned.push_back(*r);
   }
-  Group& root = new_group();
+  Group& root = new_group(std::make_shared<Process>(version_count()));
   pid_t virtual_root = spawned[leader_].pid;
   for (int v = 0; v < version_count(); ++v) {
     pids_.add(v, spawned[v].pid, virtual_root);
@@ -171,9 +171,10 @@ int Monitor::run() {
   return 0;
 }
 
-Group& Monitor::new_group() {
+Group& Monitor::new_group(std::shared_ptr<Process> process) {
   std::lock_guard lock(mu_);
-  groups_.push_back(std::make_unique<Group>(*this, groups_.size() + 1, version_count()));
+  groups_.push_back(
+      std::make_unique<Group>(*this, groups_.size() + 1, version_count(), std::move(process)));
   return *groups_.back();
 }
 
@@ -255,8 +256,9 @@ void Monitor::on_new_task(Task& parent, Task& child, CloneKind kind) {
     child.resume();
     return;
   }
-  (void)kind;
-  g->on_child(parent, parent.version(), child);
+  // A thread shares its parent's process; the backend knows it from the clone event.
+  bool thread = kind == CloneKind::kClone && child.tgid() == parent.tgid();
+  g->on_child(parent, parent.version(), child, thread);
 }
 
 void Monitor::on_exec(Task& task) {

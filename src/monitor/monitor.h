@@ -67,8 +67,8 @@ class Monitor final : public EventSink {
   void drop_version(int version, const std::string& reason, const std::string& kind);
   // Stops the whole program (strict policy).
   void stop_program(int exit_code);
-  // Creates the group for paired children and registers their tasks.
-  Group& new_group();
+  // Creates a group (for paired children or threads) in `process`.
+  Group& new_group(std::shared_ptr<Process> process);
   void register_task(TaskId id, Group* group);
   uint64_t next_round_seq() { return round_seq_.fetch_add(1); }
   // Original CPU affinity of tandem, reported to versions that ask (they run pinned).

@@ -531,9 +531,10 @@ sc(31, "shmctl", REPLICATED, [i32("shmid"), flags("cmd", "shmctl_cmd"), special(
 # Processes, threads, execution
 # ------------------------------------------------------------------------------------------------
 
-# Children: each version forks its own, the monitor pairs the i-th children. Threads (CLONE_VM
-# without CLONE_VFORK, which includes CLONE_THREAD) are refused with EAGAIN until supported: the
-# "clone" family says so. CLONE_VM|CLONE_VFORK (posix_spawn) is a process and stays EVERYONE.
+# Children: each version forks its own, the monitor pairs the i-th children; threads
+# (CLONE_THREAD) likewise, paired by creation order. CLONE_VM without CLONE_THREAD or
+# CLONE_VFORK (a process sharing its parent's memory) is refused with EAGAIN: the "clone" family
+# says so. CLONE_VM|CLONE_VFORK (posix_spawn) is a process and stays EVERYONE.
 sc(56, "clone", EVERYONE,
    [flags("flags", "clone_flags", 8), ignored("stack"), ignored("parent_tid"),
     ignored("child_tid"), ignored("tls")], ret=R_PID, special="clone", refuse="EAGAIN")

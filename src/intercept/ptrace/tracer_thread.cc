@@ -37,6 +37,24 @@ int spin_microseconds() {
   return us;
 }
 
+// The thread group of `tid` from /proc (fallback if it cannot be read).
+pid_t tgid_of(pid_t tid, pid_t fallback) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  FILE* f = fopen(path, "re");
+  if (f == nullptr) return fallback;
+  char line[256];
+  pid_t tgid = fallback;
+  while (fgets(line, sizeof line, f) != nullptr) {
+    if (strncmp(line, "Tgid:", 5) == 0) {
+      tgid = static_cast<pid_t>(atoi(line + 5));
+      break;
+    }
+  }
+  fclose(f);
+  return tgid;
+}
+
 struct CStrings {
   std::vector<std::string> storage;
   std::vector<char*> ptrs;
@@ -253,7 +271,18 @@ void TracerThread::main() {
     }
     if (stopping_ && tasks_.empty()) break;
     if (events_started_ && tasks_.empty() && !inbox_pending_.load()) break;
-    if (inbox_pending_.load()) continue;
+    if (inbox_pending_.load()) {
+      // Work keeps coming (a handler that waits for another stop re-posts itself): let the
+      // stops in without blocking.
+      int status = 0;
+      pid_t pid = waitpid(-1, &status, WNOHANG | __WALL | __WNOTHREAD);
+      if (pid == doorbell_.load()) {
+        if (WIFSTOPPED(status)) ptrace(PTRACE_CONT, pid, nullptr, nullptr);
+      } else if (pid > 0) {
+        handle_status(pid, status);
+      }
+      continue;
+    }
     if (!tasks_.empty() && all_tasks_stopped() && spin_microseconds() > 0 &&
         backend_.cpu_exclusive(cpu_)) {
       // Our CPU has nothing else to run: wait for a posted verdict by spinning.
@@ -401,8 +430,11 @@ void TracerThread::handle_event(PtraceTask& t, int event, int status) {
     case PTRACE_EVENT_VFORK:
     case PTRACE_EVENT_CLONE: {
       auto child_tid = static_cast<pid_t>(msg);
-      PtraceTask& child = adopt(child_tid, event == PTRACE_EVENT_CLONE ? t.tgid() : child_tid,
-                                t.version());
+      // A clone event is a thread (same thread group) unless the clone had its own exit signal
+      // without CLONE_THREAD: ask the kernel.
+      pid_t child_tgid = child_tid;
+      if (event == PTRACE_EVENT_CLONE) child_tgid = tgid_of(child_tid, t.tgid());
+      PtraceTask& child = adopt(child_tid, child_tgid, t.version());
       if (auto it = early_children_.find(child_tid); it != early_children_.end()) {
         early_children_.erase(it);
         child.note_stop(StopPoint::kOther);

@@ -1,4 +1,4 @@
-// Families of process calls: clone (threads refused), execve and wait (named for the monitor,
+// Families of process calls: clone (threads paired, memory-sharing processes refused), execve and wait (named for the monitor,
 // generic otherwise), target_pid (oneself vs. another process), prlimit, restart_syscall and
 // capabilities (capset's data size by header version).
 #include <fmt/format.h>
@@ -34,17 +34,20 @@ class NamedFamily final : public Family {
 // ------------------------------------------------------------------------------------------
 // clone, clone3, fork, vfork
 
-// Memory shared with a running parent is a thread in all but name: CLONE_VM without
-// CLONE_VFORK (CLONE_THREAD requires CLONE_VM). With CLONE_VFORK the parent is suspended until
-// the child execs or exits, so the child is a process for the monitor (posix_spawn).
-bool makes_thread(uint64_t flags) {
-  return (flags & abi::kCloneVm) != 0 &&
-         ((flags & abi::kCloneThread) != 0 || (flags & abi::kCloneVfork) == 0);
+// Threads (CLONE_THREAD, which requires CLONE_VM) run in every version and are paired by
+// creation order. Memory shared with a running parent *without* CLONE_THREAD is a process that
+// is a thread in all but name (its own descriptor table and signals but the parent's memory):
+// refused. With CLONE_VFORK the parent is suspended until the child execs or exits, so such a
+// child is a process for the monitor (posix_spawn).
+bool shares_memory_as_process(uint64_t flags) {
+  return (flags & abi::kCloneVm) != 0 && (flags & abi::kCloneThread) == 0 &&
+         (flags & abi::kCloneVfork) == 0;
 }
 
 constexpr uint64_t kCloneArgsVer0 = 64;
 constexpr uint64_t kMaxPidNsLevel = 32;
-constexpr const char* kThreadsRefused = "threads (CLONE_VM without CLONE_VFORK) are not supported";
+constexpr const char* kSharedMemoryRefused =
+    "processes sharing memory without CLONE_THREAD or CLONE_VFORK are not supported";
 
 class CloneFamily final : public Family {
  public:
@@ -53,7 +56,8 @@ class CloneFamily final : public Family {
   std::optional<Refinement> classify(const SyscallCall& call, const SyscallInfo& info,
                                      const RemoteMemory* mem) const override {
     if (is(info, "clone")) {
-      if (makes_thread(call.args[0])) return Refinement{SyscallClass::kRefused, kThreadsRefused};
+      if (shares_memory_as_process(call.args[0]))
+        return Refinement{SyscallClass::kRefused, kSharedMemoryRefused};
       return std::nullopt;
     }
     if (is(info, "clone3")) {
@@ -62,7 +66,8 @@ class CloneFamily final : public Family {
       auto flags = mem->read_value(remote_ptr<uint64_t>(call.args[0]));
       // Unreadable arguments: every version gets EFAULT from its own kernel call.
       if (!flags) return std::nullopt;
-      if (makes_thread(*flags)) return Refinement{SyscallClass::kRefused, kThreadsRefused};
+      if (shares_memory_as_process(*flags))
+        return Refinement{SyscallClass::kRefused, kSharedMemoryRefused};
     }
     return std::nullopt;
   }

@@ -73,19 +73,19 @@ TEST(Classify, FcntlByCommand) {
   EXPECT_NE(c.why, nullptr);
 }
 
-TEST(Classify, ThreadsAreRefusedProcessesAreNot) {
+TEST(Classify, ThreadsAndProcessesRunInEveryVersion) {
   uint64_t thread = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
                     CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
   Classification t = classify(make_call(SYS_clone, {thread}));
-  EXPECT_EQ(t.cls, SyscallClass::kRefused);
-  EXPECT_EQ(t.refuse_errno, EAGAIN);
-  EXPECT_FALSE(t.every_version_runs);
+  EXPECT_EQ(t.cls, SyscallClass::kEveryone);
+  EXPECT_TRUE(t.every_version_runs);
   // fork() as glibc does it, and posix_spawn's vfork-style clone: processes.
   EXPECT_EQ(cls(SYS_clone, {CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD}),
             SyscallClass::kEveryone);
   EXPECT_EQ(cls(SYS_clone, {CLONE_VM | CLONE_VFORK | SIGCHLD}), SyscallClass::kEveryone);
-  // Shared memory without vfork's suspension is a thread in all but name.
+  // Shared memory without CLONE_THREAD or vfork's suspension: refused.
   EXPECT_EQ(cls(SYS_clone, {CLONE_VM | SIGCHLD}), SyscallClass::kRefused);
+  EXPECT_EQ(classify(make_call(SYS_clone, {CLONE_VM | SIGCHLD})).refuse_errno, EAGAIN);
   EXPECT_EQ(cls(SYS_fork, {}), SyscallClass::kEveryone);
   EXPECT_EQ(cls(SYS_vfork, {}), SyscallClass::kEveryone);
 }
@@ -98,6 +98,10 @@ TEST(Classify, Clone3ReadsItsFlags) {
   spawn.flags = CLONE_VM | CLONE_VFORK;
   spawn.exit_signal = SIGCHLD;
   EXPECT_EQ(effective_class(make_call(SYS_clone3, {a(&thread), sizeof thread}), &mem),
+            SyscallClass::kEveryone);
+  abi::CloneArgs shared{};
+  shared.flags = CLONE_VM;
+  EXPECT_EQ(effective_class(make_call(SYS_clone3, {a(&shared), sizeof shared}), &mem),
             SyscallClass::kRefused);
   EXPECT_EQ(effective_class(make_call(SYS_clone3, {a(&spawn), sizeof spawn}), &mem),
             SyscallClass::kEveryone);

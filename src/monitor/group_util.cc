@@ -1,0 +1,179 @@
+// Small helpers of the group code (group_util.h).
+#include "monitor/group_util.h"
+
+#include "monitor/group.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include <fmt/format.h>
+
+namespace tandem::detail {
+
+
+bool is_restart_code(int64_t r) {
+  return r == kERestartSys || r == kERestartNoIntr || r == kERestartNoHand ||
+         r == kERestartRestartBlock;
+}
+
+
+bool contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+bool signal_blocked(pid_t tid, int sig) {
+  std::ifstream in(fmt::format("/proc/{}/status", tid));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("SigBlk:", 0) == 0)
+      return (std::stoull(line.substr(7), nullptr, 16) & (uint64_t{1} << (sig - 1))) != 0;
+  }
+  return false;
+}
+
+bool changes_fd_table(const SyscallCall& c) {
+  switch (c.nr) {
+    case SYS_close:
+    case SYS_close_range:
+    case SYS_dup:
+    case SYS_dup2:
+    case SYS_dup3:
+      return true;
+    case SYS_fcntl:
+      return c.args[1] == F_DUPFD || c.args[1] == F_DUPFD_CLOEXEC;
+    default:
+      return false;
+  }
+}
+
+std::pair<int, int> fds_closed_by(const SyscallCall& c) {
+  switch (c.nr) {
+    case SYS_close: return {static_cast<int>(c.args[0]), static_cast<int>(c.args[0])};
+    case SYS_dup2:
+    case SYS_dup3: return {static_cast<int>(c.args[1]), static_cast<int>(c.args[1])};
+    case SYS_close_range: {
+      uint64_t last = std::min<uint64_t>(c.args[1], 1 << 30);
+      return {static_cast<int>(c.args[0]), static_cast<int>(last)};
+    }
+    default: return {-1, -1};
+  }
+}
+
+bool is_open_call(int nr) {
+  return nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat;
+}
+
+// Open flags of an open-family call (openat2 keeps them in struct open_how).
+uint64_t open_flags(const SyscallCall& c, const RemoteMemory& mem) {
+  switch (c.nr) {
+    case SYS_open: return c.args[1];
+    case SYS_openat: return c.args[2];
+    case SYS_creat: return O_CREAT | O_WRONLY | O_TRUNC;
+    case SYS_openat2: return mem.read_value(remote_ptr<uint64_t>(c.args[2])).value_or(O_RDWR);
+    default: return 0;
+  }
+}
+
+// Reads whether descriptor `fd` of `pid` has FD_CLOEXEC, from /proc/PID/fdinfo.
+bool fd_is_cloexec(pid_t pid, int fd) {
+  std::ifstream in(fmt::format("/proc/{}/fdinfo/{}", pid, fd));
+  std::string key;
+  while (in >> key) {
+    if (key == "flags:") {
+      std::string octal;
+      in >> octal;
+      return (std::stoul(octal, nullptr, 8) & O_CLOEXEC) != 0;
+    }
+  }
+  return false;
+}
+
+// Whether the descriptor(s) a call creates get FD_CLOEXEC, from its own flags; nullopt when
+// the call does not say (then /proc tells).
+std::optional<bool> cloexec_from_call(const SyscallCall& c) {
+  switch (c.nr) {
+    case SYS_open: return (c.args[1] & O_CLOEXEC) != 0;
+    case SYS_openat: return (c.args[2] & O_CLOEXEC) != 0;
+    case SYS_creat:
+    case SYS_accept:
+    case SYS_pipe:
+    case SYS_eventfd:
+    case SYS_epoll_create:
+    case SYS_signalfd:
+    case SYS_inotify_init:
+      return false;
+    case SYS_socket:
+    case SYS_socketpair:
+    case SYS_pipe2:
+    case SYS_eventfd2:
+    case SYS_timerfd_create:
+      return (c.args[1] & O_CLOEXEC) != 0;  // SOCK_, EFD_, TFD_CLOEXEC are O_CLOEXEC
+    case SYS_accept4: return (c.args[3] & O_CLOEXEC) != 0;
+    case SYS_signalfd4: return (c.args[3] & O_CLOEXEC) != 0;
+    case SYS_epoll_create1:
+    case SYS_inotify_init1:
+      return (c.args[0] & O_CLOEXEC) != 0;
+    case SYS_pidfd_open: return true;
+    case SYS_recvmsg: return (c.args[2] & MSG_CMSG_CLOEXEC) != 0;
+    default: return std::nullopt;
+  }
+}
+
+// True if signal `sig` is pending in the kernel for `tid` (thread or process queue).
+bool signal_pending(pid_t tid, int sig) {
+  std::ifstream in(fmt::format("/proc/{}/status", tid));
+  std::string line;
+  uint64_t mask = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("SigPnd:", 0) == 0 || line.rfind("ShdPnd:", 0) == 0)
+      mask |= std::stoull(line.substr(7), nullptr, 16);
+  }
+  return (mask & (uint64_t{1} << (sig - 1))) != 0;
+}
+
+// How many bytes a write-like call asks to write (for results adapted after a divergence).
+int64_t requested_length(const SyscallCall& c) {
+  switch (c.nr) {
+    case SYS_write:
+    case SYS_pwrite64:
+    case SYS_sendto:
+      return static_cast<int64_t>(c.args[2]);
+    default:
+      return -1;
+  }
+}
+
+const SyscallInfo* info_of(const SyscallCall& c) { return c.nr >= 0 ? syscall_info(c.nr) : nullptr; }
+
+// wait4(-1 / 0 / -pgid) and waitid(P_ALL / P_PGID): "any child" of a set.
+bool waits_for_any_child(const SyscallCall& c) {
+  if (c.nr == SYS_wait4) return static_cast<int32_t>(c.args[0]) <= 0;
+  if (c.nr == SYS_waitid) return c.args[0] == P_ALL || c.args[0] == P_PGID;
+  return false;
+}
+
+
+// The bytes a write or writev asks to write.
+Result<std::vector<uint8_t>> write_data(const Member& m) {
+  RemoteMemory mem(m.tid);
+  if (m.call.nr == SYS_write) return mem.read_bytes(remote_addr(m.call.args[1]), m.call.args[2]);
+  uint64_t count = m.call.args[2];
+  if (count > 1024) return Errno{EINVAL};
+  std::vector<uint8_t> all;
+  for (uint64_t i = 0; i < count; ++i) {
+    auto base = mem.read_value(remote_ptr<uint64_t>(m.call.args[1] + i * 16));
+    auto len = mem.read_value(remote_ptr<uint64_t>(m.call.args[1] + i * 16 + 8));
+    if (!base || !len) return Errno{EFAULT};
+    auto bytes = mem.read_bytes(remote_addr(*base), *len);
+    if (!bytes) return bytes.error();
+    all.insert(all.end(), bytes->begin(), bytes->end());
+  }
+  return all;
+}
+
+
+}  // namespace tandem::detail

@@ -1,0 +1,55 @@
+// Small helpers of the group code: restart codes, open flags, FD_CLOEXEC, pending signals.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "base/remote_mem.h"
+#include "base/result.h"
+#include "syscalls/call.h"
+
+namespace tandem {
+struct Member;
+}
+
+namespace tandem::detail {
+
+// Restart codes the kernel leaves in rax when a signal interrupts a call (never seen by the
+// program): the call had no effect and is restarted or fails with EINTR.
+constexpr int64_t kERestartSys = -512;
+constexpr int64_t kERestartNoIntr = -513;
+constexpr int64_t kERestartNoHand = -514;
+constexpr int64_t kERestartRestartBlock = -516;
+bool is_restart_code(int64_t r);
+
+// rdtsc/rdtscp meet at the rendezvous like a call, under this pseudo number.
+constexpr int kPseudoRdtsc = -2;
+
+bool contains(const std::vector<int>& v, int x);
+bool is_open_call(int nr);
+// Open flags of an open-family call (openat2 keeps them in struct open_how).
+uint64_t open_flags(const SyscallCall& c, const RemoteMemory& mem);
+// Whether descriptor `fd` of `pid` has FD_CLOEXEC, from /proc/PID/fdinfo.
+bool fd_is_cloexec(pid_t pid, int fd);
+// Whether the descriptors a call creates get FD_CLOEXEC, from its own flags (nullopt: unknown).
+std::optional<bool> cloexec_from_call(const SyscallCall& c);
+// True if signal `sig` is pending in the kernel for `tid` (thread or process queue).
+bool signal_pending(pid_t tid, int sig);
+// True if `tid` blocks `sig`.
+bool signal_blocked(pid_t tid, int sig);
+// How many bytes a write-like call asks to write (-1: not a plain write).
+int64_t requested_length(const SyscallCall& c);
+const SyscallInfo* info_of(const SyscallCall& c);
+// wait4(-1 / 0 / -pgid) and waitid(P_ALL / P_PGID): "any child" of a set.
+bool waits_for_any_child(const SyscallCall& c);
+// Calls that change the descriptor table (ordered across threads, see Process).
+bool changes_fd_table(const SyscallCall& c);
+// The descriptor numbers such a call closes, as a range ([-1,-1] if none).
+std::pair<int, int> fds_closed_by(const SyscallCall& c);
+// The bytes a write or writev asks to write.
+Result<std::vector<uint8_t>> write_data(const Member& m);
+
+}  // namespace tandem::detail

@@ -1,0 +1,55 @@
+#include "monitor/process.h"
+
+namespace tandem {
+
+void EpollRegistry::set(int epfd, int fd, std::optional<uint64_t> c) {
+  auto key = std::make_pair(epfd, fd);
+  if (auto it = cookie.find(key); it != cookie.end()) {
+    fd_of_cookie.erase({epfd, it->second});
+    cookie.erase(it);
+  }
+  if (c) {
+    cookie[key] = *c;
+    fd_of_cookie[{epfd, *c}] = fd;
+  }
+}
+
+uint64_t Process::issue_fd_change(const std::vector<int>& appliers) {
+  uint64_t seq = ++issued_;
+  for (int v = 0; v < static_cast<int>(done_.size()); ++v) {
+    bool applies = false;
+    for (int a : appliers) applies |= a == v;
+    if (!applies) applied(v, seq);
+  }
+  return seq;
+}
+
+void Process::when_turn(int v, uint64_t seq, std::function<void()> start) {
+  if (done_[v] + 1 >= seq) {
+    start();
+  } else {
+    waiting_[v][seq] = std::move(start);
+  }
+}
+
+void Process::mark(int v, uint64_t seq) {
+  if (seq <= done_[v]) return;
+  done_ahead_[v].insert(seq);
+  while (done_ahead_[v].count(done_[v] + 1) != 0) {
+    done_ahead_[v].erase(done_[v] + 1);
+    ++done_[v];
+  }
+}
+
+void Process::applied(int v, uint64_t seq) {
+  mark(v, seq);
+  // Start the next change of this version if it was waiting for this one.
+  auto& w = waiting_[v];
+  if (!w.empty() && w.begin()->first <= done_[v] + 1) {
+    auto fn = std::move(w.begin()->second);
+    w.erase(w.begin());
+    fn();
+  }
+}
+
+}  // namespace tandem

@@ -1,0 +1,93 @@
+// Process: what the groups of one process share across its threads.
+//
+// A group pairs the corresponding *threads* of the versions; the threads of one process share
+// the descriptor table, epoll instances and process-directed signals. Those live here, shared
+// by the process's groups (a forked child gets a new Process, with a copy of what it inherits).
+//
+// Descriptor-table order. In the leader, threads open and close descriptors in some order;
+// followers must apply the same changes in the same order, or a copy installed at number N could
+// replace a descriptor a follower thread has not closed yet. Every change of a follower's table
+// (installing the leader's new descriptors, close, dup, ...) gets a sequence number when the
+// leader's own change completes, and each follower applies its changes strictly in that order.
+// With a single thread the order is the program order anyway and nothing waits.
+//
+// Threading: `mu` is a leaf lock, taken under Group::mu_ or alone, never the other way round.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include <signal.h>
+
+#include "intercept/backend.h"
+
+namespace tandem {
+
+// What each version registered in its epoll instances: the program's own 64-bit cookie (often
+// a pointer) per (epoll fd, fd), and back. Followers get the leader's epoll_wait answers with
+// their own cookies.
+struct EpollRegistry {
+  std::map<std::pair<int, int>, uint64_t> cookie;         // (epfd, fd) -> cookie
+  std::map<std::pair<int, uint64_t>, int> fd_of_cookie;  // (epfd, cookie) -> fd
+  void set(int epfd, int fd, std::optional<uint64_t> c);
+};
+
+struct PendingSignal {
+  int signo = 0;
+  siginfo_t info{};          // from the first member that received it
+  bool internal = false;     // each member gets its own copy (SIGCHLD, kill inside the program)
+  bool thread_directed = false;
+  uint64_t group = 0;        // thread-directed: the group it belongs to
+  std::set<int> received;    // versions that received it
+  std::map<int, int> copies; // how many copies each version received (standard signals merge)
+  int rounds_waiting = 0;
+};
+
+class Process {
+ public:
+  explicit Process(int versions)
+      : epoll(versions), owed(versions), done_(versions, 0), done_ahead_(versions),
+        waiting_(versions) {}
+
+  std::mutex mu;
+  std::vector<EpollRegistry> epoll;     // per version
+  std::vector<PendingSignal> signals;   // process- and thread-directed, not yet delivered
+  // Per version: copies of a signal already accounted for by an earlier delivery.
+  std::vector<std::map<int, int>> owed;
+  int threads = 0;                      // live groups (threads) of this process
+
+  // Descriptor-table order (see above); all under `mu`.
+  // A change the leader just completed, which the versions in `appliers` must apply; for the
+  // others it counts as applied at once. Returns its sequence number.
+  uint64_t issue_fd_change(const std::vector<int>& appliers);
+  // Runs `start` now if version `v` applied every earlier change, or once it has.
+  void when_turn(int v, uint64_t seq, std::function<void()> start);
+  // Version `v` applied change `seq`: starts the next one that was waiting.
+  void applied(int v, uint64_t seq);
+  // Whether changes must be ordered (more than one thread).
+  bool ordering() const { return threads > 1; }
+  // Descriptor numbers a leader thread is closing right now (close, dup2/dup3 onto them,
+  // close_range): a new descriptor with one of these numbers was created *after* that close
+  // completed in the kernel, even if its call's stop is handled first, so its installation in
+  // the followers must wait for the close's sequence number.
+  std::vector<std::pair<int, int>> leader_closing;  // [first, last] ranges
+  bool closing(int fd) const {
+    for (auto& [a, b] : leader_closing)
+      if (fd >= a && fd <= b) return true;
+    return false;
+  }
+
+ private:
+  void mark(int v, uint64_t seq);
+  uint64_t issued_ = 0;
+  std::vector<uint64_t> done_;                 // per version: every change <= done_ applied
+  std::vector<std::set<uint64_t>> done_ahead_;  // applied beyond done_ (skipped changes)
+  std::vector<std::map<uint64_t, std::function<void()>>> waiting_;
+};
+
+}  // namespace tandem

@@ -1,0 +1,577 @@
+// The rounds of a group: executing an agreed call and completing it in every member.
+#include "monitor/group.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "base/scoped_fd.h"
+#include "base/tsc.h"
+#include "monitor/group_util.h"
+#include "monitor/monitor.h"
+#include "syscalls/families/epoll.h"
+
+namespace tandem {
+
+using namespace detail;
+
+// Waiting for "any child" returns whichever child ended first, which differs between versions:
+// the executor waits first, and every other version then waits for its own copy of that child
+// (blocking if needed: paired children end the same way).
+void Group::start_ordered_wait(Task* current, const std::vector<int>& p, bool fd_change) {
+  round_ = Round{};
+  round_.active = true;
+  round_.seq = monitor_.next_round_seq();
+  round_.cls = SyscallClass::kEveryone;
+  round_.ordered = !fd_change;
+  round_.fd_ordered = fd_change;
+  round_.participants = p;
+  int executor = preferred_among(p);
+  round_.executor = executor;
+  for (int v : p) {
+    Member& m = *members_[v];
+    m.at_exit = false;
+    m.at_entry_result = false;
+    m.state = v == executor ? Member::State::kExecuting : Member::State::kWaiting;
+  }
+  if (fd_change) {
+    auto closed = fds_closed_by(members_[executor]->call);
+    if (closed.first >= 0) {
+      std::lock_guard lock(process_->mu);
+      process_->leader_closing.push_back(closed);
+    }
+  }
+  act(current, *members_[executor], [](Task& t) { t.run_call(true); });
+}
+
+void Group::continue_ordered_wait(Task* current, Member& e, int64_t r) {
+  // Which child did the executor get? (wait4 returns it; waitid writes it in siginfo.)
+  pid_t child = 0;
+  if (e.call.nr == SYS_wait4) {
+    child = r > 0 ? static_cast<pid_t>(r) : 0;
+  } else if (r == 0 && e.call.args[2] != 0) {
+    RemoteMemory mem(e.tid);
+    child = mem.read_value(remote_ptr<int32_t>(e.call.args[2] + offsetof(siginfo_t, si_pid)))
+                .value_or(0);
+  }
+  pid_t virtual_child = child > 0 ? monitor_.pids().to_virtual(e.version, child) : 0;
+  for (int v : round_.participants) {
+    if (v == e.version) continue;
+    Member& m = *members_[v];
+    if (m.state != Member::State::kWaiting) continue;
+    if (virtual_child == 0) {
+      // Nothing reaped (WNOHANG with no child ready, ECHILD, ...): the same answer for all.
+      m.state = Member::State::kExecuting;
+      m.at_exit = true;
+      m.at_entry_result = true;
+      m.own_result = r;
+      continue;
+    }
+    SyscallCall c = m.call;
+    pid_t own = monitor_.pids().to_real(v, virtual_child);
+    if (c.nr == SYS_wait4) {
+      c.args[0] = static_cast<uint64_t>(own);
+      c.args[2] &= ~static_cast<uint64_t>(WNOHANG);
+    } else {
+      c.args[0] = P_PID;
+      c.args[1] = static_cast<uint64_t>(own);
+      c.args[3] &= ~static_cast<uint64_t>(WNOHANG);
+    }
+    m.state = Member::State::kExecuting;
+    act(current, m, [c](Task& t) { t.run_instead(c, true); });
+  }
+}
+
+// Writes to the same descriptor whose byte streams agree but are cut into different calls
+// (the seed's "epoch" equivalence): the common part is written once, by one version; versions
+// whose whole call is written go on, the others wait with the rest of theirs.
+bool Group::merge_writes(Task* current, const std::vector<int>& p) {
+  uint64_t fd = ~0ull;
+  for (int v : p) {
+    const Member& m = *members_[v];
+    if (m.call.nr != SYS_write && m.call.nr != SYS_writev) return false;
+    if (fd == ~0ull) fd = m.call.args[0];
+    if (m.call.args[0] != fd) return false;
+  }
+  std::vector<std::vector<uint8_t>> rest(members_.size());
+  size_t common = ~size_t{0};
+  for (int v : p) {
+    Member& m = *members_[v];
+    auto data = write_data(m);
+    if (!data || m.write_consumed > data->size()) return false;
+    m.write_total = data->size();
+    rest[v].assign(data->begin() + static_cast<long>(m.write_consumed), data->end());
+    common = std::min(common, rest[v].size());
+  }
+  if (common == 0) return false;
+  for (int v : p) {
+    if (!std::equal(rest[v].begin(), rest[v].begin() + static_cast<long>(common),
+                    rest[p.front()].begin()))
+      return false;
+  }
+  std::vector<int> plain;
+  for (int v : p) {
+    if (members_[v]->call.nr == SYS_write) plain.push_back(v);
+  }
+  if (plain.empty()) return false;
+  int executor = preferred_among(plain);
+  round_ = Round{};
+  round_.active = true;
+  round_.seq = monitor_.next_round_seq();
+  round_.cls = SyscallClass::kReplicated;
+  round_.executor = executor;
+  round_.participants = p;
+  round_.merged_write = true;
+  round_.merged_length = common;
+  for (int v : p) members_[v]->state = Member::State::kWaiting;
+  Member& e = *members_[executor];
+  e.state = Member::State::kExecuting;
+  SyscallCall part{SYS_write, {fd, e.call.args[1] + e.write_consumed, common, 0, 0, 0}};
+  act(current, e, [part](Task& t) { t.run_instead(part, true); });
+  return true;
+}
+
+void Group::finish_merged_write(Task& task, int64_t r) {
+  round_.active = false;
+  round_.interrupted_code = 0;
+  for (int v : round_.participants) {
+    if (!members_[v] || members_[v]->state == Member::State::kGone) continue;
+    Member& m = *members_[v];
+    bool is_executor = v == round_.executor;
+    int64_t result = r;
+    bool complete = true;
+    if (r >= 0) {
+      m.write_consumed += static_cast<uint64_t>(r);
+      complete = m.write_consumed >= m.write_total;
+      result = static_cast<int64_t>(m.write_total);
+    }
+    if (complete) {
+      m.write_consumed = 0;
+      m.state = Member::State::kRunning;
+      if (is_executor) {
+        task.set_result(result);
+        task.resume();
+      } else {
+        monitor_.backend().post(m.task, [result](Task& t) { t.skip_call(result); });
+      }
+    } else if (is_executor) {
+      // Its own call is not written yet: it makes it again and waits for the others.
+      m.repeating = true;
+      m.state = Member::State::kRunning;
+      task.repeat_call();
+    } else {
+      m.state = Member::State::kArrived;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rounds
+
+void Group::start_round(Task* current, SyscallClass cls, int executor, std::vector<int> followers,
+                        std::vector<int> content_losers) {
+  round_ = Round{};
+  round_.active = true;
+  round_.seq = monitor_.next_round_seq();
+  round_.cls = cls;
+  round_.executor = executor;
+  round_.participants = followers;
+  round_.participants.push_back(executor);
+  Member& e = *members_[executor];
+  e.state = Member::State::kExecuting;
+  e.at_exit = false;
+  for (int f : followers) {
+    members_[f]->state = Member::State::kWaiting;
+    members_[f]->content_divergent = contains(content_losers, f);
+  }
+  SyscallCall real = to_real_pids(e);
+  bool translate = real.args != e.call.args;
+  act(current, e, [real, translate](Task& t) {
+    if (translate) {
+      t.run_instead(real, true);
+    } else {
+      t.run_call(true);
+    }
+  });
+}
+
+void Group::start_everyone_round(Task* current, const std::vector<int>& p) {
+  round_ = Round{};
+  round_.active = true;
+  round_.seq = monitor_.next_round_seq();
+  round_.cls = SyscallClass::kEveryone;
+  round_.participants = p;
+  bool exits = false;
+  for (int v : p) {
+    Member& m = *members_[v];
+    m.state = Member::State::kExecuting;
+    m.at_exit = false;
+    const SyscallInfo* info = info_of(m.call);
+    bool no_return = info != nullptr && info->ret == RetKind::kNoReturn &&
+                     m.call.nr != SYS_execve && m.call.nr != SYS_execveat;
+    if (no_return) exits = true;
+    SyscallCall real = to_real_pids(m);
+    bool translate = real.args != m.call.args;
+    act(current, m, [real, translate, no_return](Task& t) {
+      if (translate) {
+        t.run_instead(real, !no_return);
+      } else {
+        t.run_call(!no_return);
+      }
+    });
+    if (no_return) m.state = Member::State::kRunning;
+  }
+  // exit/exit_group never come back: nothing to wait for.
+  if (exits) round_.active = false;
+}
+
+void Group::finish_everyone_round(Task* current) {
+  std::vector<int> p = round_.participants;
+  round_.active = false;
+  // Each member ran its own call; different results are a divergence to report.
+  std::vector<int> vs;
+  for (int v : p) {
+    if (members_[v] && members_[v]->state == Member::State::kExecuting) vs.push_back(v);
+  }
+  for (int v : vs) {
+    Member& m = *members_[v];
+    const SyscallInfo* info = info_of(m.call);
+    if (info != nullptr && info->ret == RetKind::kPid && m.own_result > 0)
+      m.own_result = monitor_.pids().to_virtual(v, static_cast<pid_t>(m.own_result));
+  }
+  for (size_t i = 1; i < vs.size(); ++i) {
+    const Member& a = *members_[vs[0]];
+    const Member& b = *members_[vs[i]];
+    const SyscallInfo* info = info_of(a.call);
+    bool comparable = info != nullptr && info->ret != RetKind::kAddress && a.call.nr != SYS_execve;
+    if (comparable && a.own_result != b.own_result) {
+      monitor_.events().emit(
+          "divergence",
+          {{"group", id_},
+           {"call", decode(a)},
+           {"results", {{{"version", a.version + 1}, {"result", a.own_result}},
+                        {{"version", b.version + 1}, {"result", b.own_result}}}},
+           {"resolution", "each version keeps its own result"}},
+          fmt::format("divergence: {} returned {} in {} and {} in {}", decode(a), a.own_result,
+                      monitor_.version_name(a.version), b.own_result,
+                      monitor_.version_name(b.version)));
+    }
+  }
+  for (int v : vs) {
+    Member& m = *members_[v];
+    m.state = Member::State::kRunning;
+    m.at_exit = false;
+    int64_t r = m.own_result;
+    bool at_entry = m.at_entry_result;
+    m.at_entry_result = false;
+    act(current, m, [r, at_entry](Task& t) {
+      if (at_entry) {
+        t.skip_call(r);
+        return;
+      }
+      t.set_result(r);
+      t.resume();
+    });
+  }
+}
+
+void Group::emulate(Task* current, const std::vector<int>& p) {
+  uint64_t tsc = tsc_now();
+  for (int v : p) {
+    Member& m = *members_[v];
+    m.state = Member::State::kRunning;
+    if (m.call.nr == kPseudoRdtsc) {
+      act(current, m, [tsc](Task& t) { t.emulate_rdtsc(tsc, 0); });
+      continue;
+    }
+    if (m.call.nr == SYS_sched_getaffinity) {
+      // Versions run pinned to one CPU each; they see the affinity tandem itself had.
+      std::vector<uint8_t> mask = monitor_.original_affinity();
+      uint64_t len = m.call.args[1];
+      uint64_t size = 8 * ((static_cast<uint64_t>(sysconf(_SC_NPROCESSORS_CONF)) + 63) / 64);
+      if (len < size || len % 8 != 0) {
+        act(current, m, [](Task& t) { t.skip_call(-EINVAL); });
+        continue;
+      }
+      mask.resize(size);
+      RemoteMemory mem(m.tid);
+      int64_t r = mem.write(remote_addr(m.call.args[2]), mask) ? static_cast<int64_t>(size) : -EFAULT;
+      act(current, m, [r](Task& t) { t.skip_call(r); });
+      continue;
+    }
+    if (m.call.nr == SYS_sched_setaffinity) {
+      // Keep the versions on their CPUs; the program's request succeeds as far as it can tell.
+      act(current, m, [](Task& t) { t.skip_call(0); });
+      continue;
+    }
+    // Anything else the model calls emulated runs in each version.
+    m.state = Member::State::kExecuting;
+    m.local_call = true;
+    act(current, m, [](Task& t) { t.run_call(true); });
+  }
+}
+
+void Group::refuse(Task* current, const std::vector<int>& p) {
+  for (int v : p) {
+    Member& m = *members_[v];
+    m.state = Member::State::kRunning;
+    int err = m.refuse_errno != 0 ? m.refuse_errno : ENOSYS;
+    act(current, m, [err](Task& t) { t.skip_call(-err); });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exit of an executed call
+
+// With threads, the leader may have created descriptor N right after another of its threads
+// closed N, with the close's stop still to be handled: the creation must be ordered after the
+// close. Then this exit is handled again a little later, from the inbox.
+bool Group::new_fd_waits_for_a_close(Task& task, Member& m, int64_t r) {
+  const SyscallInfo* info = info_of(m.call);
+  if (info == nullptr || r < 0) return false;
+  std::vector<int> created;
+  if (info->ret == RetKind::kFd) created.push_back(static_cast<int>(r));
+  if (m.call.nr == SYS_pipe || m.call.nr == SYS_pipe2 || m.call.nr == SYS_socketpair ||
+      m.call.nr == SYS_recvmsg) {
+    // Several descriptors, known after reading the outputs: checked for the whole range
+    // conservatively by the return value being a success; rare enough to read here.
+    if (auto out = capture_outputs(m.call, r, task.memory()); out)
+      created.insert(created.end(), out->new_fds.begin(), out->new_fds.end());
+  }
+  if (created.empty()) return false;
+  {
+    std::lock_guard lock(process_->mu);
+    if (!process_->ordering()) return false;
+    bool wait = false;
+    for (int fd : created) wait |= process_->closing(fd);
+    if (!wait) return false;
+  }
+  int version = m.version;
+  monitor_.backend().post(m.task, [this, version](Task& t) { on_syscall_exit(t, version); });
+  return true;
+}
+
+// A member of a kEveryone round finished its own call.
+void Group::everyone_exit(Task& task, Member& m, int version) {
+  int64_t r = task.result();
+  if ((round_.ordered || round_.fd_ordered) && version == round_.executor && is_restart_code(r)) {
+    // The executor's wait was interrupted: everyone waits again after the signal.
+    round_.active = false;
+    round_.interrupted_code = r;
+    for (int v : round_.participants) {
+      if (members_[v] && members_[v]->state == Member::State::kWaiting)
+        members_[v]->state = Member::State::kArrived;
+    }
+    m.state = Member::State::kRunning;
+    task.resume();
+    try_decide(&task);
+    return;
+  }
+  if (round_.ordered && version == round_.executor) continue_ordered_wait(&task, m, r);
+  if (round_.fd_ordered && version == round_.executor) {
+    // The leader changed its table: the followers change theirs now, in the leader's order.
+    std::vector<int> followers;
+    for (int v : round_.participants) {
+      if (v != version && members_[v] && members_[v]->state == Member::State::kWaiting)
+        followers.push_back(v);
+    }
+    uint64_t seq;
+    {
+      std::lock_guard lock(process_->mu);
+      auto closed = fds_closed_by(m.call);
+      auto& lc = process_->leader_closing;
+      if (auto it = std::find(lc.begin(), lc.end(), closed); it != lc.end()) lc.erase(it);
+      seq = process_->issue_fd_change(followers);
+    }
+    for (int v : followers) {
+      Member& f = *members_[v];
+      f.state = Member::State::kExecuting;
+      f.fd_seq = seq;
+      SyscallCall real = to_real_pids(f);
+      in_fd_order(f, seq, [real](Task& t) { t.run_instead(real, true); });
+    }
+  } else if (round_.fd_ordered && m.fd_seq != 0) {
+    std::lock_guard lock(process_->mu);
+    process_->applied(version, m.fd_seq);
+    m.fd_seq = 0;
+  }
+  if (is_restart_code(r)) {
+    // Interrupted by a signal before it did anything: it comes back to the same call.
+    m.state = Member::State::kRunning;
+    round_.participants.erase(
+        std::remove(round_.participants.begin(), round_.participants.end(), version),
+        round_.participants.end());
+    round_.interrupted_code = r;
+    task.resume();
+  } else {
+    m.own_result = r;  // translated at the barrier, when every fork is paired
+    m.at_exit = true;
+  }
+  bool all = true;
+  for (int v : round_.participants) {
+    if (members_[v] && members_[v]->state == Member::State::kExecuting && !members_[v]->at_exit)
+      all = false;
+  }
+  if (all) finish_everyone_round(&task);
+  try_decide(&task);
+}
+
+
+void Group::on_syscall_exit(Task& task, int version) {
+  {
+    std::lock_guard lock(mu_);
+    if (!members_[version] || members_[version]->state == Member::State::kGone) {
+      task.resume();
+      return;
+    }
+    Member& m = *members_[version];
+    if (m.local_call) {
+      handle_local_exit(task, m);
+      return;
+    }
+    if (round_.active && round_.cls == SyscallClass::kEveryone &&
+        m.state == Member::State::kExecuting) {
+      everyone_exit(task, m, version);
+    } else if (round_.active && version == round_.executor && round_.merged_write &&
+               !is_restart_code(task.result())) {
+      finish_merged_write(task, task.result());
+      try_decide(&task);
+    } else if (round_.active && version == round_.executor) {
+      int64_t r = task.result();
+      std::vector<int> followers = round_.participants;
+      followers.erase(std::remove(followers.begin(), followers.end(), version), followers.end());
+      if (is_restart_code(r)) {
+        // Interrupted before it had any effect: the followers wait again, the executor comes
+        // back to the call after its signal, which is then delivered to every version.
+        round_.active = false;
+        round_.interrupted_code = r;
+        for (int f : followers) {
+          if (members_[f] && members_[f]->state == Member::State::kWaiting)
+            members_[f]->state = Member::State::kArrived;
+        }
+        m.state = Member::State::kRunning;
+        task.resume();
+      } else if (new_fd_waits_for_a_close(task, m, r)) {
+        // Handled again once the leader's close of that number has its place in the order.
+      } else {
+        auto record = std::make_shared<SyscallRecord>();
+        record->seq = round_.seq;
+        record->executor_version = version;
+        record->call = m.call;
+        const SyscallInfo* info = info_of(m.call);
+        int64_t program_result = r;
+        if (info != nullptr && info->ret == RetKind::kPid && r > 0)
+          program_result = monitor_.pids().to_virtual(version, static_cast<pid_t>(r));
+        record->result = program_result;
+        if (!followers.empty() && r >= 0) {
+          if (auto out = capture_outputs(m.call, r, task.memory()); out) {
+            record->outputs = std::move(*out);
+          } else {
+            TANDEM_LOG(kWarn, "group {}: cannot read the outputs of {}: {}", id_, decode(m),
+                       out.error().describe());
+          }
+          // Take our own copies of new descriptors now: the executor may close them as soon
+          // as it runs again.
+          if (!record->outputs.new_fds.empty()) {
+            ScopedFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, m.tgid, 0)));
+            std::optional<bool> cloexec = cloexec_from_call(m.call);
+            for (int fd : record->outputs.new_fds) {
+              SyscallRecord::NewFd nf;
+              nf.number = fd;
+              nf.cloexec = cloexec ? *cloexec : fd_is_cloexec(m.tgid, fd);
+              nf.copy = std::make_shared<ScopedFd>(
+                  static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+              record->new_fds.push_back(std::move(nf));
+            }
+          }
+        }
+        round_.active = false;
+        round_.interrupted_code = 0;
+        m.state = Member::State::kRunning;
+        // New descriptors change the followers' tables: with threads, in the leader's order.
+        uint64_t fd_seq = 0;
+        if (!record->new_fds.empty() && process_ordering()) {
+          std::vector<int> appliers;
+          for (int f : followers) {
+            if (members_[f] && members_[f]->state == Member::State::kWaiting) appliers.push_back(f);
+          }
+          std::lock_guard lock(process_->mu);
+          fd_seq = process_->issue_fd_change(appliers);
+        }
+        for (int f : followers) {
+          Member& fm = *members_[f];
+          if (fm.state != Member::State::kWaiting) continue;
+          // A follower with a descriptor of its own where the executor got a new one cannot
+          // stay consistent.
+          bool clash = false;
+          for (auto& nf : record->new_fds) clash |= fm.local_fds.count(nf.number) != 0;
+          if (clash) {
+            defer_drop(f, "its own descriptor clashes with a new shared descriptor");
+            continue;
+          }
+          fm.state = Member::State::kRunning;
+          int64_t result = record->result;
+          if (fm.content_divergent && result >= 0) {
+            int64_t asked = requested_length(fm.call);
+            if (asked >= 0 && result == requested_length(m.call)) result = asked;
+          }
+          SyscallCall fcall = fm.call;
+          bool apply = !fm.content_divergent || fm.call.nr == m.call.nr;
+          auto own_outputs = std::make_shared<std::optional<Outputs>>(
+              follower_epoll_outputs(*record, version, f, fcall));
+          std::shared_ptr<Process> process = process_;
+          auto complete = [record, fcall, result, apply, own_outputs, fd_seq, process,
+                           f](Task& t) {
+            for (auto& nf : record->new_fds) {
+              if (!nf.copy->valid()) continue;
+              auto ok = t.install_fd(nf.copy->get(), nf.number, nf.cloexec);
+              if (!ok) {
+                TANDEM_LOG(kWarn, "cannot give descriptor {} to task {}: {}", nf.number, t.tid(),
+                           ok.error().describe());
+              }
+            }
+            if (apply && result >= 0 && !record->outputs.blobs.empty()) {
+              const Outputs& outs = own_outputs->has_value() ? **own_outputs : record->outputs;
+              auto ok = apply_outputs(fcall, record->result, outs, t.memory());
+              if (!ok) {
+                TANDEM_LOG(kWarn, "cannot write the outputs of call {} into task {}: {}",
+                           fcall.nr, t.tid(), ok.error().describe());
+              }
+            }
+            if (fd_seq != 0) {
+              std::lock_guard lock(process->mu);
+              process->applied(f, fd_seq);
+            }
+            if (t.stop() == StopPoint::kSyscallEntry) {
+              t.skip_call(result);
+            } else {
+              t.set_result(result);
+              t.resume();
+            }
+          };
+          if (fd_seq != 0) {
+            in_fd_order(fm, fd_seq, complete);
+          } else {
+            monitor_.backend().post(fm.task, complete);
+          }
+        }
+        if (program_result != r) task.set_result(program_result);
+        task.resume();
+      }
+      try_decide(&task);
+    } else {
+      task.resume();
+    }
+  }
+  flush_drops();
+}
+
+}  // namespace tandem

@@ -1,0 +1,156 @@
+// Asynchronous signals: held back and delivered to every version at a common call.
+#include "monitor/group.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "base/scoped_fd.h"
+#include "base/tsc.h"
+#include "monitor/group_util.h"
+#include "monitor/monitor.h"
+#include "syscalls/families/epoll.h"
+
+namespace tandem {
+
+using namespace detail;
+
+// ---------------------------------------------------------------------------------------------
+// Signals
+
+void Group::on_async_signal(Task& task, int version, const siginfo_t& info, bool internal) {
+  {
+    std::lock_guard lock(mu_);
+    if (!members_[version] || members_[version]->state == Member::State::kGone) return;
+    int sig = info.si_signo;
+    // tgkill/tkill target one thread; everything else targets the process, whose threads may
+    // receive it in a different thread in each version.
+    bool thread_directed = info.si_code == SI_TKILL;
+    {
+      std::lock_guard plock(process_->mu);
+      auto& owed = process_->owed[version];
+      if (auto it = owed.find(sig); it != owed.end() && it->second > 0) {
+        --it->second;  // its own copy of a signal it was already given
+        return;
+      }
+      bool merged = false;
+      for (auto& ps : process_->signals) {
+        if (ps.signo != sig || ps.thread_directed != thread_directed) continue;
+        if (thread_directed && ps.group != id_) continue;
+        if (ps.internal == internal && ps.received.count(version) == 0) {
+          ps.received.insert(version);
+          ps.copies[version] = 1;
+          merged = true;
+          break;
+        }
+        // Standard signals do not queue: a second copy for the same version merges.
+        if (sig < SIGRTMIN && ps.received.count(version) != 0) {
+          ps.copies[version]++;
+          merged = true;
+          break;
+        }
+      }
+      if (!merged) {
+        PendingSignal ps;
+        ps.signo = sig;
+        ps.info = info;
+        ps.internal = internal;
+        ps.thread_directed = thread_directed;
+        ps.group = id_;
+        ps.received.insert(version);
+        ps.copies[version] = 1;
+        process_->signals.push_back(ps);
+      }
+    }
+    (void)task;
+    try_decide(nullptr);
+  }
+  flush_drops();
+}
+
+bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
+  std::optional<PendingSignal> chosen;
+  int64_t code = round_.interrupted_code;
+  {
+    std::lock_guard plock(process_->mu);
+    auto& signals = process_->signals;
+    for (auto it = signals.begin(); it != signals.end(); ++it) {
+      PendingSignal& ps = *it;
+      if (ps.thread_directed && ps.group != id_) continue;
+      bool ready = true;
+      if (ps.internal) {
+        for (int v : p) ready &= ps.received.count(v) != 0;
+        if (!ready && ++ps.rounds_waiting > monitor_.options().reconverge_bound) {
+          monitor_.events().emit("divergence",
+                                 {{"group", id_},
+                                  {"signal", ps.signo},
+                                  {"resolution", "delivered although not every version got it"}});
+          ready = true;
+        }
+      }
+      if (!ready) continue;
+      // A process-directed signal goes to a thread that does not block it, as in the kernel;
+      // the thread pairs agree on the mask, so the leader's thread decides.
+      if (!ps.thread_directed && process_->threads > 1 &&
+          signal_blocked(members_[preferred_among(p)]->tid, ps.signo))
+        continue;
+      // Copies merged into this delivery: a version that got fewer copies so far gets the
+      // others later; they belong to this delivery, as they do for the versions that got them
+      // first (otherwise versions would see different numbers of handler runs).
+      int most = 0;
+      for (auto& [v, n] : ps.copies) most = std::max(most, n);
+      for (int v : p) {
+        if (ps.internal && ps.signo < SIGRTMIN) {
+          int got = ps.copies.count(v) != 0 ? ps.copies[v] : 0;
+          if (most > got) process_->owed[v][ps.signo] += most - got;
+        }
+        // A real-time signal already queued for this version would be delivered a second
+        // time: its copy is swallowed when it comes (standard signals merge with a pending
+        // copy).
+        if (!ps.internal && ps.received.count(v) == 0 && ps.signo >= SIGRTMIN &&
+            signal_pending(members_[v]->tid, ps.signo))
+          process_->owed[v][ps.signo]++;
+      }
+      chosen = ps;
+      signals.erase(it);
+      break;
+    }
+  }
+  if (!chosen) return false;
+  int sig = chosen->signo;
+  for (int v : p) {
+    Member& m = *members_[v];
+    // As the kernel would: an interrupted call fails with EINTR when a handler runs, unless
+    // the handler asked for SA_RESTART (and the call allows restarting).
+    bool handler = false;
+    uint64_t flags = 0;
+    if (auto d = m.dispositions.find(sig); d != m.dispositions.end()) {
+      handler = d->second.first > 1;  // not SIG_DFL (0) nor SIG_IGN (1)
+      flags = d->second.second;
+    }
+    bool eintr = handler && code != 0 && code != kERestartNoIntr &&
+                 (code != kERestartSys || (flags & SA_RESTART) == 0);
+    m.state = Member::State::kRunning;
+    act(current, m, [sig, eintr](Task& t) {
+      t.send_signal(sig);
+      if (eintr) {
+        t.skip_call(-EINTR);
+      } else {
+        t.restart_call();
+      }
+    });
+  }
+  monitor_.events().emit("signal", {{"group", id_}, {"signal", sig}, {"internal", chosen->internal}});
+  round_.interrupted_code = 0;
+  return true;
+}
+
+}  // namespace tandem
