@@ -149,7 +149,8 @@ class EventSink {
   virtual void on_exec(Task& task) = 0;
   // rdtsc/rdtscp executed (kRdtsc); held until the sink calls emulate_rdtsc.
   virtual void on_rdtsc(Task& task) = 0;
-  // The task is about to exit (kOther); its memory can still be read.
+  // The task is about to exit (kOther); its memory can still be read. It will not stop at a
+  // call again.
   virtual void on_exiting(Task& task, int wait_status) = 0;
   // The task is gone (reaped); wait_status as from waitpid.
   virtual void on_gone(TaskId id, pid_t tid, int version, int wait_status) = 0;
@@ -177,8 +178,8 @@ class Backend {
   virtual Result<Spawned> spawn(const SpawnSpec& spec) = 0;
   // Runs until every task is gone; calls the sink from the tracer threads.
   virtual void run(EventSink& sink) = 0;
-  // Runs fn(task) on the thread owning `id` while the task is stopped. If the task is gone
-  // (or goes away before), fn is not called.
+  // Runs fn(task) on the thread owning `id` while the task is stopped. If the task is gone or
+  // exiting (or goes away before), fn is not called.
   virtual void post(TaskId id, std::function<void(Task&)> fn) = 0;
   // Kills every task (used when the program must stop).
   virtual void kill_all() = 0;

@@ -117,7 +117,14 @@ bool Group::calls_equal(const Member& a, const Member& b) const {
   if (a.call.nr != b.call.nr) return false;
   if (a.call.nr == kPseudoRdtsc) return true;
   if (!a.signature || !b.signature) return false;
-  if (!monitor_.rules().has_ignored_args(a.call.nr)) return *a.signature == *b.signature;
+  bool proc_paths = !a.canonical_path.empty() || !b.canonical_path.empty();
+  if (proc_paths) {
+    const std::string& pa = a.canonical_path.empty() ? a.path : a.canonical_path;
+    const std::string& pb = b.canonical_path.empty() ? b.path : b.canonical_path;
+    if (pa != pb) return false;
+  }
+  if (!monitor_.rules().has_ignored_args(a.call.nr) && !proc_paths)
+    return *a.signature == *b.signature;
   // Compare field by field, skipping the arguments the rules say to ignore.
   const Signature& x = *a.signature;
   const Signature& y = *b.signature;
@@ -127,6 +134,10 @@ bool Group::calls_equal(const Member& a, const Member& b) const {
     const auto& fy = y.fields[i];
     if (fx.arg != fy.arg) return false;
     if (monitor_.rules().ignored_arg(a.call.nr, fx.arg)) continue;
+    // A /proc path was compared above in canonical form.
+    if (proc_paths && info_of(a.call) != nullptr &&
+        info_of(a.call)->args[fx.arg].kind == ArgKind::kPath)
+      continue;
     if (fx.length != fy.length ||
         !std::equal(x.bytes.begin() + fx.offset, x.bytes.begin() + fx.offset + fx.length,
                     y.bytes.begin() + fy.offset))
@@ -196,6 +207,10 @@ void Group::on_syscall_entry(Task& task, int version) {
   std::optional<Signature> signature;
   std::string path;
   bool read_only_open = false;
+  struct {
+    std::string canonical;
+    bool own = false;
+  } proc;
   if (task.stop() == StopPoint::kRdtsc) {
     call.nr = kPseudoRdtsc;
   } else {
@@ -224,6 +239,13 @@ void Group::on_syscall_entry(Task& task, int version) {
       uint64_t flags = open_flags(call, task.memory());
       read_only_open = (flags & O_ACCMODE) == O_RDONLY && (flags & (O_CREAT | O_TRUNC)) == 0;
     }
+    if (!path.empty()) {
+      bool own = false;
+      std::string canonical =
+          canonical_proc_path(path, version, monitor_.pids(), task.tgid(), own);
+      proc.canonical = std::move(canonical);
+      proc.own = own;
+    }
   }
   {
     std::lock_guard lock(mu_);
@@ -246,8 +268,19 @@ void Group::on_syscall_entry(Task& task, int version) {
       m.signature = std::move(signature);
       m.path = std::move(path);
       m.read_only_open = read_only_open;
+      m.canonical_path = std::move(proc.canonical);
+      m.own_proc_path = proc.own;
     }
     if (m.call.nr == SYS_rt_sigaction) record_disposition(m);
+    // The version's own /proc entries: each version opens its own, and what it then does with
+    // such a descriptor concerns its own file.
+    if (m.own_proc_path && is_open_call(m.call.nr)) m.cls = SyscallClass::kEveryone;
+    if (const SyscallInfo* info = info_of(m.call);
+        info != nullptr && info->nargs > 0 && info->args[0].kind == ArgKind::kFd) {
+      std::lock_guard plock(process_->mu);
+      if (process_->own_fds.count(static_cast<int>(m.call.args[0])) != 0)
+        m.cls = SyscallClass::kEveryone;
+    }
     // A signal to another process of the program: each version signals its own copy of it.
     if ((m.call.nr == SYS_kill || m.call.nr == SYS_tgkill) &&
         monitor_.pids().is_virtual_pid(static_cast<pid_t>(m.call.args[0])) &&

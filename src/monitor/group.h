@@ -59,6 +59,8 @@ struct Member {
   int refuse_errno = 0;
   std::optional<Signature> signature;  // empty when its memory could not be read
   std::string path;                    // path argument, for rules and events
+  std::string canonical_path;          // /proc paths with virtual ids (compared instead)
+  bool own_proc_path = false;          // names the version's own /proc entry
   bool read_only_open = false;
   std::string decoded;                 // format_call, for events
 

@@ -2,6 +2,7 @@
 #include "monitor/group_util.h"
 
 #include "monitor/group.h"
+#include "monitor/pid_map.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -61,6 +62,42 @@ std::pair<int, int> fds_closed_by(const SyscallCall& c) {
     }
     default: return {-1, -1};
   }
+}
+
+std::string canonical_proc_path(const std::string& path, int version, const PidMap& pids,
+                                pid_t own_tgid, bool& own) {
+  own = false;
+  if (path.rfind("/proc/", 0) != 0) return "";
+  std::string rest = path.substr(6);
+  std::string first = rest.substr(0, rest.find('/'));
+  if (first == "self" || first == "thread-self") {
+    own = true;
+    // /proc/self/task/<tid>/...: the tid is the version's own.
+  }
+  std::string out = "/proc/";
+  bool changed = false;
+  size_t pos = 0;
+  int component = 0;
+  while (pos <= rest.size()) {
+    size_t end = rest.find('/', pos);
+    if (end == std::string::npos) end = rest.size();
+    std::string part = rest.substr(pos, end - pos);
+    bool number = !part.empty() && part.find_first_not_of("0123456789") == std::string::npos;
+    // Ids appear as /proc/<id> and /proc/<id or self>/task/<id>.
+    bool id_position = component == 0 || (component == 2 && rest.find("/task/") != std::string::npos);
+    if (number && id_position && part.size() < 10) {
+      auto id = static_cast<pid_t>(std::stol(part));
+      pid_t v = pids.to_virtual(version, id);
+      if (component == 0 && (id == own_tgid || v == pids.to_virtual(version, own_tgid))) own = true;
+      if (v != id) changed = true;
+      part = std::to_string(v);
+    }
+    out += part;
+    if (end < rest.size()) out += "/";
+    pos = end + 1;
+    ++component;
+  }
+  return changed || own ? out : "";
 }
 
 bool is_open_call(int nr) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "base/remote_mem.h"
@@ -13,6 +14,7 @@
 
 namespace tandem {
 struct Member;
+class PidMap;
 }
 
 namespace tandem::detail {
@@ -49,6 +51,12 @@ bool waits_for_any_child(const SyscallCall& c);
 bool changes_fd_table(const SyscallCall& c);
 // The descriptor numbers such a call closes, as a range ([-1,-1] if none).
 std::pair<int, int> fds_closed_by(const SyscallCall& c);
+// For a path under /proc: the path with the version's real ids (/proc/<pid>/task/<tid>/...)
+// replaced by the virtual ones, so that versions compare equal; `own` tells if the path names
+// the calling version's own process (self, thread-self, or one of its ids). Empty string when
+// the path is not under /proc or contains no id.
+std::string canonical_proc_path(const std::string& path, int version, const PidMap& pids,
+                                pid_t own_tgid, bool& own);
 // The bytes a write or writev asks to write.
 Result<std::vector<uint8_t>> write_data(const Member& m);
 

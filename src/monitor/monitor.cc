@@ -274,7 +274,12 @@ void Monitor::on_rdtsc(Task& task) {
   g->on_syscall_entry(task, task.version());
 }
 
-void Monitor::on_exiting(Task& task, int wait_status) { (void)task, (void)wait_status; }
+void Monitor::on_exiting(Task& task, int wait_status) {
+  (void)wait_status;
+  // Leaving now (exit, or killed by another thread's exit_group): the rendezvous must not wait
+  // for it or act on it any more.
+  if (Group* g = group_of(task.id())) g->on_member_gone(task.version());
+}
 
 void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
   Group* g = nullptr;

@@ -69,6 +69,9 @@ class Process {
   void when_turn(int v, uint64_t seq, std::function<void()> start);
   // Version `v` applied change `seq`: starts the next one that was waiting.
   void applied(int v, uint64_t seq);
+  // Descriptors every version has its own file at (opens of /proc/self/...): calls on them run
+  // in every version.
+  std::set<int> own_fds;
   // Whether changes must be ordered (more than one thread).
   bool ordering() const { return threads > 1; }
   // Descriptor numbers a leader thread is closing right now (close, dup2/dup3 onto them,

@@ -265,6 +265,14 @@ void Group::finish_everyone_round(Task* current) {
                       monitor_.version_name(b.version)));
     }
   }
+  if (!vs.empty()) {
+    // Descriptors each version has its own file at.
+    const Member& first = *members_[vs.front()];
+    std::lock_guard lock(process_->mu);
+    if (first.own_proc_path && is_open_call(first.call.nr) && first.own_result >= 0)
+      process_->own_fds.insert(static_cast<int>(first.own_result));
+    if (first.call.nr == SYS_close) process_->own_fds.erase(static_cast<int>(first.call.args[0]));
+  }
   for (int v : vs) {
     Member& m = *members_[v];
     m.state = Member::State::kRunning;

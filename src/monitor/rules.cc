@@ -26,6 +26,10 @@ Rules Rules::builtin() {
                  SYS_sched_getscheduler, SYS_getitimer, SYS_prctl}) {
     r.absorb_.insert(nr);
   }
+  // How long to sleep is often computed from timing (adaptive back-off in maintenance
+  // threads): a difference is benign, the leader's sleep stands for all.
+  r.ignored_.insert({SYS_nanosleep, 0});
+  r.ignored_.insert({SYS_clock_nanosleep, 2});
   return r;
 }
 

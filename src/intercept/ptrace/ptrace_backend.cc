@@ -61,7 +61,9 @@ void PtraceBackend::post(TaskId id, std::function<void(Task&)> fn) {
   }
   if (owner == nullptr) return;
   owner->post([owner, id, fn = std::move(fn)] {
-    if (PtraceTask* t = owner->find(id); t != nullptr && !t->gone()) fn(*t);
+    // A task that is exiting (killed by another thread's exit_group, say) no longer stops
+    // where the poster saw it.
+    if (PtraceTask* t = owner->find(id); t != nullptr && !t->gone() && !t->exiting()) fn(*t);
   });
 }
 

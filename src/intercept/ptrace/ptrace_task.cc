@@ -93,7 +93,8 @@ void PtraceTask::continue_running(int sig) {
 
 void PtraceTask::run_call(bool report_exit) {
   TANDEM_CHECK(phase_ == Phase::kStopped && stop_ == StopPoint::kSyscallEntry)
-      << "run_call on task " << tid_;
+      << "run_call on task " << tid_ << " (phase " << static_cast<int>(phase_) << ", stop "
+      << static_cast<int>(stop_) << ", call " << call_.nr << ")";
   report_exit_ = report_exit;
   expect_ = report_exit ? Expect::kExitStop : Expect::kNothing;
   continue_running(0);

@@ -70,6 +70,9 @@ class PtraceTask final : public Task {
   user_regs_struct& regs();
   bool gone() const { return gone_; }
   void mark_gone() { gone_ = true; }
+  // Past its PTRACE_EVENT_EXIT stop: only its reaping is left.
+  bool exiting() const { return exiting_; }
+  void mark_exiting() { exiting_ = true; }
   bool resume_at_first_stop() const { return resume_at_first_stop_; }
   // Set when inject() left the task to re-enter its intercepted call: the next seccomp stop
   // is that same call, not a new one.
@@ -102,6 +105,7 @@ class PtraceTask final : public Task {
   bool regs_valid_ = false;
   bool regs_dirty_ = false;
   bool gone_ = false;
+  bool exiting_ = false;
   bool resume_at_first_stop_ = false;
   bool reentering_ = false;
   std::vector<int> passthrough_;

@@ -454,6 +454,7 @@ void TracerThread::handle_event(PtraceTask& t, int event, int status) {
       sink_->on_exec(t);
       break;
     case PTRACE_EVENT_EXIT:
+      t.mark_exiting();
       sink_->on_exiting(t, static_cast<int>(msg));
       break;
     default:
