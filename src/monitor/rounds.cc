@@ -247,7 +247,18 @@ void Group::finish_everyone_round(Task* current) {
     if (info != nullptr && info->ret == RetKind::kPid && m.own_result > 0)
       m.own_result = monitor_.pids().to_virtual(v, static_cast<pid_t>(m.own_result));
   }
-  for (size_t i = 1; i < vs.size(); ++i) {
+  // Calls on each version's own files (its /proc entries) legitimately differ.
+  bool own_files = false;
+  if (!vs.empty()) {
+    const Member& a = *members_[vs[0]];
+    const SyscallInfo* info = info_of(a.call);
+    own_files = a.own_proc_path;
+    if (info != nullptr && info->nargs > 0 && info->args[0].kind == ArgKind::kFd) {
+      std::lock_guard lock(process_->mu);
+      own_files |= process_->own_fds.count(static_cast<int>(a.call.args[0])) != 0;
+    }
+  }
+  for (size_t i = 1; i < vs.size() && !own_files; ++i) {
     const Member& a = *members_[vs[0]];
     const Member& b = *members_[vs[i]];
     const SyscallInfo* info = info_of(a.call);

@@ -1,0 +1,227 @@
+"""Real servers from Debian's packages under `tandem run --copies 2` and `--copies 3`, driven by
+their real clients on 127.0.0.1 with bounded loads; results must equal a native run's.
+
+Each test starts and stops its own servers on free ports, in temporary folders."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "run"))
+from harness import TANDEM, TandemTest, free_port  # noqa: E402
+
+
+def wait_port(port, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class Server:
+    """A server process, native or under tandem, stopped (SIGTERM, then SIGKILL) on exit."""
+
+    def __init__(self, test, argv, port, copies, events):
+        self.test = test
+        self.port = port
+        cmd = list(argv)
+        if copies:
+            cmd = [TANDEM, "run", "-q", "--events", events, "--copies", str(copies), argv[0], "--",
+                   *argv[1:]]
+        self.log = open(os.path.join(test.tmp, f"server-{port}.log"), "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        if not wait_port(port):
+            self.stop()
+            test.fail(f"{argv[0]} did not listen on {port}: {self.output()}")
+
+    def output(self):
+        with open(self.log.name, "rb") as f:
+            return f.read().decode(errors="replace")[-2000:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.log.close()
+        return self.proc.returncode
+
+
+class ServerTest(TandemTest):
+    def events_file(self, copies):
+        return os.path.join(self.events_dir, f"events-{copies}-{time.monotonic_ns()}.jsonl")
+
+    def run_server(self, argv_for_port, scenario, copies):
+        """Starts the server (natively if copies == 0), runs scenario(port), stops the server;
+        returns the scenario's result and checks tandem's events."""
+        port = free_port()
+        events = self.events_file(copies)
+        server = Server(self, argv_for_port(port), port, copies, events)
+        try:
+            result = scenario(port)
+        finally:
+            server.stop()
+        if copies:
+            import json
+            with open(events) as f:
+                evs = [json.loads(line) for line in f if line.strip()]
+            bad = [e for e in evs if e["event"] in ("divergence", "drop", "crash")]
+            self.assertEqual(bad[:3], [], f"{len(bad)} divergence/drop/crash events: {bad[:3]} "
+                                          f"under --copies {copies}; server said: {server.output()}")
+        return result
+
+    def same_as_native(self, argv_for_port, scenario):
+        native = self.run_server(argv_for_port, scenario, 0)
+        for copies in (2, 3):
+            self.assertEqual(self.run_server(argv_for_port, scenario, copies), native,
+                             f"--copies {copies}")
+
+
+def cli(*args, port, timeout=20):
+    return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True,
+                          timeout=timeout).stdout
+
+
+class Redis(ServerTest):
+    def argv(self, port):
+        return ["/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", self.tmp, "--daemonize", "no"]
+
+    def scenario(self, port):
+        out = []
+        out.append(cli("set", "greeting", "hello", port=port))
+        for _ in range(50):
+            cli("incr", "counter", port=port)
+        out.append(cli("rpush", "list", "a", "b", "c", port=port))
+        out.append(cli("hset", "hash", "f1", "v1", "f2", "v2", port=port))
+        out.append(cli("sadd", "set", "x", "y", "z", port=port))
+        # A bounded load from the real client: fixed keys, so the stored data is deterministic.
+        bench = subprocess.run(["redis-benchmark", "-p", str(port), "-n", "1500", "-c", "4", "-q",
+                                "-t", "set,get,incr,lpush"], capture_output=True, timeout=120)
+        self.assertEqual(bench.returncode, 0, bench.stderr)
+        for cmd in (["get", "greeting"], ["get", "counter"], ["lrange", "list", "0", "-1"],
+                    ["hgetall", "hash"], ["smembers", "set"], ["dbsize"], ["llen", "mylist"],
+                    ["get", "counter:__rand_int__"], ["get", "key:__rand_int__"]):
+            reply = cli(*cmd, port=port)
+            if cmd[0] in ("smembers", "hgetall"):
+                reply = b"\n".join(sorted(reply.split(b"\n")))
+            out.append(reply)
+        return out
+
+    def test_same_data_as_native(self):
+        self.same_as_native(self.argv, self.scenario)
+
+
+class Memcached(ServerTest):
+    def argv(self, port):
+        return ["/usr/bin/memcached", "-p", str(port), "-l", "127.0.0.1", "-U", "0", "-t", "2",
+                "-u", "root"]
+
+    def scenario(self, port):
+        load = subprocess.run(["memcaslap", "-s", f"127.0.0.1:{port}", "-t", "2s", "-c", "4",
+                               "-T", "1"], capture_output=True, timeout=60)
+        self.assertEqual(load.returncode, 0, load.stderr)
+        replies = []
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            f = s.makefile("rwb")
+            for i in range(20):
+                f.write(f"set key{i} 0 0 {len(str(i * i))}\r\n{i * i}\r\n".encode())
+                f.flush()
+                replies.append(f.readline())
+            f.write(b"incr key3 5\r\n")
+            f.flush()
+            replies.append(f.readline())
+            f.write(b"get " + b" ".join(f"key{i}".encode() for i in range(20)) + b"\r\n")
+            f.flush()
+            while True:
+                line = f.readline()
+                replies.append(line)
+                if line in (b"END\r\n", b""):
+                    break
+        return replies
+
+    def test_same_data_as_native(self):
+        self.same_as_native(self.argv, self.scenario)
+
+
+class WebServers(ServerTest):
+    def fetch(self, port, paths):
+        bodies = []
+        for p in paths:
+            r = subprocess.run(["curl", "-s", "-i", "-m", "10", f"http://127.0.0.1:{port}{p}"],
+                               capture_output=True, timeout=20)
+            # Status line and body; headers like Date and Server vary.
+            head, _, body = r.stdout.partition(b"\r\n\r\n")
+            bodies.append((head.split(b"\r\n")[0], body))
+        return bodies
+
+    def site(self):
+        # nginx's workers run as an unprivileged user: the site must be readable by anyone.
+        os.chmod(self.tmp, 0o755)
+        root = os.path.join(self.tmp, "www")
+        os.makedirs(root, mode=0o755, exist_ok=True)
+        with open(os.path.join(root, "index.html"), "w") as f:
+            f.write("<h1>tandem</h1>\n")
+        with open(os.path.join(root, "big.txt"), "w") as f:
+            f.write("".join(f"line {i}\n" for i in range(20000)))
+        for name in ("index.html", "big.txt"):
+            os.chmod(os.path.join(root, name), 0o644)
+        return root
+
+    def nginx_argv(self, port):
+        root = self.site()
+        prefix = os.path.join(self.tmp, f"nginx-{port}")
+        os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
+        conf = os.path.join(prefix, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""daemon off; master_process on; worker_processes 2;
+error_log {prefix}/logs/error.log; pid {prefix}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{ access_log off; client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy;
+  fastcgi_temp_path {prefix}/fcgi; uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;
+  server {{ listen 127.0.0.1:{port}; root {root}; }} }}
+""")
+        return ["/usr/sbin/nginx", "-c", conf, "-p", prefix]
+
+    def lighttpd_argv(self, port):
+        root = self.site()
+        conf = os.path.join(self.tmp, f"lighttpd-{port}.conf")
+        with open(conf, "w") as f:
+            f.write(f'server.document-root = "{root}"\nserver.port = {port}\n'
+                    f'server.bind = "127.0.0.1"\nindex-file.names = ( "index.html" )\n'
+                    f'server.errorlog = "{self.tmp}/lighttpd-{port}.log"\n')
+        return ["/usr/sbin/lighttpd", "-D", "-f", conf]
+
+    def web_scenario(self, port):
+        ab = subprocess.run(["ab", "-q", "-n", "300", "-c", "4", f"http://127.0.0.1:{port}/"],
+                            capture_output=True, timeout=120)
+        self.assertEqual(ab.returncode, 0, ab.stderr)
+        self.assertIn(b"Failed requests:        0", ab.stdout)
+        wrk = subprocess.run(["wrk", "-t1", "-c4", "-d1s", f"http://127.0.0.1:{port}/big.txt"],
+                             capture_output=True, timeout=60)
+        self.assertEqual(wrk.returncode, 0, wrk.stderr)
+        self.assertNotIn(b"Non-2xx", wrk.stdout)
+        return self.fetch(port, ["/", "/big.txt", "/missing"])
+
+    def test_nginx_master_and_workers(self):
+        self.same_as_native(self.nginx_argv, self.web_scenario)
+
+    def test_lighttpd(self):
+        self.same_as_native(self.lighttpd_argv, self.web_scenario)
+
+
+if __name__ == "__main__":
+    unittest.main()
