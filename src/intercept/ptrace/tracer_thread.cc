@@ -244,11 +244,11 @@ PtraceTask& TracerThread::adopt(pid_t tid, pid_t tgid, int version) {
 
 void TracerThread::defer_status(pid_t pid, int status) { deferred_.emplace_back(pid, status); }
 
-bool TracerThread::all_tasks_stopped() const {
+bool TracerThread::any_task_stopped() const {
   for (auto& [tid, t] : tasks_) {
-    if (t->phase() == PtraceTask::Phase::kRunning) return false;
+    if (t->phase() == PtraceTask::Phase::kStopped) return true;
   }
-  return true;
+  return false;
 }
 
 void TracerThread::main() {
@@ -283,9 +283,10 @@ void TracerThread::main() {
       }
       continue;
     }
-    if (!tasks_.empty() && all_tasks_stopped() && spin_microseconds() > 0 &&
-        backend_.cpu_exclusive(cpu_)) {
-      // Our CPU has nothing else to run: wait for a posted verdict by spinning.
+    if (any_task_stopped() && spin_microseconds() > 0 && backend_.cpu_exclusive(cpu_)) {
+      // A task waits for a verdict another thread will post: spin for it instead of paying a
+      // cross-CPU wake-up. Yield on every turn, so that whatever else wants this CPU (another
+      // thread of the version, a client) runs; with nothing else runnable, yield returns at once.
       // (No std::chrono here: the vDSO clock executes rdtsc, disabled on this thread.)
       uint64_t until = monotonic_ns() + static_cast<uint64_t>(spin_microseconds()) * 1000;
       bool woke = false;
@@ -295,7 +296,10 @@ void TracerThread::main() {
           break;
         }
         __builtin_ia32_pause();
-        if ((i & 63) == 63 && monotonic_ns() >= until) break;
+        if ((i & 31) == 31) {
+          sched_yield();
+          if (monotonic_ns() >= until) break;
+        }
       }
       if (woke) continue;
     }
