@@ -126,6 +126,20 @@ class Task {
   // kSyscallExit: finish with set_result() + resume().
   virtual Result<void> install_fd(int monitor_fd, int target_fd, bool close_on_exec) = 0;
 
+  // --- checkpoints (single-threaded processes) ---
+  // At kSyscallEntry: forks the task's process into a frozen copy that never runs until
+  // resume_snapshot(); the task stays at its stop. The copy shares nothing with the original but
+  // what fork shares (descriptions of open files); it is a task of the same version and
+  // tracer, reported to the sink only once resumed (as on_syscall_entry of the same call).
+  struct Snapshot {
+    TaskId task;
+    pid_t pid = 0;
+  };
+  virtual Result<Snapshot> take_snapshot() = 0;
+  // On a frozen copy (any thread may post it): the copy continues from the checkpoint: it makes
+  // the call its original was stopped at, which the sink sees as a new arrival.
+  virtual void resume_snapshot() = 0;
+
   // Kills the task's whole process (SIGKILL). The sink later gets on_gone.
   virtual void kill_process() = 0;
 };

@@ -187,7 +187,7 @@ void PtraceTask::repeat_call() {
   continue_running(0);
 }
 
-Result<int> PtraceTask::wait_stop_during_injection() {
+Result<int> PtraceTask::wait_stop_during_injection(pid_t* forked) {
   for (;;) {
     int status = 0;
     pid_t p = waitpid(tid_, &status, __WALL);
@@ -211,6 +211,13 @@ Result<int> PtraceTask::wait_stop_during_injection() {
       return Errno{ESRCH};
     }
     if (event == PTRACE_EVENT_STOP) {
+      xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr);
+      continue;
+    }
+    if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE) {
+      unsigned long child = 0;
+      xptrace(PTRACE_GETEVENTMSG, tid_, nullptr, &child);
+      if (forked != nullptr) *forked = static_cast<pid_t>(child);
       xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr);
       continue;
     }
@@ -388,6 +395,57 @@ Result<void> PtraceTask::install_fd(int monitor_fd, int target_fd, bool close_on
   regs_valid_ = true;
   regs_dirty_ = false;
   return answered;
+}
+
+Result<Task::Snapshot> PtraceTask::take_snapshot() {
+  TANDEM_CHECK(phase_ == Phase::kStopped && stop_ == StopPoint::kSyscallEntry)
+      << "take_snapshot of task " << tid_;
+  user_regs_struct saved = regs();
+  flush_regs();
+  // fork() in place of the intercepted call (seccomp lets the changed call through: it was
+  // already traced), then make the task arrive at its call again, as inject() does.
+  user_regs_struct r = saved;
+  r.orig_rax = SYS_fork;
+  if (xptrace(PTRACE_SETREGS, tid_, nullptr, &r) < 0) return last_errno();
+  if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
+  pid_t child = 0;
+  auto st = wait_stop_during_injection(&child);
+  if (!st) return st.error();
+  user_regs_struct after{};
+  if (xptrace(PTRACE_GETREGS, tid_, nullptr, &after) < 0) return last_errno();
+  user_regs_struct again = saved;
+  again.rip -= kSyscallInsnSize;
+  again.rax = saved.orig_rax;
+  if (xptrace(PTRACE_SETREGS, tid_, nullptr, &again) < 0) return last_errno();
+  if (xptrace(PTRACE_CONT, tid_, nullptr, nullptr) < 0) return last_errno();
+  st = wait_stop_during_injection();
+  if (!st) return st.error();
+  regs_valid_ = false;
+  regs_dirty_ = false;
+  if (static_cast<int64_t>(after.rax) < 0 || child <= 0)
+    return Errno{static_cast<int>(static_cast<int64_t>(after.rax) < 0 ? -static_cast<int64_t>(after.rax) : ECHILD)};
+  PtraceTask& copy = owner_.adopt_snapshot(child, version_, saved);
+  return Snapshot{copy.id(), child};
+}
+
+void PtraceTask::resume_snapshot() {
+  TANDEM_CHECK(snapshot_) << "resume_snapshot of task " << tid_ << ", not a snapshot";
+  if (phase_ == Phase::kAwaitingFirstStop) {
+    // Its first stop has not been seen yet: resumed from there (see TracerThread).
+    resume_at_first_stop_ = true;
+    return;
+  }
+  snapshot_ = false;
+  // Back to the checkpoint: at the syscall instruction with the call's number, as the kernel
+  // leaves a restarted call; the call's seccomp stop comes next.
+  user_regs_struct r = snapshot_regs_;
+  r.rip -= kSyscallInsnSize;
+  r.rax = snapshot_regs_.orig_rax;
+  regs_ = r;
+  regs_valid_ = true;
+  regs_dirty_ = true;
+  expect_ = Expect::kNothing;
+  continue_running(0);
 }
 
 void PtraceTask::kill_process() {

@@ -52,7 +52,16 @@ class PtraceTask final : public Task {
   void emulate_rdtsc(uint64_t tsc, uint32_t aux) override;
   uint64_t pc() const override;
   Result<void> install_fd(int monitor_fd, int target_fd, bool close_on_exec) override;
+  Result<Snapshot> take_snapshot() override;
+  void resume_snapshot() override;
   void kill_process() override;
+  // A frozen copy made by take_snapshot: its first stop keeps it stopped; resume_snapshot
+  // restores `snapshot_regs_` (rewound to the call) and lets it go.
+  void make_snapshot(const user_regs_struct& regs) {
+    snapshot_ = true;
+    snapshot_regs_ = regs;
+  }
+  bool is_snapshot() const { return snapshot_; }
 
   // Used by TracerThread while handling a stop.
   Phase phase() const { return phase_; }
@@ -87,7 +96,7 @@ class PtraceTask final : public Task {
   void flush_regs();
   // Waits for this task's next stop during an injection; suppresses signals that arrive
   // meanwhile (they are re-sent when the task resumes).
-  Result<int> wait_stop_during_injection();
+  Result<int> wait_stop_during_injection(pid_t* forked = nullptr);
   Result<int64_t> inject_at_exit(const SyscallCall& call);
   // Answers the installation marker's user notification with the descriptor.
   Result<void> answer_install(int monitor_fd, int target_fd, bool close_on_exec);
@@ -106,6 +115,8 @@ class PtraceTask final : public Task {
   bool regs_dirty_ = false;
   bool gone_ = false;
   bool exiting_ = false;
+  bool snapshot_ = false;
+  user_regs_struct snapshot_regs_{};
   bool resume_at_first_stop_ = false;
   bool reentering_ = false;
   std::vector<int> passthrough_;

@@ -242,6 +242,18 @@ PtraceTask& TracerThread::adopt(pid_t tid, pid_t tgid, int version) {
   return ref;
 }
 
+PtraceTask& TracerThread::adopt_snapshot(pid_t pid, int version, const user_regs_struct& regs) {
+  PtraceTask& t = adopt(pid, pid, version);
+  t.make_snapshot(regs);
+  if (auto it = early_children_.find(pid); it != early_children_.end()) {
+    early_children_.erase(it);
+    t.note_stop(StopPoint::kOther);
+  } else {
+    t.set_phase(PtraceTask::Phase::kAwaitingFirstStop);
+  }
+  return t;
+}
+
 void TracerThread::defer_status(pid_t pid, int status) { deferred_.emplace_back(pid, status); }
 
 bool TracerThread::any_task_stopped() const {
@@ -400,7 +412,13 @@ void TracerThread::handle_status(pid_t pid, int status) {
 
 void TracerThread::handle_first_stop(PtraceTask& t) {
   t.note_stop(StopPoint::kOther);
-  if (t.resume_at_first_stop()) t.continue_running(0);
+  if (t.resume_at_first_stop()) {
+    if (t.is_snapshot()) {
+      t.resume_snapshot();
+    } else {
+      t.continue_running(0);
+    }
+  }
 }
 
 void TracerThread::handle_seccomp(PtraceTask& t) {

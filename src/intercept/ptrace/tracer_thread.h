@@ -63,6 +63,8 @@ class TracerThread {
   pid_t os_tid() const { return os_tid_; }
   // The user-notification listener of this version's installation-marker filter (-1: none).
   int listener() const { return listener_.get(); }
+  // A frozen copy forked by take_snapshot (its first stop may have been seen already).
+  PtraceTask& adopt_snapshot(pid_t pid, int version, const user_regs_struct& regs);
   // Handles a stop of another task that arrived while a task waited during an injection.
   void defer_status(pid_t pid, int status);
 

@@ -38,6 +38,12 @@ int main(int argc, char** argv) {
     printf("fd %d\n", fd);
     // Under the test, fd is a copy of the test's pipe: the test reads this.
     if (write(fd, "through the installed fd\n", 25) != 25) return 5;
+  } else if (strcmp(mode, "count") == 0) {
+    for (int i = 0; i < 6; i++) {
+      syscall(SYS_getppid);
+      printf("%d\n", i);
+      fflush(stdout);
+    }
   } else if (strcmp(mode, "segv") == 0) {
     *(volatile int*)16 = 1;
   }

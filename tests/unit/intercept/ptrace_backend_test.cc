@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <mutex>
 
 #include "intercept/backend.h"
@@ -188,6 +189,52 @@ TEST(PtraceBackend, InstallsDescriptorsFromAnotherProcess) {
   ssize_t n = read(p[0], buf, sizeof buf - 1);
   EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "through the installed fd\n");
   close(p[0]);
+}
+
+TEST(PtraceBackend, SnapshotsResumeFromTheirCheckpoint) {
+  RecordingSink sink;
+  int calls = 0;
+  std::optional<Task::Snapshot> snap;
+  Backend* backend_ptr = nullptr;
+  sink.entry_hook = [&](Task& t) {
+    if (t.call().nr != SYS_getppid) return false;
+    ++calls;
+    if (calls == 3) {
+      auto s = t.take_snapshot();
+      EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().describe());
+      if (s) snap = *s;
+    }
+    if (calls == 5 && snap) {
+      // The original dies; the copy goes on from call 3.
+      t.kill_process();
+      backend_ptr->post(snap->task, [](Task& c) { c.resume_snapshot(); });
+      return true;
+    }
+    t.run_call(true);
+    return true;
+  };
+  auto backend = make_ptrace_backend();
+  backend_ptr = backend.get();
+  backend->set_trap_rules({TrapRule{SYS_getppid, {}}});
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  int saved = dup(1);
+  dup2(p[1], 1);
+  close(p[1]);
+  SpawnSpec spec;
+  spec.path = PROBE_PATH;
+  spec.argv = {"probe", "count"};
+  auto id = backend->spawn(spec);
+  dup2(saved, 1);
+  close(saved);
+  ASSERT_TRUE(id.ok());
+  backend->run(sink);
+  std::string out;
+  char buf[256];
+  ssize_t n;
+  while ((n = read(p[0], buf, sizeof buf)) > 0) out.append(buf, n);
+  close(p[0]);
+  EXPECT_EQ(out, "0\n1\n2\n3\n2\n3\n4\n5\n");
 }
 
 TEST(PtraceBackend, ReportsCrashSignals) {
