@@ -1,5 +1,6 @@
 // `tandem run`: runs several versions of a program as one (multi-version execution).
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,8 @@ struct RunArgs {
   int reconverge = 8;
   bool no_pin = false;
   bool aslr = false;
+  int checkpoint = 1000;
+  int max_restarts = 3;
 };
 
 // Resolves `name` like execvp: with a slash as given, else through $PATH. Returns an exit code
@@ -122,6 +125,10 @@ int run_command(const RunArgs& a) {
   opts.quiet = a.quiet;
   opts.pin_cpus = !a.no_pin;
   opts.aslr = a.aslr;
+  if (a.checkpoint < 0 || a.max_restarts < 0)
+    return user_error(exit_code::kUsage, "--checkpoint and --max-restarts must be >= 0");
+  opts.checkpoint_interval = a.checkpoint;
+  opts.max_restarts = a.max_restarts;
   opts.rules_file = a.rules;
   opts.events_file = a.events;
 
@@ -145,6 +152,9 @@ int run_command(const RunArgs& a) {
 
   tsc_calibrate();
   install_rdtsc_emulation();
+  // Processes of the program that lose their parent (a crashed version's frozen copies,
+  // daemonising programs) become tandem's children, which it reaps, rather than init's.
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   auto backend = make_ptrace_backend();
   backend->set_trap_rules(trap_rules_from_model());
   // After the backend saved the program's signal mask: tandem handles these itself.
@@ -177,6 +187,11 @@ void setup(CLI::App& app, std::function<int()>& action) {
   run->add_option("--events", args->events, "Write events as JSON lines to FILE");
   run->add_option("--reconverge", args->reconverge,
                   "Drop a diverged version after this many calls without reconverging (8)");
+  run->add_option("--checkpoint", args->checkpoint,
+                  "Checkpoint each process every N agreed calls to restart crashed versions "
+                  "(1000; 0: crashed versions are dropped)");
+  run->add_option("--max-restarts", args->max_restarts,
+                  "Restart a crashed version at most N times (3)");
   run->add_flag("-q,--quiet", args->quiet, "No summaries on stderr");
   run->add_flag("--no-pin", args->no_pin, "Do not pin versions to CPUs");
   run->add_flag("--aslr", args->aslr,

@@ -131,11 +131,16 @@ class Task {
   // resume_snapshot(); the task stays at its stop. The copy shares nothing with the original but
   // what fork shares (descriptions of open files); it is a task of the same version and
   // tracer, reported to the sink only once resumed (as on_syscall_entry of the same call).
+  // The copy is a child of the task's process without an exit signal (the program never sees
+  // it in wait() or SIGCHLD), and it holds no open file (closed at once, so that it changes
+  // nothing the program can observe, like end-of-file on a pipe): the sink gives it its
+  // descriptors when it resumes it. `replaces` (an earlier copy of this task's process) is killed and
+  // reaped first, so that copies do not accumulate as zombies.
   struct Snapshot {
     TaskId task;
     pid_t pid = 0;
   };
-  virtual Result<Snapshot> take_snapshot() = 0;
+  virtual Result<Snapshot> take_snapshot(std::optional<Snapshot> replaces) = 0;
   // On a frozen copy (any thread may post it): the copy continues from the checkpoint: it makes
   // the call its original was stopped at, which the sink sees as a new arrival.
   virtual void resume_snapshot() = 0;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -46,7 +47,8 @@ void Group::record_epoll_ctl(const std::vector<int>& p) {
 // The executor's epoll_wait outputs with the follower's own cookies; nullopt when not an
 // epoll_wait or when a cookie cannot be translated (then the follower gets them unchanged).
 std::optional<Outputs> Group::follower_epoll_outputs(const SyscallRecord& record, int executor,
-                                                     int follower, const SyscallCall& fcall) {
+                                                     int follower, const std::set<int>& withheld,
+                                                     int64_t* count) {
   int nr = record.call.nr;
   if (nr != SYS_epoll_wait && nr != SYS_epoll_pwait && nr != SYS_epoll_pwait2) return std::nullopt;
   int epfd = static_cast<int>(record.call.args[0]);
@@ -54,6 +56,24 @@ std::optional<Outputs> Group::follower_epoll_outputs(const SyscallRecord& record
   std::lock_guard lock(process_->mu);
   auto& lead = process_->epoll[executor];
   auto& own_reg = process_->epoll[follower];
+  if (!withheld.empty()) {
+    // Events of descriptors withheld from this follower (after a restart) are not its own.
+    for (auto& blob : o.blobs) {
+      if (blob.arg != 1 || blob.part != 0) continue;
+      std::vector<uint8_t> kept;
+      constexpr size_t kEvent = 12;  // struct epoll_event is packed on x86-64
+      for (size_t off = 0; off + kEvent <= blob.bytes.size(); off += kEvent) {
+        uint64_t cookie = 0;
+        std::memcpy(&cookie, blob.bytes.data() + off + 4, 8);
+        auto fd = lead.fd_of_cookie.find({epfd, cookie});
+        if (fd != lead.fd_of_cookie.end() && withheld.count(fd->second) != 0) continue;
+        kept.insert(kept.end(), blob.bytes.begin() + static_cast<long>(off),
+                    blob.bytes.begin() + static_cast<long>(off + kEvent));
+      }
+      if (count != nullptr) *count = static_cast<int64_t>(kept.size() / kEvent);
+      blob.bytes = std::move(kept);
+    }
+  }
   auto ok = translate_epoll_cookies(o, [&](uint64_t c) -> std::optional<uint64_t> {
     auto fd = lead.fd_of_cookie.find({epfd, c});
     if (fd == lead.fd_of_cookie.end()) return std::nullopt;
@@ -61,7 +81,6 @@ std::optional<Outputs> Group::follower_epoll_outputs(const SyscallRecord& record
     if (own == own_reg.cookie.end()) return std::nullopt;
     return own->second;
   });
-  (void)fcall;
   if (!ok) {
     TANDEM_LOG(kWarn, "group {}: version {} has no registration for a ready epoll event", id_,
                follower + 1);
@@ -92,7 +111,7 @@ std::vector<int> Group::participants() const {
   std::vector<int> p;
   for (auto& m : members_) {
     if (m && m->state != Member::State::kGone && m->state != Member::State::kHeld &&
-        monitor_.alive(m->version))
+        !m->replaying && monitor_.alive(m->version))
       p.push_back(m->version);
   }
   return p;
@@ -300,8 +319,12 @@ void Group::on_syscall_entry(Task& task, int version) {
       task.skip_call(-err);
       return;
     }
-    m.state = Member::State::kArrived;
-    try_decide(&task);
+    if (m.replaying || m.rejoin_pending) {
+      replay_arrival(task, m);
+    } else {
+      m.state = Member::State::kArrived;
+      try_decide(&task);
+    }
   }
   flush_drops();
 }
@@ -312,9 +335,11 @@ bool Group::handle_version_local(Task& task, Member& m) {
   if (c.nr < 0) return false;
   const SyscallInfo* info = info_of(c);
   if (info == nullptr) return false;
-  // Calls on a descriptor only this version has.
+  // Calls on a descriptor only this version has, or one withheld from it (its connection was
+  // reset for it after a deterministic crash).
   if (info->nargs > 0 && info->args[0].kind == ArgKind::kFd &&
-      m.local_fds.count(static_cast<int>(c.args[0])) != 0) {
+      (m.local_fds.count(static_cast<int>(c.args[0])) != 0 ||
+       m.withheld_fds.count(static_cast<int>(c.args[0])) != 0)) {
     run_local(&task, m, true);
     return true;
   }
@@ -394,6 +419,23 @@ void Group::try_decide(Task* current) {
   if (round_.active) return;
   std::vector<int> p = participants();
   if (p.empty()) return;
+  // A call of the leader on a descriptor withheld from some version does not concern that
+  // version: it waits out this round.
+  int lead = preferred_among(p);
+  if (members_[lead]->state == Member::State::kArrived) {
+    int fd = fd_argument(members_[lead]->call);
+    if (fd >= 0) {
+      std::vector<int> concerned;
+      for (int v : p) {
+        if (v == lead || members_[v]->withheld_fds.count(fd) == 0) concerned.push_back(v);
+      }
+      if (concerned.size() != p.size() && members_[lead]->call.nr == SYS_close) {
+        // The leader closes it: from now on that number is shared again.
+        for (int v : p) members_[v]->withheld_fds.erase(fd);
+      }
+      p = std::move(concerned);
+    }
+  }
   for (int v : p) {
     if (members_[v]->state != Member::State::kArrived) return;
   }
@@ -439,6 +481,8 @@ void Group::decide(Task* current, std::vector<int> p) {
   }
   for (int v : p) members_[v]->consecutive_divergences = 0;
   if (rep.call.nr == SYS_epoll_ctl) record_epoll_ctl(p);
+  if (rep.cls == SyscallClass::kReplicated || rep.cls == SyscallClass::kLockstep)
+    maybe_checkpoint(current, p);
   bool own = rep.every_version_runs;
   switch (rep.cls) {
     case SyscallClass::kLockstep:

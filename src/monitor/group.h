@@ -37,6 +37,43 @@ namespace tandem {
 
 class Monitor;
 
+// One agreed step of a group, as each version took part in it: what a restored version replays
+// to catch up (docs/architecture.md, "Restart").
+struct LogEntry {
+  struct Part {
+    enum class How : uint8_t {
+      kServed,    // got the executor's result and outputs (the executor too)
+      kRanOwn,    // ran its own call (kEveryone)
+      kSignal,    // had `signo` delivered at this call
+      kRdtsc,     // read the time-stamp counter: `tsc`
+      kEmulated,  // the monitor answered (deterministic: answered again)
+    };
+    How how = How::kServed;
+    int nr = -1;
+    int fd = -1;  // the descriptor it acts on (first argument), if any
+    std::optional<Signature> signature;
+    std::string canonical_path;
+    int64_t result = 0;
+    bool apply = true;
+    std::shared_ptr<const Outputs> own_outputs;  // epoll answers with its own cookies
+    int signo = 0;
+    bool eintr = false;
+    uint64_t tsc = 0;
+  };
+  std::shared_ptr<const SyscallRecord> record;
+  std::vector<std::optional<Part>> parts;  // per version; empty: it was not part of it
+  // Versions that were replaying when this step was taken: they take it as the executor did
+  // (as followers would have), when they get there.
+  std::vector<bool> replayers;
+};
+
+// Frozen copies of every member, taken at the same call: the start of the log.
+struct Checkpoint {
+  std::mutex mu;  // filled by closures on the members' tracer threads
+  uint64_t log_index = 0;
+  std::vector<std::optional<Task::Snapshot>> snapshots;
+};
+
 struct Member {
   enum class State {
     kRunning,    // running program code (or a call that is not intercepted)
@@ -80,11 +117,33 @@ struct Member {
   uint64_t calls = 0;
 
   std::set<int> local_fds;            // descriptors only this version has
+
+  // Restart: a restored member replays the log from `cursor` before it takes part again.
+  bool replaying = false;
+  bool replay_own = false;            // running its own call of a kRanOwn log entry
+  bool snapshot_on_arrival = false;   // take a new frozen copy at the checkpoint call
+  bool fds_synced_for_replay = false;  // got the leader's descriptors before replaying
+  bool rejoin_pending = false;         // caught up; rejoins when it makes its call again
+  uint64_t cursor = 0;
+  int restarts = 0;
+  std::optional<uint64_t> last_crash_at;  // log position of its last crash
+  // Recovery from a deterministic crash (Rx): the input that made it crash is withheld from it
+  // (its connection is reset for it); the descriptor stays the leader's alone afterwards.
+  std::optional<uint64_t> withhold_at;
+  int withhold_fd = -1;
+  bool rx_tried = false;
+  std::set<int> withheld_fds;
   std::deque<std::pair<TaskId, pid_t>> unpaired_children;
   std::deque<std::pair<TaskId, pid_t>> unpaired_threads;
   // Signal dispositions this member set (rt_sigaction): handler and flags per signal.
   std::map<int, std::pair<uint64_t, uint64_t>> dispositions;
 };
+
+// Completes `call` of a follower (or a replaying version) from an executed record: copies of
+// the new descriptors, the outputs (when `apply`), and `result` (finish_call).
+void complete_from_record(Task& t, const SyscallRecord& record, const SyscallCall& call,
+                          int64_t result, bool apply, const Outputs& outputs);
+void finish_call(Task& t, int64_t result);
 
 class Group {
  public:
@@ -100,9 +159,13 @@ class Group {
   void on_syscall_exit(Task& task, int version);
   void on_async_signal(Task& task, int version, const siginfo_t& info, bool internal);
   void on_child(Task& parent, int version, Task& child, bool thread);
-  // The member of `version` is gone (exited, crashed, dropped). `task` is the current task if
-  // the caller is in its callback.
-  void on_member_gone(int version);
+  // The member of `version` is gone (exited, crashed, dropped), if it is still `task`.
+  void on_member_gone(int version, TaskId task);
+  // The member of `version` (task `task`) crashed with `signal`: brings it back from the
+  // checkpoint if it can: returns the frozen copy that takes its place (the caller registers it
+  // and resumes it; `replaced` is the crashed task), or nullopt: the caller drops the version.
+  std::optional<Task::Snapshot> try_restart(int version, TaskId task, int signal,
+                                            TaskId& replaced);
   bool empty() const;
   // Kills this group's member of `version` and forgets it.
   void drop_member(int version);
@@ -151,6 +214,20 @@ class Group {
   void act(Task* current, const Member& m, std::function<void(Task&)> fn);
   void form_child_groups(bool threads);
   void on_member_gone_locked(int version);
+  // Recovery (recovery.cc).
+  void maybe_checkpoint(Task* current, const std::vector<int>& participants);
+  void invalidate_checkpoint(const char* reason);
+  void log_append(LogEntry entry);
+  void log_everyone(const std::vector<int>& versions);
+  void replay_arrival(Task& task, Member& m);
+  void replay_exit(Task& task, Member& m);
+  bool matches_part(const Member& m, const LogEntry::Part& part) const;
+  std::optional<LogEntry::Part> part_for_replayer(const LogEntry& entry, int version);
+  void finish_rejoin(Task& task, Member& m);
+  // Gives a restored member the descriptors the leader has now (a frozen copy holds none) and
+  // closes those it has that the leader has not. Consumes its current call: the caller makes it
+  // repeat the call.
+  void sync_fds_with_leader(Task& task, Member& m);
   std::vector<int> participants() const;
   bool process_ordering() const;
 
@@ -170,8 +247,12 @@ class Group {
     bool thread = false;
   };
   void record_epoll_ctl(const std::vector<int>& participants);
+  // The executor's epoll_wait outputs with the follower's own cookies, without the events of
+  // descriptors withheld from it (then *count is the new number of events); nullopt when not
+  // an epoll_wait or when a cookie cannot be translated.
   std::optional<Outputs> follower_epoll_outputs(const SyscallRecord& record, int executor,
-                                                int follower, const SyscallCall& fcall);
+                                                int follower, const std::set<int>& withheld,
+                                                int64_t* count);
   void create_child_groups(std::vector<ChildPair> pairs);
 
   Monitor& monitor_;
@@ -183,7 +264,12 @@ class Group {
   Round round_;
   uint64_t next_seq_ = 1;
   std::shared_ptr<Process> process_;
-  bool counted_out_ = false;  // this group no longer counts among the process's threads
+  bool counted_out_ = false;
+  // Recovery: the log since the checkpoint (absolute indices start at log_base_).
+  std::shared_ptr<Checkpoint> checkpoint_;
+  std::deque<LogEntry> log_;
+  uint64_t log_base_ = 0;
+  uint64_t rounds_since_checkpoint_ = 0;  // this group no longer counts among the process's threads
 };
 
 }  // namespace tandem

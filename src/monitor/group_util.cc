@@ -100,6 +100,17 @@ std::string canonical_proc_path(const std::string& path, int version, const PidM
   return changed || own ? out : "";
 }
 
+int fd_argument(const SyscallCall& c) {
+  const SyscallInfo* info = info_of(c);
+  if (info == nullptr || info->nargs == 0 || info->args[0].kind != ArgKind::kFd) return -1;
+  return static_cast<int>(c.args[0]);
+}
+
+bool reads_input(int nr) {
+  return nr == SYS_read || nr == SYS_readv || nr == SYS_recvfrom || nr == SYS_recvmsg ||
+         nr == SYS_recvmmsg;
+}
+
 bool is_open_call(int nr) {
   return nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat;
 }

@@ -57,6 +57,10 @@ std::pair<int, int> fds_closed_by(const SyscallCall& c);
 // the path is not under /proc or contains no id.
 std::string canonical_proc_path(const std::string& path, int version, const PidMap& pids,
                                 pid_t own_tgid, bool& own);
+// The descriptor a call acts on (its first argument, when that is a descriptor), or -1.
+int fd_argument(const SyscallCall& c);
+// True for calls that read input from a descriptor (read, readv, recvfrom, recvmsg...).
+bool reads_input(int nr);
 // The bytes a write or writev asks to write.
 Result<std::vector<uint8_t>> write_data(const Member& m);
 

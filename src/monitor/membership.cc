@@ -120,10 +120,12 @@ void Group::drop_member(int version) {
   flush_drops();
 }
 
-void Group::on_member_gone(int version) {
+void Group::on_member_gone(int version, TaskId task) {
   {
     std::lock_guard lock(mu_);
-    if (!members_[version] || members_[version]->state == Member::State::kGone) return;
+    if (!members_[version] || members_[version]->state == Member::State::kGone ||
+        members_[version]->task != task)
+      return;
     on_member_gone_locked(version);
   }
   flush_drops();

@@ -163,8 +163,9 @@ int Monitor::run() {
     }
   }
   int status = root_status_[chosen];
-  // A crashed version was killed by tandem: report the signal it crashed with.
-  if (crash_signal_[chosen] != 0) return 128 + crash_signal_[chosen];
+  // A crashed version (not brought back) was killed by tandem: report the signal it crashed
+  // with.
+  if (dropped_[chosen] && crash_signal_[chosen] != 0) return 128 + crash_signal_[chosen];
   if (status < 0) return 0;
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -225,12 +226,14 @@ void Monitor::on_signal(Task& task) {
                  fmt::format("{} crashed with SIG{} at pc {:#x}", version_name(v),
                              sigabbrev_np(si.si_signo) ? sigabbrev_np(si.si_signo) : "?",
                              task.pc()));
+    Group* g = group_of(task.id());
+    task.kill_process();
     {
       std::lock_guard lock(mu_);
       if (crash_signal_[v] == 0) crash_signal_[v] = si.si_signo;
     }
+    if (restart(g, v, task.id(), si.si_signo)) return;
     drop_version(v, fmt::format("crashed with signal {}", si.si_signo), "crash");
-    task.kill_process();
     return;
   }
   // A signal the version sent to itself (raise, abort, SIGPIPE from its own write) is part of
@@ -275,10 +278,31 @@ void Monitor::on_rdtsc(Task& task) {
 }
 
 void Monitor::on_exiting(Task& task, int wait_status) {
-  (void)wait_status;
   // Leaving now (exit, or killed by another thread's exit_group): the rendezvous must not wait
-  // for it or act on it any more.
-  if (Group* g = group_of(task.id())) g->on_member_gone(task.version());
+  // for it or act on it any more. A death by signal is a crash: on_gone restarts or drops it.
+  if (WIFSIGNALED(wait_status)) return;
+  if (Group* g = group_of(task.id())) g->on_member_gone(task.version(), task.id());
+}
+
+bool Monitor::restart(Group* g, int version, TaskId task, int signal) {
+  if (g == nullptr || !alive(version)) return false;
+  TaskId replaced;
+  auto snap = g->try_restart(version, task, signal, replaced);
+  if (!snap) return false;
+  {
+    std::lock_guard lock(mu_);
+    task_groups_.erase(replaced.serial);
+    task_groups_[snap->task.serial] = g;
+    for (size_t i = 0; i < roots_.size(); ++i) {
+      if (roots_[i] == replaced) {
+        roots_[i] = snap->task;
+        root_pids_[i] = snap->pid;
+      }
+    }
+  }
+  promote_if_leader(version);
+  backend_.post(snap->task, [](Task& t) { t.resume_snapshot(); });
+  return true;
 }
 
 void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
@@ -294,7 +318,8 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
     is_root = std::find(roots_.begin(), roots_.end(), id) != roots_.end();
     if (is_root) root_status_[version] = wait_status;
   }
-  bool crashed = WIFSIGNALED(wait_status) && alive(version);
+  // Died of a signal while still a member (its group knew it): a crash.
+  bool crashed = WIFSIGNALED(wait_status) && alive(version) && g != nullptr;
   if (crashed) {
     int sig = WTERMSIG(wait_status);
     {
@@ -308,7 +333,12 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
                   {"pid", tid}},
                  fmt::format("{} died of SIG{}", version_name(version),
                              sigabbrev_np(sig) ? sigabbrev_np(sig) : "?"));
-    drop_version(version, fmt::format("died of signal {}", sig), "crash");
+    if (restart(g, version, id, sig)) {
+      g = nullptr;
+      is_root = false;
+    } else {
+      drop_version(version, fmt::format("died of signal {}", sig), "crash");
+    }
   }
   if (is_root) {
     events_.emit("exit", {{"version", version + 1},
@@ -316,7 +346,7 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
                           {"code", WIFEXITED(wait_status) ? WEXITSTATUS(wait_status)
                                                           : 128 + WTERMSIG(wait_status)}});
   }
-  if (g != nullptr) g->on_member_gone(version);
+  if (g != nullptr) g->on_member_gone(version, id);
 }
 
 void Monitor::drop_version(int version, const std::string& reason, const std::string& kind) {
@@ -330,19 +360,20 @@ void Monitor::drop_version(int version, const std::string& reason, const std::st
   }
   events_.emit("drop", {{"version", version + 1}, {"reason", reason}, {"kind", kind}},
                kind == "crash" ? "" : fmt::format("{} dropped: {}", version_name(version), reason));
-  int survivors = 0;
-  for (int v = 0; v < version_count(); ++v) survivors += alive(v) ? 1 : 0;
-  if (leader_.load() == version && survivors > 0) {
-    for (int v : preference_order()) {
-      if (alive(v)) {
-        leader_ = v;
-        events_.emit("promotion", {{"version", v + 1}, {"previous", version + 1}},
-                     fmt::format("{} is now the leader", version_name(v)));
-        break;
-      }
-    }
-  }
+  promote_if_leader(version);
   for (Group* g : groups) g->drop_member(version);
+}
+
+void Monitor::promote_if_leader(int version) {
+  int expected = version;
+  for (int v : preference_order()) {
+    if (v == version || !alive(v)) continue;
+    if (leader_.compare_exchange_strong(expected, v)) {
+      events_.emit("promotion", {{"version", v + 1}, {"previous", version + 1}},
+                   fmt::format("{} is now the leader", version_name(v)));
+    }
+    return;
+  }
 }
 
 void Monitor::stop_program(int exit_code) {

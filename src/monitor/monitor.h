@@ -65,6 +65,8 @@ class Monitor final : public EventSink {
   std::string version_name(int version) const;
   // Drops a version everywhere (kills its processes) and promotes a new leader if needed.
   void drop_version(int version, const std::string& reason, const std::string& kind);
+  // If `version` leads, the next live version by policy leads instead.
+  void promote_if_leader(int version);
   // Stops the whole program (strict policy).
   void stop_program(int exit_code);
   // Creates a group (for paired children or threads) in `process`.
@@ -76,6 +78,8 @@ class Monitor final : public EventSink {
 
  private:
   Group* group_of(TaskId id);
+  // A crashed member: restarted from its group's checkpoint if possible (true).
+  bool restart(Group* g, int version, TaskId task, int signal);
   void note_root_exit(int version, int wait_status);
 
   MonitorOptions options_;

@@ -34,6 +34,11 @@ struct MonitorOptions {
   // winners' calls.
   int reconverge_bound = 8;
   bool pin_cpus = true;
+  // Restart of crashed versions: a checkpoint of each (single-threaded) process every this many
+  // agreed calls (0: never, crashed versions are dropped), and at most this many restarts per
+  // version.
+  int checkpoint_interval = 1000;
+  int max_restarts = 3;
   // Keep address-space randomisation (off by default: addresses leak into names and hash
   // seeds, and versions then diverge; see docs/limits.md).
   bool aslr = false;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -284,6 +285,17 @@ void Group::finish_everyone_round(Task* current) {
       process_->own_fds.insert(static_cast<int>(first.own_result));
     if (first.call.nr == SYS_close) process_->own_fds.erase(static_cast<int>(first.call.args[0]));
   }
+  if (checkpoint_ != nullptr && !vs.empty()) {
+    const Member& first = *members_[vs.front()];
+    int nr = first.call.nr;
+    if (nr == SYS_fork || nr == SYS_vfork || nr == SYS_clone || nr == SYS_clone3 ||
+        nr == SYS_execve || nr == SYS_execveat || round_.ordered) {
+      // A restored copy cannot make these again (its children and program are the original's).
+      invalidate_checkpoint("process creation, exec or wait");
+    } else {
+      log_everyone(vs);
+    }
+  }
   for (int v : vs) {
     Member& m = *members_[v];
     m.state = Member::State::kRunning;
@@ -304,6 +316,23 @@ void Group::finish_everyone_round(Task* current) {
 
 void Group::emulate(Task* current, const std::vector<int>& p) {
   uint64_t tsc = tsc_now();
+  if (checkpoint_ != nullptr) {
+    LogEntry entry;
+    entry.parts.resize(members_.size());
+    for (int v : p) {
+      const Member& m = *members_[v];
+      if (m.replaying) continue;
+      LogEntry::Part part;
+      part.how = m.call.nr == kPseudoRdtsc ? LogEntry::Part::How::kRdtsc
+                                          : LogEntry::Part::How::kEmulated;
+      part.nr = m.call.nr;
+      part.fd = fd_argument(m.call);
+      part.signature = m.signature;
+      part.tsc = tsc;
+      entry.parts[v] = std::move(part);
+    }
+    log_append(std::move(entry));
+  }
   for (int v : p) {
     Member& m = *members_[v];
     m.state = Member::State::kRunning;
@@ -349,6 +378,34 @@ void Group::refuse(Task* current, const std::vector<int>& p) {
 
 // ---------------------------------------------------------------------------------------------
 // Exit of an executed call
+
+void complete_from_record(Task& t, const SyscallRecord& record, const SyscallCall& call,
+                          int64_t result, bool apply, const Outputs& outputs) {
+  for (auto& nf : record.new_fds) {
+    if (!nf.copy || !nf.copy->valid()) continue;
+    auto ok = t.install_fd(nf.copy->get(), nf.number, nf.cloexec);
+    if (!ok) {
+      TANDEM_LOG(kWarn, "cannot give descriptor {} to task {}: {}", nf.number, t.tid(),
+                 ok.error().describe());
+    }
+  }
+  if (apply && result >= 0 && !outputs.blobs.empty()) {
+    auto ok = apply_outputs(call, record.result, outputs, t.memory());
+    if (!ok) {
+      TANDEM_LOG(kWarn, "cannot write the outputs of call {} into task {}: {}", call.nr, t.tid(),
+                 ok.error().describe());
+    }
+  }
+}
+
+void finish_call(Task& t, int64_t result) {
+  if (t.stop() == StopPoint::kSyscallEntry) {
+    t.skip_call(result);
+  } else {
+    t.set_result(result);
+    t.resume();
+  }
+}
 
 // With threads, the leader may have created descriptor N right after another of its threads
 // closed N, with the close's stop still to be handled: the creation must be ordered after the
@@ -456,6 +513,10 @@ void Group::on_syscall_exit(Task& task, int version) {
       handle_local_exit(task, m);
       return;
     }
+    if (m.replay_own) {
+      replay_exit(task, m);
+      return;
+    }
     if (round_.active && round_.cls == SyscallClass::kEveryone &&
         m.state == Member::State::kExecuting) {
       everyone_exit(task, m, version);
@@ -490,7 +551,8 @@ void Group::on_syscall_exit(Task& task, int version) {
         if (info != nullptr && info->ret == RetKind::kPid && r > 0)
           program_result = monitor_.pids().to_virtual(version, static_cast<pid_t>(r));
         record->result = program_result;
-        if (!followers.empty() && r >= 0) {
+        // Outputs are needed by the followers, and by the log a restored version replays.
+        if ((!followers.empty() || checkpoint_ != nullptr) && r >= 0) {
           if (auto out = capture_outputs(m.call, r, task.memory()); out) {
             record->outputs = std::move(*out);
           } else {
@@ -515,6 +577,19 @@ void Group::on_syscall_exit(Task& task, int version) {
         round_.active = false;
         round_.interrupted_code = 0;
         m.state = Member::State::kRunning;
+        LogEntry entry;
+        if (checkpoint_ != nullptr) {
+          entry.record = record;
+          entry.parts.resize(members_.size());
+          LogEntry::Part part;
+          part.how = LogEntry::Part::How::kServed;
+          part.nr = m.call.nr;
+      part.fd = fd_argument(m.call);
+          part.signature = m.signature;
+          part.canonical_path = m.canonical_path;
+          part.result = program_result;
+          entry.parts[version] = std::move(part);
+        }
         // New descriptors change the followers' tables: with threads, in the leader's order.
         uint64_t fd_seq = 0;
         if (!record->new_fds.empty() && process_ordering()) {
@@ -544,42 +619,58 @@ void Group::on_syscall_exit(Task& task, int version) {
           }
           SyscallCall fcall = fm.call;
           bool apply = !fm.content_divergent || fm.call.nr == m.call.nr;
+          int64_t events = result;
           auto own_outputs = std::make_shared<std::optional<Outputs>>(
-              follower_epoll_outputs(*record, version, f, fcall));
+              follower_epoll_outputs(*record, version, f, fm.withheld_fds, &events));
+          result = events;
           std::shared_ptr<Process> process = process_;
-          auto complete = [record, fcall, result, apply, own_outputs, fd_seq, process,
+          const Outputs* outs = own_outputs->has_value() ? &**own_outputs : &record->outputs;
+          if (checkpoint_ != nullptr) {
+            LogEntry::Part part;
+            part.how = LogEntry::Part::How::kServed;
+            part.nr = fm.call.nr;
+            part.fd = fd_argument(fm.call);
+            part.signature = fm.signature;
+            part.canonical_path = fm.canonical_path;
+            part.result = result;
+            part.apply = apply;
+            if (own_outputs->has_value()) part.own_outputs = std::make_shared<Outputs>(**own_outputs);
+            entry.parts[f] = std::move(part);
+          }
+          auto complete = [record, fcall, result, apply, own_outputs, outs, fd_seq, process,
                            f](Task& t) {
-            for (auto& nf : record->new_fds) {
-              if (!nf.copy->valid()) continue;
-              auto ok = t.install_fd(nf.copy->get(), nf.number, nf.cloexec);
-              if (!ok) {
-                TANDEM_LOG(kWarn, "cannot give descriptor {} to task {}: {}", nf.number, t.tid(),
-                           ok.error().describe());
-              }
-            }
-            if (apply && result >= 0 && !record->outputs.blobs.empty()) {
-              const Outputs& outs = own_outputs->has_value() ? **own_outputs : record->outputs;
-              auto ok = apply_outputs(fcall, record->result, outs, t.memory());
-              if (!ok) {
-                TANDEM_LOG(kWarn, "cannot write the outputs of call {} into task {}: {}",
-                           fcall.nr, t.tid(), ok.error().describe());
-              }
-            }
+            complete_from_record(t, *record, fcall, result, apply, *outs);
             if (fd_seq != 0) {
               std::lock_guard lock(process->mu);
               process->applied(f, fd_seq);
             }
-            if (t.stop() == StopPoint::kSyscallEntry) {
-              t.skip_call(result);
-            } else {
-              t.set_result(result);
-              t.resume();
-            }
+            finish_call(t, result);
           };
           if (fd_seq != 0) {
             in_fd_order(fm, fd_seq, complete);
           } else {
             monitor_.backend().post(fm.task, complete);
+          }
+        }
+        if (checkpoint_ != nullptr) {
+          if (round_.merged_write) {
+            invalidate_checkpoint("writes merged across versions");
+          } else {
+            // The log must not keep pipes and sockets open (their peers would never see
+            // end-of-file): a replaying version gets the leader's instead. Regular files stay:
+            // a replaying loader maps them.
+            if (!record->new_fds.empty()) {
+              auto stripped = std::make_shared<SyscallRecord>(*record);
+              for (auto& nf : stripped->new_fds) {
+                struct stat st {};
+                if (nf.copy && nf.copy->valid() && fstat(nf.copy->get(), &st) == 0 &&
+                    (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+                  continue;
+                nf.copy.reset();
+              }
+              entry.record = stripped;
+            }
+            log_append(std::move(entry));
           }
         }
         if (program_result != r) task.set_result(program_result);

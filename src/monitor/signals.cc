@@ -77,6 +77,10 @@ void Group::on_async_signal(Task& task, int version, const siginfo_t& info, bool
 }
 
 bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
+  // Signals are delivered at a system call (restarted after the handler): not at an rdtsc.
+  for (int v : p) {
+    if (members_[v]->call.nr == kPseudoRdtsc) return false;
+  }
   std::optional<PendingSignal> chosen;
   int64_t code = round_.interrupted_code;
   {
@@ -126,6 +130,8 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
   }
   if (!chosen) return false;
   int sig = chosen->signo;
+  LogEntry entry;
+  if (checkpoint_ != nullptr) entry.parts.resize(members_.size());
   for (int v : p) {
     Member& m = *members_[v];
     // As the kernel would: an interrupted call fails with EINTR when a handler runs, unless
@@ -138,6 +144,17 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
     }
     bool eintr = handler && code != 0 && code != kERestartNoIntr &&
                  (code != kERestartSys || (flags & SA_RESTART) == 0);
+    if (checkpoint_ != nullptr) {
+      LogEntry::Part part;
+      part.how = LogEntry::Part::How::kSignal;
+      part.nr = m.call.nr;
+      part.fd = fd_argument(m.call);
+      part.signature = m.signature;
+      part.canonical_path = m.canonical_path;
+      part.signo = sig;
+      part.eintr = eintr;
+      entry.parts[v] = std::move(part);
+    }
     m.state = Member::State::kRunning;
     act(current, m, [sig, eintr](Task& t) {
       t.send_signal(sig);
@@ -148,6 +165,7 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
       }
     });
   }
+  if (checkpoint_ != nullptr) log_append(std::move(entry));
   monitor_.events().emit("signal", {{"group", id_}, {"signal", sig}, {"internal", chosen->internal}});
   round_.interrupted_code = 0;
   return true;

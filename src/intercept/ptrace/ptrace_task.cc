@@ -9,6 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstring>
+
 #include "base/scoped_fd.h"
 #include "intercept/ptrace/install_marker.h"
 #include "intercept/ptrace/tracer_thread.h"
@@ -16,6 +19,25 @@
 namespace tandem {
 
 namespace {
+
+// The parent of process `pid`, from /proc (0 if unknown).
+pid_t parent_of(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE* f = fopen(path, "re");
+  if (f == nullptr) return 0;
+  char buf[512];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  // "pid (comm) state ppid ...": comm may contain spaces and parentheses; the last ')' ends it.
+  const char* close = strrchr(buf, ')');
+  if (close == nullptr) return 0;
+  char state = 0;
+  int ppid = 0;
+  if (sscanf(close + 1, " %c %d", &state, &ppid) != 2) return 0;
+  return ppid;
+}
 
 // The syscall instruction (0f 05) is two bytes; rewinding rip by it re-executes the call.
 constexpr uint64_t kSyscallInsnSize = 2;
@@ -397,15 +419,29 @@ Result<void> PtraceTask::install_fd(int monitor_fd, int target_fd, bool close_on
   return answered;
 }
 
-Result<Task::Snapshot> PtraceTask::take_snapshot() {
+Result<Task::Snapshot> PtraceTask::take_snapshot(std::optional<Snapshot> replaces) {
   TANDEM_CHECK(phase_ == Phase::kStopped && stop_ == StopPoint::kSyscallEntry)
       << "take_snapshot of task " << tid_;
+  if (replaces) {
+    // Kill the earlier copy and, if it is this process's child, reap it here: a child without
+    // exit signal stays a zombie until its parent waits for it with __WCLONE.
+    pid_t old = replaces->pid;
+    bool ours = parent_of(old) == tgid_;
+    owner_.kill_and_forget(replaces->task);
+    if (ours) (void)inject({SYS_wait4, {static_cast<uint64_t>(old), 0, __WCLONE, 0, 0, 0}});
+  }
   user_regs_struct saved = regs();
   flush_regs();
-  // fork() in place of the intercepted call (seccomp lets the changed call through: it was
-  // already traced), then make the task arrive at its call again, as inject() does.
+  // clone() without exit signal in place of the intercepted call (seccomp lets the changed call
+  // through: it was already traced), then make the task arrive at its call again, as inject()
+  // does.
   user_regs_struct r = saved;
-  r.orig_rax = SYS_fork;
+  r.orig_rax = SYS_clone;
+  r.rdi = 0;  // flags: no CLONE_*, exit signal 0
+  r.rsi = 0;  // same stack (copied on write)
+  r.rdx = 0;
+  r.r10 = 0;
+  r.r8 = 0;
   if (xptrace(PTRACE_SETREGS, tid_, nullptr, &r) < 0) return last_errno();
   if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
   pid_t child = 0;
@@ -426,6 +462,16 @@ Result<Task::Snapshot> PtraceTask::take_snapshot() {
     return Errno{static_cast<int>(static_cast<int64_t>(after.rax) < 0 ? -static_cast<int64_t>(after.rax) : ECHILD)};
   PtraceTask& copy = owner_.adopt_snapshot(child, version_, saved);
   return Snapshot{copy.id(), child};
+}
+
+Result<void> PtraceTask::strip_snapshot_fds() {
+  // At its first stop the copy is returning from clone: the same state as a syscall-exit stop.
+  stop_ = StopPoint::kSyscallExit;
+  auto r = inject_at_exit({SYS_close_range, {0, ~0ull, 0, 0, 0, 0}});
+  stop_ = StopPoint::kOther;
+  if (!r) return r.error();
+  if (*r < 0) return Errno{static_cast<int>(-*r)};
+  return {};
 }
 
 void PtraceTask::resume_snapshot() {

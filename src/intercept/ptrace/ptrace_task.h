@@ -52,7 +52,7 @@ class PtraceTask final : public Task {
   void emulate_rdtsc(uint64_t tsc, uint32_t aux) override;
   uint64_t pc() const override;
   Result<void> install_fd(int monitor_fd, int target_fd, bool close_on_exec) override;
-  Result<Snapshot> take_snapshot() override;
+  Result<Snapshot> take_snapshot(std::optional<Snapshot> replaces) override;
   void resume_snapshot() override;
   void kill_process() override;
   // A frozen copy made by take_snapshot: its first stop keeps it stopped; resume_snapshot
@@ -62,6 +62,10 @@ class PtraceTask final : public Task {
     snapshot_regs_ = regs;
   }
   bool is_snapshot() const { return snapshot_; }
+  // A frozen copy must not hold the program's open files (a pipe's write end would keep its
+  // reader from seeing end-of-file): at its first stop it closes them all. On restore the
+  // monitor gives it the leader's descriptors.
+  Result<void> strip_snapshot_fds();
 
   // Used by TracerThread while handling a stop.
   Phase phase() const { return phase_; }

@@ -247,18 +247,42 @@ PtraceTask& TracerThread::adopt_snapshot(pid_t pid, int version, const user_regs
   t.make_snapshot(regs);
   if (auto it = early_children_.find(pid); it != early_children_.end()) {
     early_children_.erase(it);
-    t.note_stop(StopPoint::kOther);
+    handle_first_stop(t);
   } else {
     t.set_phase(PtraceTask::Phase::kAwaitingFirstStop);
   }
   return t;
 }
 
+void TracerThread::kill_and_forget(TaskId id) {
+  PtraceTask* t = find(id);
+  if (t == nullptr) return;
+  pid_t tid = t->tid();
+  ::kill(tid, SIGKILL);
+  for (;;) {
+    int status = 0;
+    pid_t p = waitpid(tid, &status, __WALL);
+    if (p < 0 && errno == EINTR) continue;
+    if (p < 0 || WIFEXITED(status) || WIFSIGNALED(status)) break;
+    ptrace(PTRACE_CONT, tid, nullptr, nullptr);  // PTRACE_EVENT_EXIT or a stop on the way out
+  }
+  early_children_.erase(tid);
+  tasks_.erase(tid);
+  backend_.forget_task(id);
+}
+
 void TracerThread::defer_status(pid_t pid, int status) { deferred_.emplace_back(pid, status); }
+
+bool TracerThread::only_snapshots_left() const {
+  for (auto& [tid, t] : tasks_) {
+    if (!t->is_snapshot()) return false;
+  }
+  return true;
+}
 
 bool TracerThread::any_task_stopped() const {
   for (auto& [tid, t] : tasks_) {
-    if (t->phase() == PtraceTask::Phase::kStopped) return true;
+    if (t->phase() == PtraceTask::Phase::kStopped && !t->is_snapshot()) return true;
   }
   return false;
 }
@@ -282,7 +306,13 @@ void TracerThread::main() {
       handle_status(pid, status);
     }
     if (stopping_ && tasks_.empty()) break;
-    if (events_started_ && tasks_.empty() && !inbox_pending_.load()) break;
+    if (events_started_ && !inbox_pending_.load() && only_snapshots_left()) {
+      // The program is over: frozen copies kept for restarts go with it.
+      std::vector<TaskId> copies;
+      for (auto& [tid, t] : tasks_) copies.push_back(t->id());
+      for (TaskId id : copies) kill_and_forget(id);
+      break;
+    }
     if (inbox_pending_.load()) {
       // Work keeps coming (a handler that waits for another stop re-posts itself): let the
       // stops in without blocking.
@@ -412,6 +442,12 @@ void TracerThread::handle_status(pid_t pid, int status) {
 
 void TracerThread::handle_first_stop(PtraceTask& t) {
   t.note_stop(StopPoint::kOther);
+  if (t.is_snapshot()) {
+    if (auto r = t.strip_snapshot_fds(); !r && r.error().value != ESRCH) {
+      TANDEM_LOG(kWarn, "checkpoint copy {} keeps its descriptors: {}", t.tid(),
+                 r.error().describe());
+    }
+  }
   if (t.resume_at_first_stop()) {
     if (t.is_snapshot()) {
       t.resume_snapshot();

@@ -65,6 +65,8 @@ class TracerThread {
   int listener() const { return listener_.get(); }
   // A frozen copy forked by take_snapshot (its first stop may have been seen already).
   PtraceTask& adopt_snapshot(pid_t pid, int version, const user_regs_struct& regs);
+  // Kills a task of this thread (a frozen copy) and waits until it is gone.
+  void kill_and_forget(TaskId id);
   // Handles a stop of another task that arrived while a task waited during an injection.
   void defer_status(pid_t pid, int status);
 
@@ -83,6 +85,7 @@ class TracerThread {
   void handle_gone(pid_t pid, int status);
   PtraceTask& adopt(pid_t tid, pid_t tgid, int version);
   bool any_task_stopped() const;
+  bool only_snapshots_left() const;
   void run_spawn(const SpawnSpec& spec, int version, BpfProgram& filter,
                  Result<Backend::Spawned>& out);
 

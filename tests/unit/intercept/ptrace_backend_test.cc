@@ -196,11 +196,20 @@ TEST(PtraceBackend, SnapshotsResumeFromTheirCheckpoint) {
   int calls = 0;
   std::optional<Task::Snapshot> snap;
   Backend* backend_ptr = nullptr;
+  int out_copy = -1;
+  bool gave_stdout = false;
   sink.entry_hook = [&](Task& t) {
     if (t.call().nr != SYS_getppid) return false;
+    if (snap && t.tid() == snap->pid && !gave_stdout) {
+      // The copy holds no descriptors: give it its standard output again.
+      gave_stdout = true;
+      EXPECT_TRUE(t.install_fd(out_copy, 1, false).ok());
+      t.repeat_call();
+      return true;
+    }
     ++calls;
     if (calls == 3) {
-      auto s = t.take_snapshot();
+      auto s = t.take_snapshot(std::nullopt);
       EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().describe());
       if (s) snap = *s;
     }
@@ -220,15 +229,17 @@ TEST(PtraceBackend, SnapshotsResumeFromTheirCheckpoint) {
   ASSERT_EQ(pipe(p), 0);
   int saved = dup(1);
   dup2(p[1], 1);
-  close(p[1]);
+  out_copy = p[1];
   SpawnSpec spec;
   spec.path = PROBE_PATH;
   spec.argv = {"probe", "count"};
+  spec.receives_fds = true;
   auto id = backend->spawn(spec);
   dup2(saved, 1);
   close(saved);
   ASSERT_TRUE(id.ok());
   backend->run(sink);
+  close(p[1]);
   std::string out;
   char buf[256];
   ssize_t n;

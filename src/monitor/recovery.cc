@@ -1,0 +1,495 @@
+// Restart of crashed versions: checkpoints, the log, replay and rejoin.
+//
+// Every `checkpoint_interval` agreed calls of a single-threaded process, every member of its
+// group forks a frozen copy of itself at the same call (Task::take_snapshot), and the group
+// starts a new log: one LogEntry per agreed step, saying how each version took part (served
+// from the executor's record, ran its own call, had a signal delivered, read the TSC...).
+//
+// When a member crashes (a fault, or killed), its copy takes its place and *replays* the log:
+// at each of its calls the entry tells what to do, exactly as the version did it the first time
+// (results and outputs from the records; its own calls run again where they only concern
+// itself). It takes no part in rendezvous meanwhile; when it reaches the end of the log it
+// rejoins. A version that crashes again at the same place of the log has a deterministic bug:
+// it stays out (see docs/limits.md). A version whose replay does not match the log (it did not
+// make the same calls) cannot rejoin and is dropped.
+//
+// Checkpoints are not taken (and the log is abandoned) where a copy could not replay: in
+// multi-threaded processes (fork copies one thread), across fork/clone/exec/wait (the copy's
+// children are not the original's), and across writes merged between versions.
+#include "monitor/group.h"
+
+#include <dirent.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "base/scoped_fd.h"
+#include "monitor/group_util.h"
+#include "monitor/monitor.h"
+
+namespace tandem {
+
+using namespace detail;
+
+namespace {
+
+// Rx withholds input from connections only: a reset connection is something a server handles;
+// a pipe or file cut short is not.
+bool is_socket(pid_t pid, int fd) {
+  char path[64];
+  char link[64] = {};
+  snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, fd);
+  ssize_t n = readlink(path, link, sizeof link - 1);
+  return n > 0 && std::string_view(link, static_cast<size_t>(n)).rfind("socket:", 0) == 0;
+}
+
+}  // namespace
+
+void Group::maybe_checkpoint(Task* current, const std::vector<int>& p) {
+  const MonitorOptions& opts = monitor_.options();
+  if (opts.checkpoint_interval <= 0) return;
+  ++rounds_since_checkpoint_;
+  if (checkpoint_ != nullptr &&
+      rounds_since_checkpoint_ < static_cast<uint64_t>(opts.checkpoint_interval))
+    return;
+  {
+    std::lock_guard lock(process_->mu);
+    if (process_->threads != 1) {
+      if (checkpoint_ != nullptr) invalidate_checkpoint("several threads");
+      return;
+    }
+  }
+  // Every live member takes part, at a real call (a copy resumes by making that call).
+  for (auto& m : members_) {
+    if (!m || m->state == Member::State::kGone || !monitor_.alive(m->version)) continue;
+    if (m->replaying || m->state == Member::State::kHeld) return;
+    if (!contains(p, m->version) || m->call.nr < 0) return;
+  }
+  auto cp = std::make_shared<Checkpoint>();
+  cp->snapshots.resize(members_.size());
+  // Each member's new copy replaces (and reaps) its previous one.
+  std::vector<std::optional<Task::Snapshot>> previous(members_.size());
+  if (checkpoint_ != nullptr) {
+    std::lock_guard lock(checkpoint_->mu);
+    previous.swap(checkpoint_->snapshots);
+    checkpoint_->snapshots.resize(members_.size());
+  }
+  if (checkpoint_ != nullptr) invalidate_checkpoint(nullptr);
+  cp->log_index = log_base_ + log_.size();
+  log_base_ = cp->log_index;
+  log_.clear();
+  rounds_since_checkpoint_ = 0;
+  checkpoint_ = cp;
+  for (int v : p) {
+    // Before the member's part of this round (same thread, in order): the copy stands at the
+    // entry of this call, which is the log's first step.
+    std::optional<Task::Snapshot> old = previous[v];
+    previous[v].reset();
+    act(current, *members_[v], [cp, v, old](Task& t) {
+      auto snap = t.take_snapshot(old);
+      std::lock_guard lock(cp->mu);
+      if (snap) cp->snapshots[v] = *snap;
+    });
+  }
+  for (auto& old : previous) {
+    if (old) monitor_.backend().post(old->task, [](Task& t) { t.kill_process(); });
+  }
+  monitor_.events().emit("checkpoint", {{"group", id_}, {"log_index", cp->log_index}});
+}
+
+void Group::invalidate_checkpoint(const char* reason) {
+  if (checkpoint_ != nullptr) {
+    std::lock_guard lock(checkpoint_->mu);
+    for (auto& s : checkpoint_->snapshots) {
+      if (s) monitor_.backend().post(s->task, [](Task& t) { t.kill_process(); });
+      s.reset();
+    }
+  }
+  checkpoint_.reset();
+  log_base_ += log_.size();
+  log_.clear();
+  rounds_since_checkpoint_ = 0;
+  if (reason == nullptr) return;
+  // A copy replaying the abandoned log cannot catch up any more.
+  for (auto& m : members_) {
+    if (m && m->replaying && m->state != Member::State::kGone)
+      defer_drop(m->version, fmt::format("could not rejoin: its log ended ({})", reason));
+  }
+}
+
+void Group::log_append(LogEntry entry) {
+  bool any = false;
+  for (auto& part : entry.parts) any |= part.has_value();
+  if (!any) return;
+  entry.replayers.assign(members_.size(), false);
+  for (auto& m : members_) {
+    if (m && m->replaying && m->state != Member::State::kGone) entry.replayers[m->version] = true;
+  }
+  log_.push_back(std::move(entry));
+}
+
+// How a version that was replaying when `entry` was taken takes it: like the executor (or any
+// participant), with the program's result and, for epoll, its own cookies.
+std::optional<LogEntry::Part> Group::part_for_replayer(const LogEntry& entry, int v) {
+  if (entry.parts[v]) return entry.parts[v];
+  if (entry.replayers.size() <= static_cast<size_t>(v) || !entry.replayers[v]) return std::nullopt;
+  int reference = entry.record ? entry.record->executor_version : -1;
+  if (reference < 0 || !entry.parts[reference]) {
+    for (size_t i = 0; i < entry.parts.size(); ++i) {
+      if (entry.parts[i]) reference = static_cast<int>(i);
+    }
+  }
+  LogEntry::Part part = *entry.parts[reference];
+  if (entry.record) {
+    part.result = entry.record->result;
+    part.apply = true;
+    part.own_outputs.reset();
+    const std::set<int>& withheld = members_[v] ? members_[v]->withheld_fds : std::set<int>{};
+    int64_t count = part.result;
+    if (auto own = follower_epoll_outputs(*entry.record, reference, v, withheld, &count); own) {
+      part.own_outputs = std::make_shared<Outputs>(std::move(*own));
+      part.result = count;
+    }
+  }
+  return part;
+}
+
+void Group::log_everyone(const std::vector<int>& vs) {
+  LogEntry entry;
+  entry.parts.resize(members_.size());
+  for (int v : vs) {
+    const Member& m = *members_[v];
+    LogEntry::Part part;
+    part.how = LogEntry::Part::How::kRanOwn;
+    part.nr = m.call.nr;
+      part.fd = fd_argument(m.call);
+    part.signature = m.signature;
+    part.canonical_path = m.canonical_path;
+    part.result = m.own_result;
+    entry.parts[v] = std::move(part);
+  }
+  log_append(std::move(entry));
+}
+
+std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int signal,
+                                                 TaskId& replaced) {
+  std::optional<Task::Snapshot> snap;
+  {
+    std::lock_guard lock(mu_);
+    if (!members_[version] || members_[version]->state == Member::State::kGone ||
+        members_[version]->task != task || checkpoint_ == nullptr)
+      return std::nullopt;
+    Member& m = *members_[version];
+    const MonitorOptions& opts = monitor_.options();
+    uint64_t position = m.replaying ? m.cursor : log_base_ + log_.size();
+    if (m.restarts >= opts.max_restarts) return std::nullopt;
+    std::optional<uint64_t> withhold_at;
+    int withhold_fd = -1;
+    if (m.last_crash_at && *m.last_crash_at == position) {
+      // Crashed again at the same place: a deterministic bug. Rx: replay once more without
+      // the last input it received from a connection (reset for it) before the crash.
+      if (!m.rx_tried) {
+        for (uint64_t i = position; i > checkpoint_->log_index; --i) {
+          const LogEntry& e = log_[i - 1 - log_base_];
+          auto part = part_for_replayer(e, version);
+          if (part && part->how == LogEntry::Part::How::kServed && reads_input(part->nr) &&
+              part->result > 0 && part->fd >= 0 && is_socket(m.tgid, part->fd)) {
+            withhold_at = i - 1;
+            withhold_fd = part->fd;
+            break;
+          }
+        }
+      }
+      if (!withhold_at) {
+        monitor_.events().emit(
+            "restart-refused",
+            {{"version", version + 1},
+             {"group", id_},
+             {"reason", m.rx_tried ? "crashed again after its input was withheld"
+                                   : "crashed again at the same call, with no input to withhold"},
+             {"log_position", position}});
+        return std::nullopt;
+      }
+    }
+    {
+      std::lock_guard cplock(checkpoint_->mu);
+      snap = checkpoint_->snapshots[version];
+      checkpoint_->snapshots[version].reset();
+    }
+    if (!snap) return std::nullopt;
+    replaced = m.task;
+    pid_t virtual_pid = monitor_.pids().to_virtual(version, m.tgid);
+    int restarts = m.restarts + 1;
+    // The crashed member leaves the current round like any member that dies...
+    on_member_gone_locked(version);
+    // ...and its copy takes its place, replaying the log before it takes part again.
+    Member revived;
+    revived.version = version;
+    revived.task = snap->task;
+    revived.tid = snap->pid;
+    revived.tgid = snap->pid;
+    revived.replaying = true;
+    revived.snapshot_on_arrival = true;
+    revived.cursor = checkpoint_->log_index;
+    revived.restarts = restarts;
+    revived.last_crash_at = position;
+    revived.dispositions = m.dispositions;
+    revived.withhold_at = withhold_at;
+    revived.withhold_fd = withhold_fd;
+    revived.rx_tried = m.rx_tried || withhold_at.has_value();
+    members_[version] = std::move(revived);
+    monitor_.pids().add(version, snap->pid, virtual_pid);
+    {
+      std::lock_guard plock(process_->mu);
+      if (counted_out_) {
+        counted_out_ = false;
+        process_->threads++;
+      }
+    }
+    monitor_.events().emit(
+        "restart",
+        {{"version", version + 1},
+         {"group", id_},
+         {"signal", signal},
+         {"checkpoint", checkpoint_->log_index},
+         {"replay_steps", position - checkpoint_->log_index},
+         {"restart", restarts},
+         {"withheld_fd", withhold_fd}},
+        fmt::format("{} restarted from its checkpoint ({} steps to replay)",
+                    monitor_.version_name(version), position - checkpoint_->log_index));
+  }
+  flush_drops();
+  return snap;
+}
+
+bool Group::matches_part(const Member& m, const LogEntry::Part& part) const {
+  Member logged;
+  logged.call.nr = part.nr;
+  logged.signature = part.signature;
+  logged.canonical_path = part.canonical_path;
+  logged.path = m.path;  // equal whenever the signatures are (the path is part of them)
+  return calls_equal(m, logged);
+}
+
+void Group::sync_fds_with_leader(Task& task, Member& m) {
+  std::vector<int> p = participants();
+  int leader = p.empty() ? -1 : preferred_among(p);
+  std::set<int> keep;
+  {
+    std::lock_guard lock(process_->mu);
+    keep = process_->own_fds;
+  }
+  keep.insert(m.local_fds.begin(), m.local_fds.end());
+  auto list = [](pid_t pid) {
+    std::set<int> fds;
+    if (DIR* d = opendir(fmt::format("/proc/{}/fd", pid).c_str())) {
+      while (dirent* e = readdir(d)) {
+        if (e->d_name[0] != '.') fds.insert(atoi(e->d_name));
+      }
+      closedir(d);
+    }
+    return fds;
+  };
+  std::set<int> leader_fds;
+  if (leader >= 0) {
+    pid_t lead_pid = members_[leader]->tgid;
+    leader_fds = list(lead_pid);
+    ScopedFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, lead_pid, 0)));
+    for (int fd : leader_fds) {
+      if (keep.count(fd) != 0) continue;
+      ScopedFd copy(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+      if (!copy.valid()) continue;
+      if (auto r = task.install_fd(copy.get(), fd, fd_is_cloexec(lead_pid, fd)); !r) {
+        TANDEM_LOG(kWarn, "cannot give descriptor {} to restored version {}: {}", fd,
+                   m.version + 1, r.error().describe());
+      }
+    }
+  }
+  if (task.stop() == StopPoint::kSyscallEntry) {
+    // Nothing installed: consume the call with a harmless one so that it can be repeated.
+    (void)task.inject({SYS_getpid, {}});
+  }
+  for (int fd : list(m.tgid)) {
+    if (leader_fds.count(fd) == 0 && keep.count(fd) == 0)
+      (void)task.inject({SYS_close, {static_cast<uint64_t>(fd)}});
+  }
+}
+
+void Group::replay_arrival(Task& task, Member& m) {
+  int v = m.version;
+  if (m.rejoin_pending) {
+    finish_rejoin(task, m);
+    return;
+  }
+  if (!m.fds_synced_for_replay) {
+    // A frozen copy holds no descriptors: it starts with the leader's, at their numbers.
+    m.fds_synced_for_replay = true;
+    sync_fds_with_leader(task, m);
+    if (task.stop() == StopPoint::kSyscallExit) {
+      task.repeat_call();
+      return;
+    }
+  }
+  if (m.snapshot_on_arrival) {
+    // A new frozen copy at the checkpoint, for a later restart.
+    m.snapshot_on_arrival = false;
+    if (checkpoint_ != nullptr && m.cursor == checkpoint_->log_index) {
+      auto snap = task.take_snapshot(std::nullopt);
+      std::lock_guard lock(checkpoint_->mu);
+      if (snap) checkpoint_->snapshots[v] = *snap;
+    }
+  }
+  uint64_t end = log_base_ + log_.size();
+  // Steps it did not take: those of others only, and those on connections withheld from it.
+  auto skip = [&](uint64_t i) {
+    auto part = part_for_replayer(log_[i - log_base_], v);
+    return !part || (part->fd >= 0 && m.withheld_fds.count(part->fd) != 0);
+  };
+  while (m.cursor < end && skip(m.cursor)) ++m.cursor;
+  if (m.cursor < log_base_) {
+    defer_drop(v, "could not rejoin: its log was discarded");
+    return;
+  }
+  if (m.cursor == end) {
+    finish_rejoin(task, m);
+    return;
+  }
+  const LogEntry& entry = log_[m.cursor - log_base_];
+  const LogEntry::Part part = *part_for_replayer(entry, v);
+  if (!matches_part(m, part)) {
+    // A benign extra call of the copy runs on its own; anything else: it did not do what the
+    // version did the first time.
+    if (m.call.nr == kPseudoRdtsc || monitor_.rules().absorbable(m.call, m.path, m.read_only_open)) {
+      run_local(&task, m, true);
+      return;
+    }
+    monitor_.events().emit("rejoin-failed",
+                           {{"version", v + 1},
+                            {"group", id_},
+                            {"call", decode(m)},
+                            {"log_position", m.cursor}});
+    defer_drop(v, fmt::format("could not rejoin: its replay made {}", decode(m)));
+    return;
+  }
+  if (m.withhold_at && m.cursor == *m.withhold_at) {
+    // The input that made it crash: reset the connection for this version only.
+    ++m.cursor;
+    m.withhold_at.reset();
+    m.withheld_fds.insert(m.withhold_fd);
+    m.state = Member::State::kRunning;
+    monitor_.events().emit("withheld", {{"version", v + 1},
+                                        {"group", id_},
+                                        {"fd", m.withhold_fd},
+                                        {"call", decode(m)},
+                                        {"bytes", part.result}});
+    task.skip_call(-ECONNRESET);
+    return;
+  }
+  switch (part.how) {
+    case LogEntry::Part::How::kServed: {
+      ++m.cursor;
+      m.state = Member::State::kRunning;
+      if (m.call.nr == SYS_epoll_ctl) record_epoll_ctl({v});
+      const Outputs& outs = part.own_outputs ? *part.own_outputs : entry.record->outputs;
+      complete_from_record(task, *entry.record, m.call, part.result, part.apply, outs);
+      finish_call(task, part.result);
+      break;
+    }
+    case LogEntry::Part::How::kRanOwn: {
+      m.state = Member::State::kExecuting;
+      m.replay_own = true;
+      SyscallCall real = to_real_pids(m);
+      if (real.args != m.call.args) {
+        task.run_instead(real, true);
+      } else {
+        task.run_call(true);
+      }
+      break;
+    }
+    case LogEntry::Part::How::kSignal:
+      ++m.cursor;
+      m.state = Member::State::kRunning;
+      task.send_signal(part.signo);
+      if (part.eintr) {
+        task.skip_call(-EINTR);
+      } else {
+        task.restart_call();
+      }
+      break;
+    case LogEntry::Part::How::kRdtsc:
+      ++m.cursor;
+      m.state = Member::State::kRunning;
+      task.emulate_rdtsc(part.tsc, 0);
+      break;
+    case LogEntry::Part::How::kEmulated: {
+      ++m.cursor;
+      std::vector<int> one{v};
+      emulate(&task, one);
+      break;
+    }
+  }
+}
+
+void Group::replay_exit(Task& task, Member& m) {
+  int64_t r = task.result();
+  const SyscallInfo* info = info_of(m.call);
+  if (info != nullptr && info->ret == RetKind::kPid && r > 0)
+    task.set_result(monitor_.pids().to_virtual(m.version, static_cast<pid_t>(r)));
+  m.replay_own = false;
+  ++m.cursor;
+  m.state = Member::State::kRunning;
+  task.resume();
+}
+
+void Group::finish_rejoin(Task& task, Member& m) {
+  int v = m.version;
+  if (m.replaying) {
+    // Its descriptors are the leader's again before it takes part (it replayed served calls
+    // without the files opened meanwhile).
+    m.replaying = false;
+    m.rejoin_pending = true;
+    sync_fds_with_leader(task, m);
+    if (task.stop() == StopPoint::kSyscallExit) {
+      m.state = Member::State::kRunning;
+      task.repeat_call();
+      return;
+    }
+  }
+  m.rejoin_pending = false;
+  nlohmann::json withheld = nlohmann::json::array();
+  for (int fd : m.withheld_fds) withheld.push_back(fd);
+  std::string guarantee =
+      m.withheld_fds.empty()
+          ? "same inputs as the leader"
+          : "same inputs as the leader except the withheld connection(s), which it sees reset; "
+            "its state differs from the leader's by what they carried";
+  monitor_.events().emit("rejoined",
+                         {{"version", v + 1},
+                          {"group", id_},
+                          {"log_position", m.cursor},
+                          {"withheld_fds", withheld},
+                          {"guarantee", guarantee}},
+                         fmt::format("{} rejoined at {}", monitor_.version_name(v), decode(m)));
+  // Caught up while the others are in the middle of this very call: it joins that round.
+  if (round_.active && !round_.ordered && !round_.fd_ordered && !round_.merged_write &&
+      round_.executor >= 0 && members_[round_.executor] &&
+      calls_equal(m, *members_[round_.executor])) {
+    round_.participants.push_back(v);
+    if (round_.cls == SyscallClass::kEveryone) {
+      m.state = Member::State::kExecuting;
+      m.at_exit = false;
+      task.run_call(true);
+    } else {
+      m.state = Member::State::kWaiting;
+      m.content_divergent = false;
+    }
+    return;
+  }
+  m.state = Member::State::kArrived;
+  try_decide(&task);
+}
+
+}  // namespace tandem

@@ -1,0 +1,132 @@
+"""Restart of crashed versions: checkpoints, replay of the leader's results, rejoin, and Rx-style
+recovery from a deterministic crash (issue 4)."""
+import json
+import os
+import signal
+import socket
+import threading
+import time
+import unittest
+
+from harness import TandemTest, target, free_port
+
+
+class EchoClient:
+    def __init__(self, port):
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def echo(self, msg):
+        self.s.sendall(msg)
+        got = b""
+        while len(got) < len(msg):
+            chunk = self.s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        return got
+
+    def close(self):
+        self.s.close()
+
+
+class Restart(TandemTest):
+    def serve(self, bins, connections, checkpoint=50):
+        """Runs the echo server under tandem in a thread; returns (port, thread, results)."""
+        port = free_port()
+        results = []
+        events = os.path.join(self.events_dir, "events.jsonl")
+
+        def run():
+            results.append(self.tandem(bins, args=[str(port), str(connections)], timeout=90,
+                                       opts=["--checkpoint", str(checkpoint)]))
+
+        t = threading.Thread(target=run)
+        t.start()
+        return port, t, results
+
+    def events_so_far(self):
+        for name in os.listdir(self.events_dir):
+            with open(os.path.join(self.events_dir, name)) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        return []
+
+    def test_killed_version_is_restarted_and_rejoins(self):
+        port, t, results = self.serve([target("echo_server_v1")] * 2, 2)
+        c = EchoClient(port)
+        for i in range(200):
+            self.assertEqual(c.echo(b"m%d" % i), b"m%d" % i)
+        pids = [e for e in self.events_so_far() if e["event"] == "start"][0]["pids"]
+        # The follower is killed from outside (it never performs I/O itself, so nothing it
+        # was doing can be lost or done twice); it comes back from its last checkpoint.
+        os.kill(pids[0], signal.SIGKILL)
+        for i in range(200, 400):
+            self.assertEqual(c.echo(b"m%d" % i), b"m%d" % i)
+        c.close()
+        c = EchoClient(port)
+        self.assertEqual(c.echo(b"after the restart"), b"after the restart")
+        c.close()
+        t.join(90)
+        r = results[0]
+        self.assertEqual(r.code, 0, r.err)
+        self.assertEqual(r.out, b"listening\nserved 2\n")
+        kinds = r.kinds()
+        self.assertIn("checkpoint", kinds)
+        self.assertEqual([e["version"] for e in r.of("restart")], [1])
+        self.assertEqual([e["version"] for e in r.of("rejoined")], [1])
+        self.assertEqual(r.of("rejoined")[0]["withheld_fds"], [])
+        self.assertNotIn("drop", kinds)
+        self.assertNotIn("divergence", kinds)
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+
+    def test_deterministic_crash_rejoins_with_its_input_withheld(self):
+        port, t, results = self.serve([target("echo_server_v1"), target("echo_server_v2")], 2)
+        c = EchoClient(port)
+        # "boom" crashes the new version every time it reads it: restarted, it crashes again
+        # in replay at the same step; restarted once more with that input withheld (its
+        # connection reset for it), it rejoins and serves the next connection with the other.
+        for msg in (b"hello", b"boom", b"after the crash"):
+            self.assertEqual(c.echo(msg), msg)
+        c.close()
+        c = EchoClient(port)
+        for msg in (b"second connection", b"both versions again"):
+            self.assertEqual(c.echo(msg), msg)
+        c.close()
+        t.join(90)
+        r = results[0]
+        self.assertEqual(r.code, 0, r.err)
+        self.assertEqual(r.out, b"listening\nserved 2\n")
+        self.assertEqual([e["version"] for e in r.of("crash")], [2, 2])
+        self.assertEqual([e["version"] for e in r.of("restart")], [2, 2])
+        self.assertEqual(r.of("restart")[1]["withheld_fd"], r.of("withheld")[0]["fd"])
+        rejoined = r.of("rejoined")
+        self.assertEqual(len(rejoined), 1)
+        self.assertNotEqual(rejoined[0]["withheld_fds"], [])
+        self.assertNotIn("drop", r.kinds())
+        self.assertNotIn("divergence", r.kinds())
+        # Both versions ran to the end: the restarted one served the second connection too.
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+
+    def test_without_checkpoints_a_crashed_version_is_dropped(self):
+        port, t, results = self.serve([target("echo_server_v1"), target("echo_server_v2")], 1,
+                                      checkpoint=0)
+        c = EchoClient(port)
+        for msg in (b"hello", b"boom", b"after"):
+            self.assertEqual(c.echo(msg), msg)
+        c.close()
+        t.join(90)
+        r = results[0]
+        self.assertEqual(r.code, 0, r.err)
+        self.assertNotIn("restart", r.kinds())
+        self.assertEqual([e["version"] for e in r.of("drop")], [2])
+
+
+if __name__ == "__main__":
+    unittest.main()
