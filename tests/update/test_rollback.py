@@ -2,11 +2,15 @@
 callback, refuses in a callback, or the transfer hits an invariant violation (a lossy narrowing).
 Each time the command reports why with its exit code, the new process is gone, and the old one
 keeps serving exactly the same data on the same connections; a correct update then still works."""
+import json
+import os
+import signal
+import subprocess
 import time
 import unittest
 
-from harness import (LiveTestCase, KvClient, alive, example_bin, live_bin, our_children,
-                     start_kvstore)
+from harness import (TANDEM, LiveTestCase, KvClient, alive, bench_bin, example_bin, live_bin,
+                     our_children, start_kvstore)
 
 
 class RollbackTest(LiveTestCase):
@@ -74,6 +78,45 @@ class RollbackTest(LiveTestCase):
         self.assertFailed(r, "refused", "value 300 does not fit in 8 bits")
         self.assertIn("struct entry", r.stderr)
         self.assertOldIntact(r)
+
+
+
+class OldVersionDiesTest(LiveTestCase):
+    def test_new_version_does_not_resume_a_partial_state(self):
+        # A million heap objects: the transfer takes long enough to kill the old version in it.
+        old = self.spawn([bench_bin("heapbench-old"), "1000000"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+        self.assertEqual(old.stdout.readline().split()[0], b"READY")
+        events = self.path("events.jsonl")
+        tool = subprocess.Popen([TANDEM, "update", "--events", events, str(old.pid),
+                                 bench_bin("heapbench-new10")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        new_pid, deadline = None, time.monotonic() + 20
+        while new_pid is None and time.monotonic() < deadline:
+            if os.path.exists(events):
+                with open(events) as f:
+                    for line in f:
+                        e = json.loads(line)
+                        if e["event"] == "spawned":
+                            new_pid = e["new_pid"]
+            time.sleep(0.002)
+        self.assertIsNotNone(new_pid)
+        self.pids.append(new_pid)
+        os.kill(old.pid, signal.SIGKILL)  # dies while its state is being transferred
+        out, err = tool.communicate(timeout=60)
+        self.assertEqual(tool.returncode, 15, err)
+        self.assertIn("disappeared", err)
+        # The new version is re-parented to us; it must exit on its own, not run on.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(new_pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.01)
+        self.assertEqual(pid, new_pid, "the new version kept running on a partial state")
+        self.assertTrue(os.WIFEXITED(status))
+        self.assertEqual(os.WEXITSTATUS(status), 75)
+        self.pids.remove(new_pid)
 
 
 if __name__ == "__main__":
