@@ -5,7 +5,7 @@ and the new one (its child) is re-parented to us, so teardown can kill and reap 
 test started, including new versions, and none is left behind. All waits are bounded.
 
 Environment (set by tests/update/CMakeLists.txt): TANDEM (the tandem binary), LIVE_BIN (the
-directory of test targets), EXAMPLES_BIN (the directory of examples), BENCH_BIN (heapbench).
+directory of test targets), EXAMPLES_BIN (the directory of examples).
 """
 import ctypes
 import os
@@ -20,7 +20,6 @@ import unittest
 TANDEM = os.environ.get("TANDEM", "tandem")
 LIVE_BIN = os.environ.get("LIVE_BIN", ".")
 EXAMPLES_BIN = os.environ.get("EXAMPLES_BIN", ".")
-BENCH_BIN = os.environ.get("BENCH_BIN", ".")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
@@ -39,10 +38,6 @@ def live_bin(name):
 
 def example_bin(name):
     return os.path.join(EXAMPLES_BIN, name)
-
-
-def bench_bin(name):
-    return os.path.join(BENCH_BIN, name)
 
 
 def alive(pid):
