@@ -28,8 +28,9 @@
  *                                                      <- CALLED (a = index of the first failing
  *                                                         call or -1, b = its return value)
  *                         RESUME   <- RESUMED, the new version returns to the program
- *   A new version whose socket reaches EOF resumes if its parent (the old version) is gone
- *   (the update committed) and exits otherwise (the update was rolled back).
+ *   A new version whose socket reaches EOF resumes only if the old version wrote its commit
+ *   mark (one byte on the pipe TANDEM_LIVE_COMMIT_FD, written right before it exits on COMMIT)
+ *   and exits otherwise: an old version that died during the transfer did not commit.
  */
 #ifndef TANDEM_LIVE_ABI_H
 #define TANDEM_LIVE_ABI_H
@@ -41,10 +42,10 @@
 #define TL_BLOCK_MAGIC 0x74616e64656d4c56ull /* "tandemLV" */
 
 /* Environment of a new version started by an update (removed by its runtime at start-up). */
-#define TL_ENV_FD "TANDEM_LIVE_FD"           /* the socket to the tool */
-#define TL_ENV_PARENT "TANDEM_LIVE_PARENT"   /* pid of the old version */
-#define TL_ENV_CLOEXEC "TANDEM_LIVE_CLOEXEC" /* comma-separated fds to set O_CLOEXEC on again */
-#define TL_ENV_CLOSE "TANDEM_LIVE_CLOSE"     /* comma-separated fds to close (tandem_keep_fd) */
+#define TL_ENV_FD "TANDEM_LIVE_FD"            /* the socket to the tool */
+#define TL_ENV_CLOEXEC "TANDEM_LIVE_CLOEXEC"  /* comma-separated fds to set O_CLOEXEC on again */
+#define TL_ENV_CLOSE "TANDEM_LIVE_CLOSE"      /* comma-separated fds to close (tandem_keep_fd) */
+#define TL_ENV_COMMIT "TANDEM_LIVE_COMMIT_FD" /* read end of the old version's commit mark */
 
 enum tl_msg_type {
   TL_MSG_UPDATE = 1,

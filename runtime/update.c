@@ -68,7 +68,7 @@ static int tl_ndropped;
 
 static int tl_resumed_flag;
 static int tl_resume_fd = -1;
-static pid_t tl_parent_pid;
+static int tl_commit_fd = -1;
 static _Atomic int tl_resume_claimed;
 
 /* The signal mask the program had when this thread entered its update point. */
@@ -410,6 +410,10 @@ static void tl_old_side(void) {
       cleared[ncleared++] = fd;
   }
   fcntl(tl_req.new_fd, F_SETFD, 0);
+  /* The commit mark: the child inherits the read end; we write one byte before exiting on
+   * COMMIT. If we die instead, the child reads EOF and knows the update did not commit. */
+  int mark[2] = {-1, -1};
+  if (pipe2(mark, O_CLOEXEC) == 0) fcntl(mark[0], F_SETFD, 0);
 
   char** argv = tl_read_argv(&arena);
   char** envp = tl_arena_take(&arena, (env_count + 5) * sizeof(char*));
@@ -418,14 +422,14 @@ static void tl_old_side(void) {
     if (strncmp(*e, "TANDEM_LIVE_", 12) != 0) envp[k++] = *e;
   if (envp) {
     envp[k++] = tl_num_env(&arena, TL_ENV_FD, (uint64_t)tl_req.new_fd);
-    envp[k++] = tl_num_env(&arena, TL_ENV_PARENT, (uint64_t)getpid());
     envp[k++] = tl_fd_list_env(&arena, TL_ENV_CLOEXEC, cleared, ncleared);
     envp[k++] = tl_fd_list_env(&arena, TL_ENV_CLOSE, closed, nclosed);
+    envp[k++] = tl_num_env(&arena, TL_ENV_COMMIT, (uint64_t)mark[0]);
     envp[k] = NULL;
   }
   int err = ENOMEM;
   pid_t child = -1;
-  if (argv && envp && envp[k - 1] && envp[k - 2] && envp[k - 3] && envp[k - 4]) {
+  if (argv && envp && mark[0] >= 0 && envp[k - 1] && envp[k - 2] && envp[k - 3] && envp[k - 4]) {
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     /* Parked threads block every signal; the new version starts with the program's mask. */
@@ -437,6 +441,7 @@ static void tl_old_side(void) {
   for (int i = 0; i < ncleared; i++) fcntl(cleared[i], F_SETFD, FD_CLOEXEC);
   close(tl_req.new_fd);
   tl_req.new_fd = -1;
+  if (mark[0] >= 0) close(mark[0]);
   if (err != 0) {
     tl_send(conn, TL_MSG_SPAWN_FAILED, err, 0);
     child = -1;
@@ -464,6 +469,7 @@ static void tl_old_side(void) {
       if (got == 1 && msg.type == TL_MSG_COMMIT && alive) {
         if (tl_pidfile) tl_write_pidfile(tl_pidfile, child);
         tl_notify_mainpid(child);
+        (void)!write(mark[1], "C", 1);
         tl_send(conn, TL_MSG_COMMITTED, child, 0);
         _exit(0);
       }
@@ -478,6 +484,7 @@ rollback:
     }
   }
   tl_send(conn, TL_MSG_ROLLED_BACK, 0, 0);
+  if (mark[1] >= 0) close(mark[1]);
 out:
   if (tl_req.new_fd >= 0) close(tl_req.new_fd);
   close(conn);
@@ -536,8 +543,12 @@ static void tl_new_side(void) {
     struct tl_msg m;
     int got = tl_recv(fd, &m, -1);
     if (got <= 0) {
-      /* The tool is gone. The old version exits only on commit: if it is gone, we carry on. */
-      if (getppid() != tl_parent_pid) break;
+      /* The tool is gone. Carry on only if the old version committed (it wrote its mark before
+       * exiting); otherwise the update was rolled back, or the old version died during it. */
+      char c = 0;
+      struct pollfd p = {.fd = tl_commit_fd, .events = POLLIN};
+      if (tl_commit_fd >= 0 && poll(&p, 1, 5000) > 0 && read(tl_commit_fd, &c, 1) == 1 && c == 'C')
+        break;
       _exit(75);
     }
     if (m.type == TL_MSG_MAP) {
@@ -580,6 +591,8 @@ static void tl_new_side(void) {
     }
   }
   close(fd);
+  if (tl_commit_fd >= 0) close(tl_commit_fd);
+  tl_commit_fd = -1;
   pthread_mutex_lock(&tl_q_lock);
   tl_resume_fd = -1;
   tl_resume_done = 1;
@@ -625,8 +638,9 @@ static void tl_env_init(void) {
   const char* fd = getenv(TL_ENV_FD);
   if (fd != NULL) {
     tl_resume_fd = atoi(fd);
-    const char* parent = getenv(TL_ENV_PARENT);
-    tl_parent_pid = parent ? (pid_t)atoi(parent) : 0;
+    const char* commit = getenv(TL_ENV_COMMIT);
+    tl_commit_fd = commit ? atoi(commit) : -1;
+    if (tl_commit_fd >= 0) fcntl(tl_commit_fd, F_SETFD, FD_CLOEXEC);
     tl_apply_fd_list(getenv(TL_ENV_CLOEXEC), 0);
     tl_apply_fd_list(getenv(TL_ENV_CLOSE), 1);
     fcntl(tl_resume_fd, F_SETFD, FD_CLOEXEC);
@@ -634,9 +648,9 @@ static void tl_env_init(void) {
   }
   /* Children of this version must not believe they are resumed. */
   unsetenv(TL_ENV_FD);
-  unsetenv(TL_ENV_PARENT);
   unsetenv(TL_ENV_CLOEXEC);
   unsetenv(TL_ENV_CLOSE);
+  unsetenv(TL_ENV_COMMIT);
 }
 
 __attribute__((constructor(101))) static void tl_init(void) {

@@ -127,7 +127,8 @@ def allocator(build):
 
 def markdown(results):
     lines = ["# tandem update benchmarks", "",
-             f"Machine: {results['machine']}. Medians of {results['repeat']} runs.", "",
+             f"Machine: {results['machine']}, shared (load average at start: "
+             f"{results['load_average_at_start'][0]}). Medians of {results['repeat']} runs.", "",
              "## Update time against heap objects and share of changed types", "",
              "Update time: from the request to the new version resuming (ms); pause: from the old "
              "version parking at its update point to the new one resuming.", "",
@@ -168,7 +169,8 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     events = os.path.join(args.out, "last-events.jsonl")
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Linux "
-                          f"{platform.release()}", "repeat": repeat, "heapbench": []}
+                          f"{platform.release()}", "repeat": repeat, "heapbench": [],
+               "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     for count in counts:
         for pct, name in SHARES.items():
             runs = [heapbench_once(build, tandem, count, name, events) for _ in range(repeat)]

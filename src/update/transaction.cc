@@ -404,8 +404,14 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
                                             std::to_string(result.new_pid) + ") but " +
                                             r.failure().message);
   }
-  if (resumed.status != Channel::Status::kMessage)
-    result.notes.push_back("the new version did not confirm RESUME (it resumes on its own)");
+  if (resumed.status != Channel::Status::kMessage) {
+    if (check_process(result.new_pid).ok())
+      result.notes.push_back("the new version did not confirm RESUME (it resumes on its own)");
+    else
+      return fail(FailureKind::kSystem, "the update committed but the new version (pid " +
+                                            std::to_string(result.new_pid) +
+                                            ") died right after; the old one has exited");
+  }
   result.total_ms = ms_between(t0, t_end);
   result.update_ms = ms_between(t_request, t_end);
   result.pause_ms = ms_between(t_parked, t_end);

@@ -2,10 +2,8 @@
 a new binary without debug info, of another program, missing, not ELF, without the runtime, a
 process that never reaches an update point, a second update while one is pending. Each ends in
 one clear error line with its own exit code, and the target is unharmed."""
+import json
 import os
-import shutil
-import socket
-import struct
 import subprocess
 import time
 import unittest
@@ -15,6 +13,28 @@ from harness import (TANDEM, EXIT, LiveTestCase, KvClient, LineTarget, alive, ex
 
 NOBODY = 65534
 OTHER = 1  # daemon: an unprivileged user that is not the target's owner
+
+
+def wait_blocked_in_read(pid, timeout=20):
+    """Waits until the main thread of pid sits in read(2) (syscall 0 on x86-64)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/syscall") as f:
+            if f.read().split()[0] == "0":
+                return
+        time.sleep(0.005)
+    raise TimeoutError(f"{pid} did not block in read()")
+
+
+def wait_event(path, name, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            with open(path) as f:
+                if any(json.loads(line)["event"] == name for line in f if line.strip()):
+                    return
+        time.sleep(0.005)
+    raise TimeoutError(f"no {name} event")
 
 
 class BadInputTest(LiveTestCase):
@@ -103,7 +123,7 @@ class BadInputTest(LiveTestCase):
     def test_process_that_never_reaches_an_update_point(self):
         t = LineTarget(self, [live_bin("stuck")])
         self.assertEqual(t.cmd("x"), "alive 1")
-        time.sleep(0.1)  # now blocked in read(), not watching tandem_update_fd()
+        wait_blocked_in_read(t.pid)  # not watching tandem_update_fd()
         r = self.update(t.pid, live_bin("stuck"), timeout=1)
         self.assertFailed(r, "not_quiescent", "did not reach an update point")
         # The cancelled request does not fire later: the same process answers, unchanged.
@@ -114,11 +134,13 @@ class BadInputTest(LiveTestCase):
     def test_second_update_while_one_is_pending(self):
         t = LineTarget(self, [live_bin("stuck")])
         self.assertEqual(t.cmd("x"), "alive 1")
-        time.sleep(0.1)
+        wait_blocked_in_read(t.pid)
+        events = self.path("first.jsonl")
         first = subprocess.Popen(
-            [TANDEM, "update", "--timeout", "3", str(t.pid), live_bin("stuck")],
+            [TANDEM, "update", "--timeout", "3", "--events", events, str(t.pid),
+             live_bin("stuck")],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(0.5)
+        wait_event(events, "queued")  # the runtime holds the first request now
         r = self.update(t.pid, live_bin("stuck"), timeout=1)
         self.assertFailed(r, "busy", "another update")
         out, err = first.communicate(timeout=30)

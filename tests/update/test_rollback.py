@@ -2,10 +2,14 @@
 callback, refuses in a callback, or the transfer hits an invariant violation (a lossy narrowing).
 Each time the command reports why with its exit code, the new process is gone, and the old one
 keeps serving exactly the same data on the same connections; a correct update then still works."""
+import json
+import os
+import signal
+import subprocess
 import time
 import unittest
 
-from harness import (LiveTestCase, KvClient, alive, example_bin, live_bin, our_children,
+from harness import (TANDEM, LiveTestCase, KvClient, alive, example_bin, live_bin, our_children,
                      start_kvstore)
 
 
@@ -74,6 +78,46 @@ class RollbackTest(LiveTestCase):
         self.assertFailed(r, "refused", "value 300 does not fit in 8 bits")
         self.assertIn("struct entry", r.stderr)
         self.assertOldIntact(r)
+
+
+
+class OldVersionDiesTest(LiveTestCase):
+    def test_new_version_does_not_resume_a_partial_state(self):
+        server, port = start_kvstore(self, "v1")
+        client = KvClient(port)
+        client.cmd("SET a 1")
+        events = self.path("events.jsonl")
+        # The fault build's callback sleeps: the old version is killed while the new one is in
+        # the middle of its transfer (no timing race).
+        tool = subprocess.Popen([TANDEM, "update", "--timeout", "20", "--events", events,
+                                 str(server.pid), live_bin("kvstore-v2-callback-slow")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        seen, new_pid, deadline = set(), None, time.monotonic() + 30
+        while "callbacks" not in seen and time.monotonic() < deadline and tool.poll() is None:
+            if os.path.exists(events):
+                with open(events) as f:
+                    for line in f:
+                        e = json.loads(line)
+                        seen.add(e["event"])
+                        new_pid = e.get("new_pid", new_pid)
+            time.sleep(0.01)
+        self.assertIn("callbacks", seen, tool.communicate()[1] if tool.poll() is not None else "")
+        self.pids.append(new_pid)
+        os.kill(server.pid, signal.SIGKILL)
+        out, err = tool.communicate(timeout=60)
+        self.assertEqual(tool.returncode, 15, err)
+        self.assertIn("disappeared", err)
+        # The new version is re-parented to us; it must exit on its own, not run on.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(new_pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.01)
+        self.assertEqual(pid, new_pid, "the new version kept running on a partial state")
+        self.assertTrue(os.WIFEXITED(status))
+        self.assertEqual(os.WEXITSTATUS(status), 75)
+        self.pids.remove(new_pid)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@
  * from the transferred table by a callback.
  *
  * Fault builds for the rollback tests (never in production): KV_FAULT_INIT_CRASH,
- * KV_FAULT_INIT_HANG, KV_FAULT_CALLBACK_CRASH, KV_FAULT_CALLBACK_REFUSE, KV_FAULT_NARROW_HITS.
+ * KV_FAULT_INIT_HANG, KV_FAULT_CALLBACK_CRASH, KV_FAULT_CALLBACK_REFUSE, KV_FAULT_CALLBACK_SLOW,
+ * KV_FAULT_NARROW_HITS.
  *
  * Protocol: one command per line, one reply line.
  *   SET key value -> OK          GET key -> VALUE value | NOTFOUND    DEL key -> OK | NOTFOUND
@@ -322,6 +323,9 @@ static int rehash_store(void* new_obj, const void* old_obj, const struct tandem_
 #endif
 #ifdef KV_FAULT_CALLBACK_REFUSE
   return 22;
+#endif
+#ifdef KV_FAULT_CALLBACK_SLOW
+  sleep(3); /* long enough for a test to kill the old version in the middle of the transfer */
 #endif
   struct entry* all = NULL;
   for (int b = 0; b < NBUCKETS; b++) {

@@ -133,7 +133,7 @@ Expected<void> StateTransfer::read_source() {
     m.notes.push_back(std::to_string(m.heap->untracked()) +
                       " heap allocations were not recorded (registry full): objects they hold "
                       "cannot be transferred");
-  m.heap_obj.assign(m.heap->size(), ~0u);
+  m.heap_obj.assign(m.heap->capacity(), ~0u);
   m.objs.reserve(m.heap->size() + m.src.program().debug().variables().size() + 64);
   if (auto r = m.pair_roots(); !r) return r.failure();
   if (auto r = m.read_roots(); !r) return r.failure();

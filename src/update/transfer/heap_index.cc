@@ -18,23 +18,21 @@ Expected<std::unique_ptr<HeapIndex>> HeapIndex::load(const ProcessView& process)
   h->untracked_ = b.untracked;
   if (b.slot_size != sizeof(tl_slot))
     return fail(FailureKind::kNoRuntime, "incompatible heap registry in the running process");
-  BigVector<tl_slot> slots(b.slot_count);
-  if (!slots.empty()) {
-    auto r = process.memory().read(remote_addr(b.slots), {reinterpret_cast<uint8_t*>(slots.data()),
-                                                          slots.size() * sizeof(tl_slot)});
+  h->slots_.resize(b.slot_count);
+  if (!h->slots_.empty()) {
+    auto r = process.memory().read(remote_addr(b.slots),
+                                   {reinterpret_cast<uint8_t*>(h->slots_.data()),
+                                    h->slots_.size() * sizeof(tl_slot)});
     if (!r)
       return fail(FailureKind::kSystem, "cannot read the heap registry: " + r.error().describe());
   }
-  h->slot_to_object_.assign(slots.size(), ~0u);
-  h->objects_.reserve(slots.size());
   const Mapping* last = nullptr;
   std::vector<const Mapping*> needed;
-  for (size_t i = 0; i < slots.size(); i++) {
-    if (slots[i].ptr == 0) continue;
-    h->slot_to_object_[i] = static_cast<uint32_t>(h->objects_.size());
-    h->objects_.push_back({slots[i].ptr, slots[i].size, slots[i].site});
-    if (last && slots[i].ptr >= last->start && slots[i].ptr < last->end) continue;
-    last = process.maps().find(slots[i].ptr);
+  for (const tl_slot& slot : h->slots_) {
+    if (slot.ptr == 0) continue;
+    h->live_++;
+    if (last && slot.ptr >= last->start && slot.ptr < last->end) continue;
+    last = process.maps().find(slot.ptr);
     if (last == nullptr)
       return fail(FailureKind::kSystem, "the heap registry names unmapped memory");
     if (std::find(needed.begin(), needed.end(), last) == needed.end()) needed.push_back(last);
@@ -58,12 +56,8 @@ std::unique_ptr<HeapIndex> HeapIndex::from_snapshot(std::span<const tl_slot> slo
                                                     uint64_t region_start,
                                                     std::span<const uint8_t> bytes) {
   std::unique_ptr<HeapIndex> h(new HeapIndex());
-  h->slot_to_object_.assign(slots.size(), ~0u);
-  for (size_t i = 0; i < slots.size(); i++) {
-    if (slots[i].ptr == 0) continue;
-    h->slot_to_object_[i] = static_cast<uint32_t>(h->objects_.size());
-    h->objects_.push_back({slots[i].ptr, slots[i].size, slots[i].site});
-  }
+  h->slots_.assign(slots.begin(), slots.end());
+  for (const tl_slot& slot : slots) h->live_ += slot.ptr != 0;
   h->regions_.push_back({region_start, region_start + bytes.size(), 0});
   h->data_ = BigBuffer(bytes.size());
   std::memcpy(h->data_.get(), bytes.data(), bytes.size());
@@ -88,10 +82,8 @@ std::optional<uint32_t> HeapIndex::object_at_base(const Region& r, uint64_t base
   uint64_t word0;
   std::memcpy(&word0, data_.get() + r.local + (base - 16 - r.start), 8);
   uint64_t slot = word0 & kIndexMask;
-  if (slot >= slot_to_object_.size()) return std::nullopt;
-  uint32_t o = slot_to_object_[slot];
-  if (o == ~0u || objects_[o].addr != base) return std::nullopt;
-  return o;
+  if (slot >= slots_.size() || slots_[slot].ptr != base) return std::nullopt;
+  return static_cast<uint32_t>(slot);
 }
 
 HeapIndex::Found HeapIndex::find(uint64_t addr) const {
@@ -108,7 +100,7 @@ HeapIndex::Found HeapIndex::find(uint64_t addr) const {
   for (; base >= r->start + 16 && base >= floor; base -= 16) {
     if (auto o = object_at_base(*r, base)) {
       uint64_t off = addr - base;
-      if (off <= objects_[*o].size) return {Where::kObject, *o, off};
+      if (off <= slots_[*o].size) return {Where::kObject, *o, off};
       return {Where::kDangling, 0, 0};
     }
   }
@@ -118,15 +110,16 @@ HeapIndex::Found HeapIndex::find(uint64_t addr) const {
 
 HeapIndex::Found HeapIndex::find_sorted(uint64_t addr) const {
   if (sorted_.empty()) {
-    sorted_.reserve(objects_.size());
-    for (uint32_t i = 0; i < objects_.size(); i++) sorted_.emplace_back(objects_[i].addr, i);
+    sorted_.reserve(live_);
+    for (uint32_t i = 0; i < slots_.size(); i++)
+      if (slots_[i].ptr) sorted_.emplace_back(slots_[i].ptr, i);
     std::sort(sorted_.begin(), sorted_.end());
   }
   auto it = std::upper_bound(sorted_.begin(), sorted_.end(), std::make_pair(addr, ~0u));
   if (it == sorted_.begin()) return {Where::kDangling, 0, 0};
   --it;
-  const HeapObject& o = objects_[it->second];
-  if (addr - o.addr <= o.size) return {Where::kObject, it->second, addr - o.addr};
+  const tl_slot& o = slots_[it->second];
+  if (addr - o.ptr <= o.size) return {Where::kObject, it->second, addr - o.ptr};
   return {Where::kDangling, 0, 0};
 }
 

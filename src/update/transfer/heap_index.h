@@ -3,7 +3,7 @@
 // Built from the runtime's registry (runtime/alloc.c): one read of the slot table, then one read
 // of every writable anonymous mapping that holds a live object. find() maps any address to
 // (object, offset) without sorting: a base pointer is checked through the 16-byte header in front
-// of it (its slot index must name a slot holding exactly that pointer); an interior pointer scans
+// of it (the slot it names must hold exactly that pointer); an interior pointer scans
 // back 16 bytes at a time to the nearest valid header (a sorted index is built only for pointers
 // deep inside large objects). One past the end of an object still belongs to it: headers keep
 // objects at least 24 bytes apart, so it cannot be the next object's start.
@@ -37,9 +37,12 @@ class HeapIndex {
                                                   uint64_t region_start,
                                                   std::span<const uint8_t> bytes);
 
-  size_t size() const { return objects_.size(); }
-  const HeapObject& operator[](uint32_t i) const { return objects_[i]; }
-  const uint8_t* bytes(uint32_t i) const { return local(objects_[i].addr); }
+  // Objects are named by their registry slot: ids run up to capacity(), free slots included
+  // (their addr is 0); size() counts the live objects.
+  size_t size() const { return live_; }
+  size_t capacity() const { return slots_.size(); }
+  HeapObject operator[](uint32_t i) const { return {slots_[i].ptr, slots_[i].size, slots_[i].site}; }
+  const uint8_t* bytes(uint32_t i) const { return local(slots_[i].ptr); }
   uint64_t untracked() const { return untracked_; }
 
   enum class Where { kNotHeap, kObject, kDangling };
@@ -62,8 +65,8 @@ class HeapIndex {
   std::optional<uint32_t> object_at_base(const Region& r, uint64_t base) const;
   Found find_sorted(uint64_t addr) const;
 
-  BigVector<HeapObject> objects_;
-  BigVector<uint32_t> slot_to_object_;  // ~0u: free slot
+  BigVector<tl_slot> slots_;  // the registry as read; a free slot has ptr == 0
+  size_t live_ = 0;
   std::vector<Region> regions_;
   BigBuffer data_;  // not zero-filled: read_many overwrites all of it
   uint64_t untracked_ = 0;
