@@ -204,13 +204,15 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
         }
       }
       if (!withhold_at) {
-        monitor_.events().emit(
-            "restart-refused",
-            {{"version", version + 1},
-             {"group", id_},
-             {"reason", m.rx_tried ? "crashed again after its input was withheld"
-                                   : "crashed again at the same call, with no input to withhold"},
-             {"log_position", position}});
+        const char* why = m.rx_tried ? "crashed again after its input was withheld"
+                                     : "crashed again at the same call, with no input to withhold";
+        monitor_.events().emit("restart-refused",
+                               {{"version", version + 1},
+                                {"group", id_},
+                                {"reason", why},
+                                {"log_position", position}},
+                               fmt::format("{} {}: a deterministic bug, not restarted",
+                                           monitor_.version_name(version), why));
         return std::nullopt;
       }
     }
