@@ -480,6 +480,7 @@ void Group::decide(Task* current, std::vector<int> p) {
     }
   }
   for (int v : p) members_[v]->consecutive_divergences = 0;
+  monitor_.note_round();
   if (rep.call.nr == SYS_epoll_ctl) record_epoll_ctl(p);
   if (rep.cls == SyscallClass::kReplicated || rep.cls == SyscallClass::kLockstep)
     maybe_checkpoint(current, p);
@@ -551,6 +552,7 @@ bool Group::absorb_extra_calls(Task* current, const std::vector<int>& p, int pre
 void Group::divergence(Task* current, const std::vector<int>& p,
                        const std::vector<std::vector<int>>& classes) {
   Policy policy = monitor_.options().policy;
+  monitor_.note_divergence(p);
   nlohmann::json sides = nlohmann::json::array();
   for (auto& cls : classes) {
     nlohmann::json vs = nlohmann::json::array();

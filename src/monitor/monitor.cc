@@ -71,11 +71,17 @@ Monitor::Monitor(MonitorOptions options, Rules rules, EventLog& events, Backend&
       alive_(options_.versions.size()),
       root_status_(options_.versions.size(), -1),
       dropped_(options_.versions.size(), false),
-      crash_signal_(options_.versions.size(), 0) {
+      crash_signal_(options_.versions.size(), 0),
+      counters_(options_.versions.size()) {
   for (auto& a : alive_) a = true;
   int n = version_count();
   int leader = options_.leader;
-  if (leader < 0 || leader >= n) leader = options_.policy == Policy::kPreferOld ? 0 : n - 1;
+  start_ns_ = monotonic_ns();
+  canary_ = n > 1 && (options_.promote_after_seconds > 0 || options_.promote_after_calls > 0);
+  canary_since_ns_ = start_ns_;
+  // On probation the oldest version leads and wins divergences.
+  if (leader < 0 || leader >= n)
+    leader = options_.policy == Policy::kPreferOld || canary_ ? 0 : n - 1;
   leader_ = leader;
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -89,8 +95,66 @@ Monitor::~Monitor() = default;
 std::vector<int> Monitor::preference_order() const {
   std::vector<int> order;
   int n = version_count();
-  for (int i = 0; i < n; ++i) order.push_back(options_.policy == Policy::kPreferOld ? i : n - 1 - i);
+  bool oldest_first = options_.policy == Policy::kPreferOld || canary_.load();
+  for (int i = 0; i < n; ++i) order.push_back(oldest_first ? i : n - 1 - i);
   return order;
+}
+
+void Monitor::note_divergence(const std::vector<int>& versions) {
+  for (int v : versions) counters_[v].divergences++;
+  int newest = version_count() - 1;
+  if (canary_ && std::find(versions.begin(), versions.end(), newest) != versions.end()) {
+    // The canary diverged: its probation starts again.
+    canary_since_ns_ = monotonic_ns();
+    canary_since_round_ = rounds_.load();
+  }
+}
+
+void Monitor::note_crash(int version) {
+  counters_[version].crashes++;
+  if (canary_ && version == version_count() - 1) {
+    canary_since_ns_ = monotonic_ns();
+    canary_since_round_ = rounds_.load();
+  }
+}
+
+void Monitor::note_restart(int version) { counters_[version].restarts++; }
+
+void Monitor::note_round() {
+  uint64_t rounds = ++rounds_;
+  if (!canary_.load(std::memory_order_relaxed)) return;
+  double seconds = static_cast<double>(monotonic_ns() - canary_since_ns_.load()) / 1e9;
+  bool passed = (options_.promote_after_calls > 0 &&
+                 rounds - canary_since_round_.load() >= options_.promote_after_calls) ||
+                (options_.promote_after_seconds > 0 && seconds >= options_.promote_after_seconds);
+  int newest = version_count() - 1;
+  if (!passed || !alive(newest)) return;
+  bool expected = true;
+  if (!canary_.compare_exchange_strong(expected, false)) return;
+  int previous = leader_.exchange(newest);
+  events_.emit("promotion",
+               {{"version", newest + 1}, {"previous", previous + 1}, {"reason", "canary passed"},
+                {"after_seconds", seconds}, {"after_calls", rounds - canary_since_round_.load()}},
+               fmt::format("{} ran without diverging: it is now the leader", version_name(newest)));
+}
+
+std::string Monitor::status_report() const {
+  std::string out;
+  double up = static_cast<double>(monotonic_ns() - start_ns_) / 1e9;
+  out += fmt::format("tandem run: {} versions, policy {}, up {:.1f} s, {} agreed calls\n",
+                     version_count(), to_string(options_.policy), up, rounds_.load());
+  if (canary_) {
+    double probation = static_cast<double>(monotonic_ns() - canary_since_ns_.load()) / 1e9;
+    out += fmt::format("canary: version {} on probation for {:.1f} s / {} calls\n",
+                       version_count(), probation, rounds_.load() - canary_since_round_.load());
+  }
+  for (int v = 0; v < version_count(); ++v) {
+    out += fmt::format("version {}: {} {}{} divergences {} crashes {} restarts {}\n", v + 1,
+                       options_.versions[v].path, alive(v) ? "running" : "dropped",
+                       leader_.load() == v ? " (leader)" : "", counters_[v].divergences.load(),
+                       counters_[v].crashes.load(), counters_[v].restarts.load());
+  }
+  return out;
 }
 
 std::string Monitor::version_name(int version) const {
@@ -228,6 +292,7 @@ void Monitor::on_signal(Task& task) {
                              task.pc()));
     Group* g = group_of(task.id());
     task.kill_process();
+    note_crash(v);
     {
       std::lock_guard lock(mu_);
       if (crash_signal_[v] == 0) crash_signal_[v] = si.si_signo;
@@ -300,6 +365,7 @@ bool Monitor::restart(Group* g, int version, TaskId task, int signal) {
       }
     }
   }
+  note_restart(version);
   promote_if_leader(version);
   backend_.post(snap->task, [](Task& t) { t.resume_snapshot(); });
   return true;
@@ -322,6 +388,7 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
   bool crashed = WIFSIGNALED(wait_status) && alive(version) && g != nullptr;
   if (crashed) {
     int sig = WTERMSIG(wait_status);
+    note_crash(version);
     {
       std::lock_guard lock(mu_);
       if (crash_signal_[version] == 0) crash_signal_[version] = sig;

@@ -60,8 +60,17 @@ class Monitor final : public EventSink {
   int version_count() const { return static_cast<int>(options_.versions.size()); }
   bool alive(int version) const { return alive_[version].load(); }
   int leader() const { return leader_.load(); }
-  // Versions in the order the policy prefers them (newest first, or oldest first).
+  // Versions in the order the policy prefers them (newest first, or oldest first; oldest first
+  // while a canary is on probation).
   std::vector<int> preference_order() const;
+  // A group saw versions diverge (resets a canary's probation when the newest took part).
+  void note_divergence(const std::vector<int>& versions);
+  void note_crash(int version);
+  void note_restart(int version);
+  // An agreed call: counts for the canary's probation.
+  void note_round();
+  // A one-page health report (tandem status).
+  std::string status_report() const;
   std::string version_name(int version) const;
   // Drops a version everywhere (kills its processes) and promotes a new leader if needed.
   void drop_version(int version, const std::string& reason, const std::string& kind);
@@ -91,6 +100,19 @@ class Monitor final : public EventSink {
   std::atomic<int> leader_{0};
   std::atomic<uint64_t> round_seq_{1};
   std::atomic<int> forced_exit_{-1};
+  // Canary probation (MonitorOptions::promote_after_*).
+  std::atomic<bool> canary_{false};
+  std::atomic<uint64_t> canary_since_ns_{0};
+  std::atomic<uint64_t> canary_since_round_{0};
+  std::atomic<uint64_t> rounds_{0};
+  uint64_t start_ns_ = 0;
+  // Per-version counters for the health report.
+  struct Counters {
+    std::atomic<uint64_t> divergences{0};
+    std::atomic<uint64_t> crashes{0};
+    std::atomic<uint64_t> restarts{0};
+  };
+  std::vector<Counters> counters_;
 
   std::mutex mu_;
   std::vector<std::unique_ptr<Group>> groups_;

@@ -38,6 +38,11 @@ struct MonitorOptions {
   // agreed calls (0: never, crashed versions are dropped), and at most this many restarts per
   // version.
   int checkpoint_interval = 1000;
+  // Canary: the newest version becomes the leader (and its behaviour wins divergences) only
+  // after it ran this long (seconds) or this many agreed calls without diverging. 0: from the
+  // start (no canary).
+  double promote_after_seconds = 0;
+  uint64_t promote_after_calls = 0;
   int max_restarts = 3;
   // Keep address-space randomisation (off by default: addresses leak into names and hash
   // seeds, and versions then diverge; see docs/limits.md).
