@@ -133,15 +133,44 @@ def cli(port, *args):
     return r.stdout.decode(errors="replace").strip()
 
 
+def resp(port, *args):
+    """One command over RESP with binary arguments; the reply's first line, or the error."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            out = b"*%d\r\n" % len(args)
+            for a in args:
+                a = a if isinstance(a, bytes) else a.encode()
+                out += b"$%d\r\n%s\r\n" % (len(a), a)
+            s.sendall(out)
+            data = b""
+            while not data.endswith(b"\r\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    return f"connection closed after {data!r}"
+                data += chunk
+            return data.decode(errors="replace").strip()
+    except OSError as e:
+        return f"{type(e).__name__}: {e.strerror or e}"
+
+
+# The payload of the test that Debian's CVE-2026-25243 patch adds to tests/unit/dump.tcl (a
+# string claiming 2^64-9 bytes), with RDB version 10 so that 7.0 parses it; checksums are
+# skipped (DEBUG set-skip-checksum-validation 1). 7.0.15 before the patch and upstream 8.0.2
+# fail an assertion (SIGABRT); the patched 7.0.15 answers "Bad data format".
+CORRUPT_RESTORE = b"\x00\x81\xff\xff\xff\xff\xff\xff\xff\xf7\x0a\x00" + b"\x00" * 8
+
+
 class Redis(Scenario):
     bench = ["-n", "2000", "-c", "4", "-q", "-t", "set,get,incr,lpush,rpush,lpop,sadd,hset,mset"]
 
     def argv(self, port, rundir):
         return ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", rundir, "--daemonize", "no", "--logfile", "", "--protected-mode", "no"]
+                "--dir", rundir, "--daemonize", "no", "--logfile", "", "--protected-mode", "no",
+                "--enable-debug-command", "yes"]
 
     def scenario(self, port):
-        self.load = "redis-benchmark " + " ".join(self.bench) + " + 80 redis-cli calls"
+        self.load = ("redis-benchmark " + " ".join(self.bench) + " + 80 redis-cli calls, then a "
+                     "RESTORE of a corrupt payload")
         out = []
         out.append(("set greeting", cli(port, "set", "greeting", "hello")))
         for _ in range(50):
@@ -176,6 +205,13 @@ class Redis(Scenario):
         out.append(("eval cjson", cli(port, "eval", "return cjson.encode({1, 2, 'x'})", "0")))
         out.append(("eval error", cli(port, "eval", "return redis.call('nosuchcommand')", "0")))
         out.append(("save", cli(port, "save")))
+        # Last, as it may crash the server: a security fix (see CORRUPT_RESTORE).
+        out.append(("debug set-skip-checksum-validation 1",
+                    resp(port, "debug", "set-skip-checksum-validation", "1")))
+        out.append(("restore of a corrupt payload (CVE-2026-25243 test)",
+                    resp(port, "restore", "corrupt", "0", CORRUPT_RESTORE)))
+        time.sleep(0.5)
+        out.append(("ping after the restore", resp(port, "ping")))
         return out
 
 
