@@ -78,7 +78,7 @@ int resolve_binary(const std::string& name, std::string& resolved, std::string& 
 // Forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to tandem itself (kill PID) to the program.
 // Signals from the terminal reach the versions directly (same process group) and are not
 // forwarded again.
-void forward_signals(pid_t target) {
+void forward_signals(Monitor* monitor) {
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, s);
@@ -86,7 +86,7 @@ void forward_signals(pid_t target) {
     siginfo_t info{};
     int sig = sigwaitinfo(&set, &info);
     if (sig < 0) continue;
-    if (info.si_code == SI_USER || info.si_code == SI_QUEUE) kill(target, sig);
+    if (info.si_code == SI_USER || info.si_code == SI_QUEUE) monitor->forward_signal(sig);
   }
 }
 
@@ -167,7 +167,7 @@ int run_command(const RunArgs& a) {
   std::string error;
   int code = 0;
   if (!monitor.start(error, code)) return user_error(code, error);
-  std::thread(forward_signals, monitor.root_pid()).detach();
+  std::thread(forward_signals, &monitor).detach();
   return monitor.run();
 }
 

@@ -91,8 +91,9 @@ class Task {
   virtual void restart_call() = 0;
 
   // --- at any stop: queues `sig` to the task; it is delivered when the task resumes, without
-  // an on_signal callback. ---
-  virtual void send_signal(int sig) = 0;
+  // an on_signal callback, with `info` as its siginfo if given (pids as the program knows
+  // them: glibc checks si_pid against getpid() for its own signals). ---
+  virtual void send_signal(int sig, const siginfo_t* info = nullptr) = 0;
 
   // --- at kSyscallExit ---
   virtual int64_t result() const = 0;
@@ -109,6 +110,8 @@ class Task {
 
   // --- at kSignal ---
   virtual const siginfo_t& siginfo() const = 0;
+  // Replaces the siginfo the program will see for the signal about to be delivered.
+  virtual void set_siginfo(const siginfo_t& info) = 0;
   // Resumes delivering `sig` (0 suppresses the signal).
   virtual void deliver_signal(int sig) = 0;
 

@@ -26,8 +26,15 @@ void EventLog::emit(const std::string& kind, nlohmann::json fields, const std::s
     fwrite(line.data(), 1, line.size(), file_);
     fflush(file_);
   }
-  if (!quiet_ && !summary.empty()) {
-    std::string s = "tandem: " + summary + "\n";
+  std::string text = summary;
+  constexpr int kMaxDivergenceSummaries = 10;
+  if (kind == "divergence" && !text.empty() && ++divergence_summaries_ > kMaxDivergenceSummaries) {
+    text = divergence_summaries_ == kMaxDivergenceSummaries + 1
+               ? "further divergences are reported only in the events file (--events)"
+               : "";
+  }
+  if (!quiet_ && !text.empty()) {
+    std::string s = "tandem: " + text + "\n";
     [[maybe_unused]] ssize_t n = write(STDERR_FILENO, s.data(), s.size());
   }
 }

@@ -30,6 +30,7 @@ class EventLog {
   std::mutex mu_;
   FILE* file_ = nullptr;
   bool quiet_ = false;
+  int divergence_summaries_ = 0;  // more than a few go to the events file only
   uint64_t start_ns_ = monotonic_ns();  // not std::chrono: see base/tsc.h
 };
 

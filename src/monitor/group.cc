@@ -136,13 +136,16 @@ bool Group::calls_equal(const Member& a, const Member& b) const {
   if (a.call.nr != b.call.nr) return false;
   if (a.call.nr == kPseudoRdtsc) return true;
   if (!a.signature || !b.signature) return false;
+  // Calls on each version's own /proc file: the same file, whatever number it has.
+  bool own_fds = !a.own_fd_path.empty() || !b.own_fd_path.empty();
+  if (own_fds && a.own_fd_path != b.own_fd_path) return false;
   bool proc_paths = !a.canonical_path.empty() || !b.canonical_path.empty();
   if (proc_paths) {
     const std::string& pa = a.canonical_path.empty() ? a.path : a.canonical_path;
     const std::string& pb = b.canonical_path.empty() ? b.path : b.canonical_path;
     if (pa != pb) return false;
   }
-  if (!monitor_.rules().has_ignored_args(a.call.nr) && !proc_paths)
+  if (!monitor_.rules().has_ignored_args(a.call.nr) && !proc_paths && !own_fds)
     return *a.signature == *b.signature;
   // Compare field by field, skipping the arguments the rules say to ignore.
   const Signature& x = *a.signature;
@@ -153,16 +156,29 @@ bool Group::calls_equal(const Member& a, const Member& b) const {
     const auto& fy = y.fields[i];
     if (fx.arg != fy.arg) return false;
     if (monitor_.rules().ignored_arg(a.call.nr, fx.arg)) continue;
-    // A /proc path was compared above in canonical form.
+    // A /proc path was compared above in canonical form, an own file by its path.
     if (proc_paths && info_of(a.call) != nullptr &&
         info_of(a.call)->args[fx.arg].kind == ArgKind::kPath)
       continue;
+    if (own_fds && fx.arg == 0) continue;
     if (fx.length != fy.length ||
         !std::equal(x.bytes.begin() + fx.offset, x.bytes.begin() + fx.offset + fx.length,
                     y.bytes.begin() + fy.offset))
       return false;
   }
   return true;
+}
+
+void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
+  {
+    std::lock_guard lock(mu_);
+    for (auto& m : members_) {
+      if (m && m->state == Member::State::kHeld && now_ns - m->held_since_ns > limit_ns)
+        defer_drop(m->version, fmt::format("did not reconverge within {} s",
+                                           static_cast<double>(limit_ns) / 1e9));
+    }
+  }
+  flush_drops();
 }
 
 bool Group::process_ordering() const {
@@ -271,6 +287,17 @@ void Group::on_syscall_entry(Task& task, int version) {
     if (!members_[version] || members_[version]->state == Member::State::kGone) return;
     Member& m = *members_[version];
     m.calls++;
+    if (!m.to_reap.empty() && task.stop() == StopPoint::kSyscallEntry) {
+      // Killed checkpoint copies are its children without exit signal: only a __WCLONE wait
+      // reaps them, which the program never does.
+      std::vector<pid_t> left;
+      for (pid_t pid : m.to_reap) {
+        auto r = task.inject({SYS_wait4, {static_cast<uint64_t>(pid), 0, WNOHANG | __WCLONE, 0,
+                                          0, 0}});
+        if (r && *r == 0) left.push_back(pid);  // not dead yet
+      }
+      m.to_reap = std::move(left);
+    }
     // A restarted call after an interruption comes back as restart_syscall: it is the same
     // call as before.
     bool restarted = call.nr == SYS_restart_syscall && m.call.nr >= 0;
@@ -294,11 +321,15 @@ void Group::on_syscall_entry(Task& task, int version) {
     // The version's own /proc entries: each version opens its own, and what it then does with
     // such a descriptor concerns its own file.
     if (m.own_proc_path && is_open_call(m.call.nr)) m.cls = SyscallClass::kEveryone;
+    m.own_fd_path.clear();
     if (const SyscallInfo* info = info_of(m.call);
         info != nullptr && info->nargs > 0 && info->args[0].kind == ArgKind::kFd) {
       std::lock_guard plock(process_->mu);
-      if (process_->own_fds.count(static_cast<int>(m.call.args[0])) != 0)
+      auto& own = process_->own_fds[version];
+      if (auto it = own.find(static_cast<int>(m.call.args[0])); it != own.end()) {
         m.cls = SyscallClass::kEveryone;
+        m.own_fd_path = it->second;
+      }
     }
     // A signal to another process of the program: each version signals its own copy of it.
     if ((m.call.nr == SYS_kill || m.call.nr == SYS_tgkill) &&
@@ -319,7 +350,7 @@ void Group::on_syscall_entry(Task& task, int version) {
       task.skip_call(-err);
       return;
     }
-    if (m.replaying || m.rejoin_pending) {
+    if (m.replaying) {
       replay_arrival(task, m);
     } else {
       m.state = Member::State::kArrived;
@@ -335,13 +366,16 @@ bool Group::handle_version_local(Task& task, Member& m) {
   if (c.nr < 0) return false;
   const SyscallInfo* info = info_of(c);
   if (info == nullptr) return false;
-  // Calls on a descriptor only this version has, or one withheld from it (its connection was
-  // reset for it after a deterministic crash).
-  if (info->nargs > 0 && info->args[0].kind == ArgKind::kFd &&
-      (m.local_fds.count(static_cast<int>(c.args[0])) != 0 ||
-       m.withheld_fds.count(static_cast<int>(c.args[0])) != 0)) {
-    run_local(&task, m, true);
-    return true;
+  // Calls on a descriptor only this version has (in any descriptor argument: mmap's is the
+  // fifth), or one withheld from it (its connection was reset for it after a deterministic
+  // crash).
+  for (int i = 0; i < info->nargs; ++i) {
+    if (info->args[i].kind != ArgKind::kFd) continue;
+    int fd = static_cast<int>(c.args[i]);
+    if (m.local_fds.count(fd) != 0 || m.withheld_fds.count(fd) != 0) {
+      run_local(&task, m, true);
+      return true;
+    }
   }
   // Signals a version sends to itself (raise, abort): its own business, at its own point.
   if (c.nr == SYS_kill || c.nr == SYS_tgkill || c.nr == SYS_tkill) {
@@ -481,6 +515,8 @@ void Group::decide(Task* current, std::vector<int> p) {
   }
   for (int v : p) members_[v]->consecutive_divergences = 0;
   monitor_.note_round();
+  // TANDEM_LOG=debug: every agreed call, like strace (for debugging tandem and programs).
+  if (log_level() >= LogLevel::kDebug) TANDEM_LOG(kDebug, "group {}: {}", id_, decode(rep));
   if (rep.call.nr == SYS_epoll_ctl) record_epoll_ctl(p);
   if (rep.cls == SyscallClass::kReplicated || rep.cls == SyscallClass::kLockstep)
     maybe_checkpoint(current, p);
@@ -597,7 +633,13 @@ void Group::divergence(Task* current, const std::vector<int>& p,
     if (&cls == winners) continue;
     for (int v : cls) {
       Member& l = *members_[v];
-      bool same_kind = l.call.nr == w.call.nr && l.cls == w.cls;
+      // "The same kind of call" that can take the winner's result: the same call on the same
+      // descriptor, not creating one (a socket made with other flags is not its socket).
+      const SyscallInfo* info = info_of(w.call);
+      bool creates_fd = info != nullptr && info->ret == RetKind::kFd;
+      creates_fd |= w.call.nr == SYS_pipe || w.call.nr == SYS_pipe2 || w.call.nr == SYS_socketpair;
+      bool same_kind = l.call.nr == w.call.nr && l.cls == w.cls && !creates_fd &&
+                       fd_argument(l.call) == fd_argument(w.call);
       std::string resolution;
       if (++l.consecutive_divergences > monitor_.options().reconverge_bound) {
         resolution = "dropped: diverged too often in a row";
@@ -609,6 +651,7 @@ void Group::divergence(Task* current, const std::vector<int>& p,
         resolution = "held until it reconverges";
         l.state = Member::State::kHeld;
         l.held_rounds = 0;
+        l.held_since_ns = monotonic_ns();
       }
       monitor_.events().emit(
           "divergence",
@@ -619,6 +662,7 @@ void Group::divergence(Task* current, const std::vector<int>& p,
            {"version", v + 1},
            {"winner_call", decode(w)},
            {"call", decode(l)},
+           {"difference", describe_difference(w, l)},
            {"resolution", resolution}},
           fmt::format("divergence: {} made {}, {} made {}; {} wins ({}), {} {}",
                       monitor_.version_name(executor), decode(w), monitor_.version_name(v),

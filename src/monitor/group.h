@@ -51,6 +51,7 @@ struct LogEntry {
     How how = How::kServed;
     int nr = -1;
     int fd = -1;  // the descriptor it acts on (first argument), if any
+    bool from_socket = false;  // an input read from a socket (Rx may withhold it)
     std::optional<Signature> signature;
     std::string canonical_path;
     int64_t result = 0;
@@ -58,6 +59,7 @@ struct LogEntry {
     std::shared_ptr<const Outputs> own_outputs;  // epoll answers with its own cookies
     int signo = 0;
     bool eintr = false;
+    siginfo_t info{};
     uint64_t tsc = 0;
   };
   std::shared_ptr<const SyscallRecord> record;
@@ -98,6 +100,7 @@ struct Member {
   std::string path;                    // path argument, for rules and events
   std::string canonical_path;          // /proc paths with virtual ids (compared instead)
   bool own_proc_path = false;          // names the version's own /proc entry
+  std::string own_fd_path;             // acts on one of its own /proc files: that file
   bool read_only_open = false;
   std::string decoded;                 // format_call, for events
 
@@ -113,6 +116,7 @@ struct Member {
   bool repeating = false;
   uint64_t fd_seq = 0;                // the descriptor-table change it is applying (Process)
   int held_rounds = 0;
+  uint64_t held_since_ns = 0;
   int consecutive_divergences = 0;
   uint64_t calls = 0;
 
@@ -123,10 +127,12 @@ struct Member {
   bool replay_own = false;            // running its own call of a kRanOwn log entry
   bool snapshot_on_arrival = false;   // take a new frozen copy at the checkpoint call
   bool fds_synced_for_replay = false;  // got the leader's descriptors before replaying
-  bool rejoin_pending = false;         // caught up; rejoins when it makes its call again
+  uint64_t synced_at = ~0ull;          // log position when it last got the leader's descriptors
   uint64_t cursor = 0;
   int restarts = 0;
   std::optional<uint64_t> last_crash_at;  // log position of its last crash
+  // Its killed checkpoint copies (its children without exit signal): reaped at its next call.
+  std::vector<pid_t> to_reap;
   // Recovery from a deterministic crash (Rx): the input that made it crash is withheld from it
   // (its connection is reset for it); the descriptor stays the leader's alone afterwards.
   std::optional<uint64_t> withhold_at;
@@ -167,6 +173,9 @@ class Group {
   std::optional<Task::Snapshot> try_restart(int version, TaskId task, int signal,
                                             TaskId& replaced);
   bool empty() const;
+  // Drops versions held for longer than `limit_ns` without reconverging (the winners may have
+  // stopped making calls in this group).
+  void watchdog(uint64_t now_ns, uint64_t limit_ns);
   // Kills this group's member of `version` and forgets it.
   void drop_member(int version);
 

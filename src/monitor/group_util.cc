@@ -111,6 +111,52 @@ bool reads_input(int nr) {
          nr == SYS_recvmmsg;
 }
 
+namespace {
+
+std::string printable(const std::vector<uint8_t>& bytes, size_t from, size_t count) {
+  std::string out = "\"";
+  for (size_t i = from; i < bytes.size() && i < from + count; ++i) {
+    uint8_t c = bytes[i];
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c >= 32 && c < 127) {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string describe_difference(const Member& a, const Member& b) {
+  if (a.call.nr != b.call.nr) return "different calls";
+  if (!a.signature || !b.signature) return "arguments unreadable";
+  int arg = a.signature->first_difference(*b.signature);
+  if (arg < 0) return "";
+  const SyscallInfo* info = info_of(a.call);
+  std::string name = info != nullptr && arg < info->nargs ? info->args[arg].name : "?";
+  std::string out = fmt::format("argument {} ({})", arg, name);
+  if (info != nullptr && arg < info->nargs &&
+      (a.call.nr == SYS_write || a.call.nr == SYS_writev || a.call.nr == SYS_sendto ||
+       a.call.nr == SYS_pwrite64)) {
+    auto x = write_data(a);
+    auto y = write_data(b);
+    if (x && y) {
+      size_t i = 0;
+      while (i < x->size() && i < y->size() && (*x)[i] == (*y)[i]) ++i;
+      size_t from = i > 16 ? i - 16 : 0;
+      out += fmt::format(": bytes differ from offset {} ({} vs {} bytes): {} vs {}", i, x->size(),
+                         y->size(), printable(*x, from, 48), printable(*y, from, 48));
+    }
+  }
+  return out;
+}
+
 bool is_open_call(int nr) {
   return nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat;
 }
@@ -184,16 +230,6 @@ bool signal_pending(pid_t tid, int sig) {
 }
 
 // How many bytes a write-like call asks to write (for results adapted after a divergence).
-int64_t requested_length(const SyscallCall& c) {
-  switch (c.nr) {
-    case SYS_write:
-    case SYS_pwrite64:
-    case SYS_sendto:
-      return static_cast<int64_t>(c.args[2]);
-    default:
-      return -1;
-  }
-}
 
 const SyscallInfo* info_of(const SyscallCall& c) { return c.nr >= 0 ? syscall_info(c.nr) : nullptr; }
 
@@ -208,7 +244,8 @@ bool waits_for_any_child(const SyscallCall& c) {
 // The bytes a write or writev asks to write.
 Result<std::vector<uint8_t>> write_data(const Member& m) {
   RemoteMemory mem(m.tid);
-  if (m.call.nr == SYS_write) return mem.read_bytes(remote_addr(m.call.args[1]), m.call.args[2]);
+  if (m.call.nr == SYS_write || m.call.nr == SYS_sendto || m.call.nr == SYS_pwrite64)
+    return mem.read_bytes(remote_addr(m.call.args[1]), m.call.args[2]);
   uint64_t count = m.call.args[2];
   if (count > 1024) return Errno{EINVAL};
   std::vector<uint8_t> all;

@@ -42,8 +42,6 @@ std::optional<bool> cloexec_from_call(const SyscallCall& c);
 bool signal_pending(pid_t tid, int sig);
 // True if `tid` blocks `sig`.
 bool signal_blocked(pid_t tid, int sig);
-// How many bytes a write-like call asks to write (-1: not a plain write).
-int64_t requested_length(const SyscallCall& c);
 const SyscallInfo* info_of(const SyscallCall& c);
 // wait4(-1 / 0 / -pgid) and waitid(P_ALL / P_PGID): "any child" of a set.
 bool waits_for_any_child(const SyscallCall& c);
@@ -61,6 +59,9 @@ std::string canonical_proc_path(const std::string& path, int version, const PidM
 int fd_argument(const SyscallCall& c);
 // True for calls that read input from a descriptor (read, readv, recvfrom, recvmsg...).
 bool reads_input(int nr);
+// Where two calls differ, for a divergence report: the argument, and for buffers the first
+// differing byte with both sides around it ("" when they do not differ).
+std::string describe_difference(const Member& a, const Member& b);
 // The bytes a write or writev asks to write.
 Result<std::vector<uint8_t>> write_data(const Member& m);
 

@@ -45,9 +45,11 @@ void Group::on_child(Task& parent, int version, Task& child, bool thread) {
 // created it.
 void Group::form_child_groups(bool threads) {
   for (;;) {
+    // Held versions (diverged) do not hold back their group's new children and threads.
     std::vector<int> alive;
     for (auto& m : members_) {
-      if (m && m->state != Member::State::kGone && monitor_.alive(m->version))
+      if (m && m->state != Member::State::kGone && m->state != Member::State::kHeld &&
+          monitor_.alive(m->version))
         alive.push_back(m->version);
     }
     if (alive.empty()) return;
@@ -160,6 +162,18 @@ void Group::on_member_gone_locked(int version) {
   }
   form_child_groups(false);
   form_child_groups(true);
+  // Held versions wait for the others' calls: with every other member gone, none will come.
+  bool others = false;
+  for (auto& other : members_) {
+    others |= other && other->state != Member::State::kGone &&
+              other->state != Member::State::kHeld;
+  }
+  if (!others) {
+    for (auto& other : members_) {
+      if (other && other->state == Member::State::kHeld)
+        defer_drop(other->version, "the versions it diverged from left");
+    }
+  }
   bool any = false;
   for (auto& other : members_) any |= other && other->state != Member::State::kGone;
   if (!any && !counted_out_) {

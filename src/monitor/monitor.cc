@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -69,10 +70,10 @@ Monitor::Monitor(MonitorOptions options, Rules rules, EventLog& events, Backend&
       backend_(backend),
       pids_(static_cast<int>(options_.versions.size())),
       alive_(options_.versions.size()),
+      counters_(options_.versions.size()),
       root_status_(options_.versions.size(), -1),
       dropped_(options_.versions.size(), false),
-      crash_signal_(options_.versions.size(), 0),
-      counters_(options_.versions.size()) {
+      crash_signal_(options_.versions.size(), 0) {
   for (auto& a : alive_) a = true;
   int n = version_count();
   int leader = options_.leader;
@@ -212,7 +213,25 @@ bool Monitor::start(std::string& error, int& exit_code) {
 }
 
 int Monitor::run() {
+  // Time bounds the event-driven rendezvous cannot notice by itself (held versions).
+  std::atomic<bool> done{false};
+  std::thread watchdog([this, &done] {
+    auto limit = static_cast<uint64_t>(options_.reconverge_seconds * 1e9);
+    while (!done.load()) {
+      timespec pause{0, 250 * 1000 * 1000};
+      nanosleep(&pause, nullptr);
+      std::vector<Group*> groups;
+      {
+        std::lock_guard lock(mu_);
+        for (auto& g : groups_) groups.push_back(g.get());
+      }
+      uint64_t now = monotonic_ns();
+      for (Group* g : groups) g->watchdog(now, limit);
+    }
+  });
   backend_.run(*this);
+  done = true;
+  watchdog.join();
   if (forced_exit_ >= 0) return forced_exit_;
   std::lock_guard lock(mu_);
   // The exit status the user sees: the leader's, or a survivor's, or the last crash.
@@ -307,13 +326,26 @@ void Monitor::on_signal(Task& task) {
               si.si_pid == task.tgid();
   Group* g = group_of(task.id());
   if (self || g == nullptr || !alive(v)) {
+    // The program knows pids as virtual ones (glibc compares si_pid with getpid() before
+    // acting on its own signals, pthread_cancel's for one).
+    if (si.si_code == SI_USER || si.si_code == SI_TKILL || si.si_code == SI_QUEUE) {
+      siginfo_t info = si;
+      info.si_pid = pids_.to_virtual(v, si.si_pid);
+      if (info.si_pid != si.si_pid) task.set_siginfo(info);
+    }
     task.deliver_signal(si.si_signo);
     return;
   }
-  bool internal = si.si_code == SI_KERNEL || (si.si_signo == SIGCHLD && si.si_code > 0) ||
+  // Internal: every version gets its own copy (its own child, its own timer, the terminal's
+  // signal to the process group). Signal-driven I/O (F_SETOWN, SIGIO/SIGURG) only reaches the
+  // leader, which owns the shared socket: delivered to all from the leader's copy.
+  bool io_signal = si.si_signo == SIGIO || si.si_signo == SIGURG;
+  bool internal = (si.si_code == SI_KERNEL && !io_signal) ||
+                  (si.si_signo == SIGCHLD && si.si_code > 0) ||
                   ((si.si_code == SI_USER || si.si_code == SI_TKILL || si.si_code == SI_QUEUE) &&
                    pids_.is_program_pid(si.si_pid));
   siginfo_t copy = si;
+  if (internal && si.si_pid > 0) copy.si_pid = pids_.to_virtual(v, si.si_pid);
   task.deliver_signal(0);  // held back; delivered to every version at a common call
   g->on_async_signal(task, v, copy, internal);
 }
@@ -429,6 +461,14 @@ void Monitor::drop_version(int version, const std::string& reason, const std::st
                kind == "crash" ? "" : fmt::format("{} dropped: {}", version_name(version), reason));
   promote_if_leader(version);
   for (Group* g : groups) g->drop_member(version);
+}
+
+void Monitor::forward_signal(int sig) {
+  std::lock_guard lock(mu_);
+  for (int v = 0; v < version_count(); ++v) {
+    if (alive(v) && v < static_cast<int>(root_pids_.size()) && root_status_[v] < 0)
+      ::kill(root_pids_[v], sig);
+  }
 }
 
 void Monitor::promote_if_leader(int version) {

@@ -48,8 +48,9 @@ class Monitor final : public EventSink {
   void on_exiting(Task& task, int wait_status) override;
   void on_gone(TaskId id, pid_t tid, int version, int wait_status) override;
 
-  // Real pid of the leading version's first process (where tandem forwards signals it gets).
-  pid_t root_pid() const { return root_pids_[leader_.load()]; }
+  // A signal sent to tandem itself: every live version's first process gets it (each must be
+  // able to leave a blocking call such as sigsuspend; the copies meet at a common call).
+  void forward_signal(int sig);
 
   // For groups.
   Backend& backend() { return backend_; }

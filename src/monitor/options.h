@@ -33,6 +33,8 @@ struct MonitorOptions {
   // A version that diverged is dropped when it has not reconverged after this many of the
   // winners' calls.
   int reconverge_bound = 8;
+  // ... or after this many seconds held (the others may have stopped making calls).
+  double reconverge_seconds = 10;
   bool pin_cpus = true;
   // Restart of crashed versions: a checkpoint of each (single-threaded) process every this many
   // agreed calls (0: never, crashed versions are dropped), and at most this many restarts per

@@ -45,13 +45,13 @@ struct PendingSignal {
   uint64_t group = 0;        // thread-directed: the group it belongs to
   std::set<int> received;    // versions that received it
   std::map<int, int> copies; // how many copies each version received (standard signals merge)
-  int rounds_waiting = 0;
+  uint64_t first_seen_ns = 0;  // an internal signal waits for every version's copy this long
 };
 
 class Process {
  public:
   explicit Process(int versions)
-      : epoll(versions), owed(versions), done_(versions, 0), done_ahead_(versions),
+      : epoll(versions), owed(versions), own_fds(versions), done_(versions, 0), done_ahead_(versions),
         waiting_(versions) {}
 
   std::mutex mu;
@@ -69,9 +69,13 @@ class Process {
   void when_turn(int v, uint64_t seq, std::function<void()> start);
   // Version `v` applied change `seq`: starts the next one that was waiting.
   void applied(int v, uint64_t seq);
-  // Descriptors every version has its own file at (opens of /proc/self/...): calls on them run
-  // in every version.
-  std::set<int> own_fds;
+  // Per version: descriptors at which it has its own file (opens of /proc/self/...), with the
+  // path (virtual ids) that names it; calls on them run in every version and compare by that
+  // path, not by number (versions may have more or fewer descriptors open).
+  std::vector<std::map<int, std::string>> own_fds;
+  // Descriptors that are sockets (made by socket, socketpair, accept): Rx withholds input from
+  // connections only. Numbers are the program's (the same in every version).
+  std::set<int> socket_fds;
   // Whether changes must be ordered (more than one thread).
   bool ordering() const { return threads > 1; }
   // Descriptor numbers a leader thread is closing right now (close, dup2/dup3 onto them,

@@ -34,19 +34,6 @@ namespace tandem {
 
 using namespace detail;
 
-namespace {
-
-// Rx withholds input from connections only: a reset connection is something a server handles;
-// a pipe or file cut short is not.
-bool is_socket(pid_t pid, int fd) {
-  char path[64];
-  char link[64] = {};
-  snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, fd);
-  ssize_t n = readlink(path, link, sizeof link - 1);
-  return n > 0 && std::string_view(link, static_cast<size_t>(n)).rfind("socket:", 0) == 0;
-}
-
-}  // namespace
 
 void Group::maybe_checkpoint(Task* current, const std::vector<int>& p) {
   const MonitorOptions& opts = monitor_.options();
@@ -103,8 +90,13 @@ void Group::maybe_checkpoint(Task* current, const std::vector<int>& p) {
 void Group::invalidate_checkpoint(const char* reason) {
   if (checkpoint_ != nullptr) {
     std::lock_guard lock(checkpoint_->mu);
-    for (auto& s : checkpoint_->snapshots) {
-      if (s) monitor_.backend().post(s->task, [](Task& t) { t.kill_process(); });
+    for (size_t v = 0; v < checkpoint_->snapshots.size(); ++v) {
+      auto& s = checkpoint_->snapshots[v];
+      if (!s) continue;
+      monitor_.backend().post(s->task, [](Task& t) { t.kill_process(); });
+      // A child of the member without exit signal: it reaps it at its next call.
+      if (members_[v] && members_[v]->state != Member::State::kGone)
+        members_[v]->to_reap.push_back(s->pid);
       s.reset();
     }
   }
@@ -195,8 +187,8 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
         for (uint64_t i = position; i > checkpoint_->log_index; --i) {
           const LogEntry& e = log_[i - 1 - log_base_];
           auto part = part_for_replayer(e, version);
-          if (part && part->how == LogEntry::Part::How::kServed && reads_input(part->nr) &&
-              part->result > 0 && part->fd >= 0 && is_socket(m.tgid, part->fd)) {
+          if (part && part->how == LogEntry::Part::How::kServed && part->from_socket &&
+              part->result > 0 && part->fd >= 0) {
             withhold_at = i - 1;
             withhold_fd = part->fd;
             break;
@@ -282,7 +274,7 @@ void Group::sync_fds_with_leader(Task& task, Member& m) {
   std::set<int> keep;
   {
     std::lock_guard lock(process_->mu);
-    keep = process_->own_fds;
+    for (auto& [fd, path] : process_->own_fds[m.version]) keep.insert(fd);
   }
   keep.insert(m.local_fds.begin(), m.local_fds.end());
   auto list = [](pid_t pid) {
@@ -322,13 +314,10 @@ void Group::sync_fds_with_leader(Task& task, Member& m) {
 
 void Group::replay_arrival(Task& task, Member& m) {
   int v = m.version;
-  if (m.rejoin_pending) {
-    finish_rejoin(task, m);
-    return;
-  }
   if (!m.fds_synced_for_replay) {
     // A frozen copy holds no descriptors: it starts with the leader's, at their numbers.
     m.fds_synced_for_replay = true;
+    m.synced_at = m.cursor;
     sync_fds_with_leader(task, m);
     if (task.stop() == StopPoint::kSyscallExit) {
       task.repeat_call();
@@ -356,6 +345,17 @@ void Group::replay_arrival(Task& task, Member& m) {
     return;
   }
   if (m.cursor == end) {
+    // Caught up. Its descriptors become the leader's again (it replayed served calls without
+    // the connections opened meanwhile) before it takes part; if the others went on while
+    // that happened, it replays their new steps first, and syncs again.
+    if (m.synced_at != m.cursor) {
+      m.synced_at = m.cursor;
+      sync_fds_with_leader(task, m);
+      if (task.stop() == StopPoint::kSyscallExit) {
+        task.repeat_call();
+        return;
+      }
+    }
     finish_rejoin(task, m);
     return;
   }
@@ -414,7 +414,7 @@ void Group::replay_arrival(Task& task, Member& m) {
     case LogEntry::Part::How::kSignal:
       ++m.cursor;
       m.state = Member::State::kRunning;
-      task.send_signal(part.signo);
+      task.send_signal(part.signo, &part.info);
       if (part.eintr) {
         task.skip_call(-EINTR);
       } else {
@@ -448,19 +448,7 @@ void Group::replay_exit(Task& task, Member& m) {
 
 void Group::finish_rejoin(Task& task, Member& m) {
   int v = m.version;
-  if (m.replaying) {
-    // Its descriptors are the leader's again before it takes part (it replayed served calls
-    // without the files opened meanwhile).
-    m.replaying = false;
-    m.rejoin_pending = true;
-    sync_fds_with_leader(task, m);
-    if (task.stop() == StopPoint::kSyscallExit) {
-      m.state = Member::State::kRunning;
-      task.repeat_call();
-      return;
-    }
-  }
-  m.rejoin_pending = false;
+  m.replaying = false;
   nlohmann::json withheld = nlohmann::json::array();
   for (int fd : m.withheld_fds) withheld.push_back(fd);
   std::string guarantee =

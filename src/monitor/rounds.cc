@@ -253,11 +253,8 @@ void Group::finish_everyone_round(Task* current) {
   if (!vs.empty()) {
     const Member& a = *members_[vs[0]];
     const SyscallInfo* info = info_of(a.call);
-    own_files = a.own_proc_path;
-    if (info != nullptr && info->nargs > 0 && info->args[0].kind == ArgKind::kFd) {
-      std::lock_guard lock(process_->mu);
-      own_files |= process_->own_fds.count(static_cast<int>(a.call.args[0])) != 0;
-    }
+    own_files = a.own_proc_path || !a.own_fd_path.empty();
+    (void)info;
   }
   for (size_t i = 1; i < vs.size() && !own_files; ++i) {
     const Member& a = *members_[vs[0]];
@@ -277,13 +274,23 @@ void Group::finish_everyone_round(Task* current) {
                       monitor_.version_name(b.version)));
     }
   }
-  if (!vs.empty()) {
-    // Descriptors each version has its own file at.
-    const Member& first = *members_[vs.front()];
+  {
+    // Descriptors each version has its own file at, each at its own number.
     std::lock_guard lock(process_->mu);
-    if (first.own_proc_path && is_open_call(first.call.nr) && first.own_result >= 0)
-      process_->own_fds.insert(static_cast<int>(first.own_result));
-    if (first.call.nr == SYS_close) process_->own_fds.erase(static_cast<int>(first.call.args[0]));
+    for (int v : vs) {
+      const Member& m = *members_[v];
+      auto& own = process_->own_fds[v];
+      if (m.own_proc_path && is_open_call(m.call.nr) && m.own_result >= 0)
+        own[static_cast<int>(m.own_result)] = m.canonical_path.empty() ? m.path : m.canonical_path;
+      if (m.call.nr == SYS_close) own.erase(static_cast<int>(m.call.args[0]));
+    }
+    if (!vs.empty()) {
+      const Member& first = *members_[vs.front()];
+      auto closed = fds_closed_by(first.call);
+      for (auto it = process_->socket_fds.begin(); it != process_->socket_fds.end();) {
+        it = *it >= closed.first && *it <= closed.second ? process_->socket_fds.erase(it) : ++it;
+      }
+    }
   }
   if (checkpoint_ != nullptr && !vs.empty()) {
     const Member& first = *members_[vs.front()];
@@ -577,6 +584,16 @@ void Group::on_syscall_exit(Task& task, int version) {
         round_.active = false;
         round_.interrupted_code = 0;
         m.state = Member::State::kRunning;
+        bool from_socket = false;
+        {
+          std::lock_guard lock(process_->mu);
+          int nr = m.call.nr;
+          if ((nr == SYS_socket || nr == SYS_socketpair || nr == SYS_accept || nr == SYS_accept4) &&
+              r >= 0) {
+            for (auto& nf : record->new_fds) process_->socket_fds.insert(nf.number);
+          }
+          from_socket = reads_input(nr) && process_->socket_fds.count(fd_argument(m.call)) != 0;
+        }
         LogEntry entry;
         if (checkpoint_ != nullptr) {
           entry.record = record;
@@ -585,6 +602,7 @@ void Group::on_syscall_exit(Task& task, int version) {
           part.how = LogEntry::Part::How::kServed;
           part.nr = m.call.nr;
       part.fd = fd_argument(m.call);
+          part.from_socket = from_socket;
           part.signature = m.signature;
           part.canonical_path = m.canonical_path;
           part.result = program_result;
@@ -613,9 +631,14 @@ void Group::on_syscall_exit(Task& task, int version) {
           }
           fm.state = Member::State::kRunning;
           int64_t result = record->result;
-          if (fm.content_divergent && result >= 0) {
-            int64_t asked = requested_length(fm.call);
-            if (asked >= 0 && result == requested_length(m.call)) result = asked;
+          if (fm.content_divergent && result >= 0 &&
+              (fm.call.nr == SYS_write || fm.call.nr == SYS_writev || fm.call.nr == SYS_sendto ||
+               fm.call.nr == SYS_pwrite64)) {
+            // Its own write "succeeded" as the winner's did: it is told its own length.
+            auto asked = write_data(fm);
+            auto winner = write_data(m);
+            if (asked && winner && static_cast<size_t>(result) == winner->size())
+              result = static_cast<int64_t>(asked->size());
           }
           SyscallCall fcall = fm.call;
           bool apply = !fm.content_divergent || fm.call.nr == m.call.nr;
@@ -630,6 +653,7 @@ void Group::on_syscall_exit(Task& task, int version) {
             part.how = LogEntry::Part::How::kServed;
             part.nr = fm.call.nr;
             part.fd = fd_argument(fm.call);
+            part.from_socket = from_socket;
             part.signature = fm.signature;
             part.canonical_path = fm.canonical_path;
             part.result = result;

@@ -23,7 +23,11 @@ Rules Rules::builtin() {
                  SYS_gettimeofday, SYS_time, SYS_sched_getaffinity, SYS_getrusage, SYS_times,
                  SYS_rt_sigaction, SYS_sigaltstack, SYS_statfs, SYS_fstatfs, SYS_getresuid,
                  SYS_getresgid, SYS_capget, SYS_getpriority, SYS_sched_getparam,
-                 SYS_sched_getscheduler, SYS_getitimer, SYS_prctl}) {
+                 SYS_sched_getscheduler, SYS_getitimer, SYS_prctl,
+                 // Memory management is each version's own: different binaries and libraries
+                 // map and protect different code (intercepted only for PROT_EXEC and shared
+                 // file mappings, to compare identical versions).
+                 SYS_mmap, SYS_mprotect, SYS_munmap, SYS_mremap, SYS_madvise}) {
     r.absorb_.insert(nr);
   }
   // How long to sleep is often computed from timing (adaptive back-off in maintenance

@@ -67,6 +67,7 @@ void Group::on_async_signal(Task& task, int version, const siginfo_t& info, bool
         ps.group = id_;
         ps.received.insert(version);
         ps.copies[version] = 1;
+        ps.first_seen_ns = monotonic_ns();
         process_->signals.push_back(ps);
       }
     }
@@ -91,8 +92,12 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
       if (ps.thread_directed && ps.group != id_) continue;
       bool ready = true;
       if (ps.internal) {
+        // Each version gets its own copy (its child ended, its timer fired) when its process
+        // gets there, which depends on other processes' timing: wait for all of them, within
+        // the reconvergence time.
         for (int v : p) ready &= ps.received.count(v) != 0;
-        if (!ready && ++ps.rounds_waiting > monitor_.options().reconverge_bound) {
+        auto limit = static_cast<uint64_t>(monitor_.options().reconverge_seconds * 1e9);
+        if (!ready && monotonic_ns() - ps.first_seen_ns > limit) {
           monitor_.events().emit("divergence",
                                  {{"group", id_},
                                   {"signal", ps.signo},
@@ -153,11 +158,13 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
       part.canonical_path = m.canonical_path;
       part.signo = sig;
       part.eintr = eintr;
+      part.info = chosen->info;
       entry.parts[v] = std::move(part);
     }
     m.state = Member::State::kRunning;
-    act(current, m, [sig, eintr](Task& t) {
-      t.send_signal(sig);
+    siginfo_t info = chosen->info;
+    act(current, m, [sig, eintr, info](Task& t) {
+      t.send_signal(sig, &info);
       if (eintr) {
         t.skip_call(-EINTR);
       } else {

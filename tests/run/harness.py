@@ -62,7 +62,9 @@ class TandemTest(unittest.TestCase):
 
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
-        shutil.rmtree(self.events_dir, ignore_errors=True)
+        # TANDEM_KEEP_EVENTS=1 keeps the events files of the tests for debugging.
+        if not os.environ.get("TANDEM_KEEP_EVENTS"):
+            shutil.rmtree(self.events_dir, ignore_errors=True)
 
     def tandem(self, bins, args=(), stdin=b"", opts=(), timeout=60, env=None, cwd=None):
         """Runs `tandem run OPTS BINS -- ARGS`; returns a Result with the parsed events."""

@@ -33,6 +33,8 @@ class Server:
     def __init__(self, test, argv, port, copies, events):
         self.test = test
         self.port = port
+        self.argv = ("tandem --copies %d " % copies if copies else "") + " ".join(argv[:1])
+        self.events = events
         cmd = list(argv)
         if copies:
             cmd = [TANDEM, "run", "-q", "--events", events, "--copies", str(copies), argv[0], "--",
@@ -49,14 +51,23 @@ class Server:
             return f.read().decode(errors="replace")[-2000:]
 
     def stop(self):
+        """SIGTERM, as a service manager would: the server must exit by itself, with status 0."""
         if self.proc.poll() is None:
+            # Let the server finish the connections the load generator abandoned (wrk closes
+            # its sockets mid-response at the end of its run): lighttpd exits 1 when stopped
+            # with connections still open, natively too, and under tandem it is slower.
+            time.sleep(1)
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+                self.log.close()
+                self.test.fail("the server did not stop within 20 s of SIGTERM")
         self.log.close()
+        self.test.assertEqual(self.proc.returncode, 0,
+                              f"exit status after SIGTERM of {self.argv}: {self.output()}")
         return self.proc.returncode
 
 

@@ -144,19 +144,33 @@ void PtraceTask::skip_call(int64_t result) {
   continue_running(0);
 }
 
-void PtraceTask::send_signal(int sig) {
-  passthrough_.push_back(sig);
+void PtraceTask::send_signal(int sig, const siginfo_t* info) {
+  Passthrough p{sig, info != nullptr, {}};
+  if (info != nullptr) p.info = *info;
+  passthrough_.push_back(p);
   syscall(SYS_tgkill, tgid_, tid_, sig);
 }
 
 bool PtraceTask::take_passthrough(int sig) {
   for (auto it = passthrough_.begin(); it != passthrough_.end(); ++it) {
-    if (*it == sig) {
+    if (it->sig == sig) {
+      if (it->has_info) {
+        siginfo_t info = it->info;
+        xptrace(PTRACE_SETSIGINFO, tid_, nullptr, &info);
+      }
       passthrough_.erase(it);
       return true;
     }
   }
   return false;
+}
+
+void PtraceTask::set_siginfo(const siginfo_t& info) {
+  TANDEM_CHECK(phase_ == Phase::kStopped && stop_ == StopPoint::kSignal)
+      << "set_siginfo on task " << tid_;
+  siginfo_t copy = info;
+  xptrace(PTRACE_SETSIGINFO, tid_, nullptr, &copy);
+  siginfo_ = info;
 }
 
 void PtraceTask::restart_call() {

@@ -41,13 +41,14 @@ class PtraceTask final : public Task {
   void run_instead(const SyscallCall& replacement, bool report_exit) override;
   void skip_call(int64_t result) override;
   void restart_call() override;
-  void send_signal(int sig) override;
+  void send_signal(int sig, const siginfo_t* info = nullptr) override;
   int64_t result() const override;
   void set_result(int64_t result) override;
   void resume() override;
   void repeat_call() override;
   Result<int64_t> inject(const SyscallCall& call) override;
   const siginfo_t& siginfo() const override;
+  void set_siginfo(const siginfo_t& info) override;
   void deliver_signal(int sig) override;
   void emulate_rdtsc(uint64_t tsc, uint32_t aux) override;
   uint64_t pc() const override;
@@ -91,7 +92,7 @@ class PtraceTask final : public Task {
   // is that same call, not a new one.
   bool reentering() const { return reentering_; }
   void clear_reentering() { reentering_ = false; }
-  // Signals send_signal queued: passed through at their delivery stop.
+  // Signals send_signal queued: passed through at their delivery stop (with their siginfo).
   bool take_passthrough(int sig);
   // Resumes with PTRACE_CONT, or PTRACE_SYSCALL when an exit stop is expected.
   void continue_running(int sig = 0);
@@ -123,7 +124,12 @@ class PtraceTask final : public Task {
   user_regs_struct snapshot_regs_{};
   bool resume_at_first_stop_ = false;
   bool reentering_ = false;
-  std::vector<int> passthrough_;
+  struct Passthrough {
+    int sig;
+    bool has_info;
+    siginfo_t info;
+  };
+  std::vector<Passthrough> passthrough_;
   user_regs_struct regs_{};
   SyscallCall call_;
   siginfo_t siginfo_{};
