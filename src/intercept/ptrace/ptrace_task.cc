@@ -223,7 +223,7 @@ void PtraceTask::repeat_call() {
   continue_running(0);
 }
 
-Result<int> PtraceTask::wait_stop_during_injection(pid_t* forked) {
+Result<int> PtraceTask::wait_stop_during_injection(pid_t* forked, int resume) {
   for (;;) {
     int status = 0;
     pid_t p = waitpid(tid_, &status, __WALL);
@@ -247,19 +247,21 @@ Result<int> PtraceTask::wait_stop_during_injection(pid_t* forked) {
       return Errno{ESRCH};
     }
     if (event == PTRACE_EVENT_STOP) {
-      xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr);
+      xptrace(resume, tid_, nullptr, nullptr);
       continue;
     }
     if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE) {
       unsigned long child = 0;
       xptrace(PTRACE_GETEVENTMSG, tid_, nullptr, &child);
       if (forked != nullptr) *forked = static_cast<pid_t>(child);
-      xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr);
+      xptrace(resume, tid_, nullptr, nullptr);
       continue;
     }
-    // A signal arrived during the injected call: hold it back, re-send it on resume.
+    // A signal arrived during the injected call: hold it back, re-send it on resume. (Resumed
+    // the way the caller resumed the task: a PTRACE_SYSCALL here where the caller waits for a
+    // seccomp stop would stop at the syscall-entry stop first.)
     if (event == 0) deferred_signals_.push_back(sig);
-    xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr);
+    xptrace(resume, tid_, nullptr, nullptr);
   }
 }
 
@@ -286,7 +288,7 @@ Result<int64_t> PtraceTask::inject(const SyscallCall& call) {
   again.rax = saved.orig_rax;
   if (xptrace(PTRACE_SETREGS, tid_, nullptr, &again) < 0) return last_errno();
   if (xptrace(PTRACE_CONT, tid_, nullptr, nullptr) < 0) return last_errno();
-  st = wait_stop_during_injection();
+  st = wait_stop_during_injection(nullptr, PTRACE_CONT);
   if (!st) return st.error();
   if ((*st >> 16) != PTRACE_EVENT_SECCOMP) {
     // Only possible if our own filter no longer traps the call: a bug.
@@ -468,7 +470,7 @@ Result<Task::Snapshot> PtraceTask::take_snapshot(std::optional<Snapshot> replace
   again.rax = saved.orig_rax;
   if (xptrace(PTRACE_SETREGS, tid_, nullptr, &again) < 0) return last_errno();
   if (xptrace(PTRACE_CONT, tid_, nullptr, nullptr) < 0) return last_errno();
-  st = wait_stop_during_injection();
+  st = wait_stop_during_injection(nullptr, PTRACE_CONT);
   if (!st) return st.error();
   regs_valid_ = false;
   regs_dirty_ = false;

@@ -5,6 +5,7 @@
 // because each ptrace request costs ~1.5 us on these VMs.
 #pragma once
 
+#include <sys/ptrace.h>
 #include <sys/user.h>
 
 #include <optional>
@@ -101,7 +102,7 @@ class PtraceTask final : public Task {
   void flush_regs();
   // Waits for this task's next stop during an injection; suppresses signals that arrive
   // meanwhile (they are re-sent when the task resumes).
-  Result<int> wait_stop_during_injection(pid_t* forked = nullptr);
+  Result<int> wait_stop_during_injection(pid_t* forked = nullptr, int resume = PTRACE_SYSCALL);
   Result<int64_t> inject_at_exit(const SyscallCall& call);
   // Answers the installation marker's user notification with the descriptor.
   Result<void> answer_install(int monitor_fd, int target_fd, bool close_on_exec);
