@@ -64,6 +64,8 @@ class PtraceTask final : public Task {
     snapshot_regs_ = regs;
   }
   bool is_snapshot() const { return snapshot_; }
+  // A frozen copy nobody asked to resume (kept only for a possible restart).
+  bool idle_snapshot() const { return snapshot_ && !resume_at_first_stop_; }
   // A frozen copy must not hold the program's open files (a pipe's write end would keep its
   // reader from seeing end-of-file): at its first stop it closes them all. On restore the
   // monitor gives it the leader's descriptors.

@@ -275,7 +275,7 @@ void TracerThread::defer_status(pid_t pid, int status) { deferred_.emplace_back(
 
 bool TracerThread::only_snapshots_left() const {
   for (auto& [tid, t] : tasks_) {
-    if (!t->is_snapshot()) return false;
+    if (!t->idle_snapshot()) return false;
   }
   return true;
 }
