@@ -14,6 +14,7 @@
 
 #include "base/tsc.h"
 #include "intercept/backend.h"
+#include "monitor/control.h"
 #include "monitor/monitor.h"
 #include "monitor/trap_rules.h"
 #include "tools/exit_codes.h"
@@ -35,7 +36,42 @@ struct RunArgs {
   bool aslr = false;
   int checkpoint = 1000;
   int max_restarts = 3;
+  std::string promote_after;
 };
+
+// "--promote-after": a duration with a unit (500ms, 30s, 5m, 2h) or a number of agreed calls
+// (10000 or 10000calls). False if malformed.
+bool parse_promote_after(const std::string& text, double& seconds, uint64_t& calls) {
+  size_t digits = 0;
+  while (digits < text.size() && (isdigit(static_cast<unsigned char>(text[digits])) ||
+                                  text[digits] == '.'))
+    ++digits;
+  if (digits == 0) return false;
+  double value = 0;
+  try {
+    size_t used = 0;
+    value = std::stod(text.substr(0, digits), &used);
+    if (used != digits) return false;
+  } catch (...) {
+    return false;
+  }
+  if (value <= 0) return false;
+  std::string unit = text.substr(digits);
+  if (unit.empty() || unit == "calls") {
+    if (text.substr(0, digits).find('.') != std::string::npos) return false;
+    calls = static_cast<uint64_t>(value);
+    return true;
+  }
+  static const std::pair<const char*, double> units[] = {
+      {"ms", 1e-3}, {"s", 1}, {"m", 60}, {"h", 3600}};
+  for (const auto& [name, factor] : units) {
+    if (unit == name) {
+      seconds = value * factor;
+      return true;
+    }
+  }
+  return false;
+}
 
 // Resolves `name` like execvp: with a slash as given, else through $PATH. Returns an exit code
 // (0 when usable) and the resolved path or the reason.
@@ -129,6 +165,16 @@ int run_command(const RunArgs& a) {
     return user_error(exit_code::kUsage, "--checkpoint and --max-restarts must be >= 0");
   opts.checkpoint_interval = a.checkpoint;
   opts.max_restarts = a.max_restarts;
+  if (!a.promote_after.empty()) {
+    if (!parse_promote_after(a.promote_after, opts.promote_after_seconds,
+                             opts.promote_after_calls))
+      return user_error(exit_code::kUsage,
+                        fmt::format("--promote-after '{}': expected a duration (30s, 5m, 2h, "
+                                    "500ms) or a number of calls (10000)",
+                                    a.promote_after));
+    if (opts.versions.size() < 2)
+      return user_error(exit_code::kUsage, "--promote-after needs at least 2 versions");
+  }
   opts.rules_file = a.rules;
   opts.events_file = a.events;
 
@@ -168,6 +214,11 @@ int run_command(const RunArgs& a) {
   int code = 0;
   if (!monitor.start(error, code)) return user_error(code, error);
   std::thread(forward_signals, &monitor).detach();
+  // `tandem status PID`; the run goes on without it if the socket cannot be made.
+  if (auto r = start_control_server(monitor); !r)
+    events.emit("warning", {{"what", "control socket"}, {"error", r.error().describe()}},
+                fmt::format("no control socket ({}): tandem status will not reach this run",
+                            r.error().describe()));
   return monitor.run();
 }
 
@@ -192,6 +243,9 @@ void setup(CLI::App& app, std::function<int()>& action) {
                   "(1000; 0: crashed versions are dropped)");
   run->add_option("--max-restarts", args->max_restarts,
                   "Restart a crashed version at most N times (3)");
+  run->add_option("--promote-after", args->promote_after,
+                  "Canary: the oldest version leads until the newest ran this long (30s, 5m) "
+                  "or this many calls (10000) without diverging");
   run->add_flag("-q,--quiet", args->quiet, "No summaries on stderr");
   run->add_flag("--no-pin", args->no_pin, "Do not pin versions to CPUs");
   run->add_flag("--aslr", args->aslr,

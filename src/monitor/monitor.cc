@@ -63,6 +63,25 @@ bool parse_policy(const std::string& text, Policy& out) {
   return false;
 }
 
+namespace {
+
+// A death by one of these signals is a crash (the version is restarted): the kernel's signals
+// for a program's own fault, the one it sends itself on a failed check (SIGABRT), and SIGKILL
+// (the OOM killer, or an administrator killing one version). Other fatal signals (SIGTERM,
+// SIGINT from the terminal, SIGHUP, SIGPIPE, SIGALRM...) ask the program to end.
+bool is_crash_signal(int sig) {
+  switch (sig) {
+    case SIGKILL:
+    case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGABRT: case SIGSYS:
+    case SIGTRAP: case SIGXCPU: case SIGXFSZ:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 Monitor::Monitor(MonitorOptions options, Rules rules, EventLog& events, Backend& backend)
     : options_(std::move(options)),
       rules_(std::move(rules)),
@@ -128,15 +147,30 @@ void Monitor::note_round() {
   bool passed = (options_.promote_after_calls > 0 &&
                  rounds - canary_since_round_.load() >= options_.promote_after_calls) ||
                 (options_.promote_after_seconds > 0 && seconds >= options_.promote_after_seconds);
+  std::string why_not;
+  if (passed) (void)promote_canary("canary passed", why_not);
+}
+
+bool Monitor::promote_canary(const std::string& reason, std::string& why_not) {
   int newest = version_count() - 1;
-  if (!passed || !alive(newest)) return;
+  if (!alive(newest)) {
+    why_not = fmt::format("{} is not running", version_name(newest));
+    return false;
+  }
   bool expected = true;
-  if (!canary_.compare_exchange_strong(expected, false)) return;
+  if (!canary_.compare_exchange_strong(expected, false)) {
+    why_not = "no version is on probation (run with --promote-after)";
+    return false;
+  }
+  double seconds = static_cast<double>(monotonic_ns() - canary_since_ns_.load()) / 1e9;
+  uint64_t calls = rounds_.load() - canary_since_round_.load();
   int previous = leader_.exchange(newest);
   events_.emit("promotion",
-               {{"version", newest + 1}, {"previous", previous + 1}, {"reason", "canary passed"},
-                {"after_seconds", seconds}, {"after_calls", rounds - canary_since_round_.load()}},
-               fmt::format("{} ran without diverging: it is now the leader", version_name(newest)));
+               {{"version", newest + 1}, {"previous", previous + 1}, {"reason", reason},
+                {"after_seconds", seconds}, {"after_calls", calls}},
+               fmt::format("{} is now the leader ({}, after {:.1f} s / {} calls on probation)",
+                           version_name(newest), reason, seconds, calls));
+  return true;
 }
 
 std::string Monitor::status_report() const {
@@ -227,6 +261,13 @@ int Monitor::run() {
       }
       uint64_t now = monotonic_ns();
       for (Group* g : groups) g->watchdog(now, limit);
+      // A canary's probation by time also ends while the program makes no calls (idle server).
+      if (canary_.load() && options_.promote_after_seconds > 0 &&
+          static_cast<double>(now - canary_since_ns_.load()) / 1e9 >=
+              options_.promote_after_seconds) {
+        std::string why_not;
+        (void)promote_canary("canary passed", why_not);
+      }
     }
   });
   backend_.run(*this);
@@ -416,9 +457,17 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
     is_root = std::find(roots_.begin(), roots_.end(), id) != roots_.end();
     if (is_root) root_status_[version] = wait_status;
   }
-  // Died of a signal while still a member (its group knew it): a crash.
-  bool crashed = WIFSIGNALED(wait_status) && alive(version) && g != nullptr;
-  if (crashed) {
+  // Died of a crash signal while still a member (its group knew it): restarted or dropped.
+  // Killed by a termination signal (SIGTERM, Ctrl-C): it was asked to end, which is not a
+  // crash; it is dropped without a restart.
+  bool killed = WIFSIGNALED(wait_status) && alive(version) && g != nullptr;
+  if (killed && !is_crash_signal(WTERMSIG(wait_status))) {
+    int sig = WTERMSIG(wait_status);
+    drop_version(version, fmt::format("killed by SIG{}", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?"),
+                 "killed");
+    killed = false;
+  }
+  if (killed) {
     int sig = WTERMSIG(wait_status);
     note_crash(version);
     {

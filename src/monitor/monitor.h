@@ -70,6 +70,9 @@ class Monitor final : public EventSink {
   void note_restart(int version);
   // An agreed call: counts for the canary's probation.
   void note_round();
+  // Ends a canary's probation now: the newest version leads and wins divergences. False (with
+  // the reason) when there is no canary on probation or the newest version is not running.
+  bool promote_canary(const std::string& reason, std::string& why_not);
   // A one-page health report (tandem status).
   std::string status_report() const;
   std::string version_name(int version) const;
