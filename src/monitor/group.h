@@ -273,12 +273,13 @@ class Group {
   Round round_;
   uint64_t next_seq_ = 1;
   std::shared_ptr<Process> process_;
-  bool counted_out_ = false;
+  bool counted_out_ = false;  // this group no longer counts among the process's threads
   // Recovery: the log since the checkpoint (absolute indices start at log_base_).
   std::shared_ptr<Checkpoint> checkpoint_;
   std::deque<LogEntry> log_;
   uint64_t log_base_ = 0;
-  uint64_t rounds_since_checkpoint_ = 0;  // this group no longer counts among the process's threads
+  uint64_t rounds_since_checkpoint_ = 0;
+  bool restarting_ = false;  // try_restart is replacing a crashed member by its copy
 };
 
 }  // namespace tandem

@@ -507,7 +507,9 @@ void Monitor::drop_version(int version, const std::string& reason, const std::st
     for (auto& g : groups_) groups.push_back(g.get());
   }
   events_.emit("drop", {{"version", version + 1}, {"reason", reason}, {"kind", kind}},
-               kind == "crash" ? "" : fmt::format("{} dropped: {}", version_name(version), reason));
+               kind == "crash" || kind == "killed"
+                   ? ""
+                   : fmt::format("{} dropped: {}", version_name(version), reason));
   promote_if_leader(version);
   for (Group* g : groups) g->drop_member(version);
 }

@@ -37,7 +37,7 @@ using namespace detail;
 
 void Group::maybe_checkpoint(Task* current, const std::vector<int>& p) {
   const MonitorOptions& opts = monitor_.options();
-  if (opts.checkpoint_interval <= 0) return;
+  if (opts.checkpoint_interval <= 0 || restarting_) return;
   ++rounds_since_checkpoint_;
   if (checkpoint_ != nullptr &&
       rounds_since_checkpoint_ < static_cast<uint64_t>(opts.checkpoint_interval))
@@ -208,12 +208,16 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
         return std::nullopt;
       }
     }
+    uint64_t from = checkpoint_->log_index;
     {
       std::lock_guard cplock(checkpoint_->mu);
       snap = checkpoint_->snapshots[version];
       checkpoint_->snapshots[version].reset();
     }
     if (!snap) return std::nullopt;
+    // Until the copy is in place, the round the crashed member leaves may complete without it:
+    // no new checkpoint then, which would drop the log the copy must replay.
+    restarting_ = true;
     replaced = m.task;
     pid_t virtual_pid = monitor_.pids().to_virtual(version, m.tgid);
     int restarts = m.restarts + 1;
@@ -227,7 +231,7 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
     revived.tgid = snap->pid;
     revived.replaying = true;
     revived.snapshot_on_arrival = true;
-    revived.cursor = checkpoint_->log_index;
+    revived.cursor = from;
     revived.restarts = restarts;
     revived.last_crash_at = position;
     revived.dispositions = m.dispositions;
@@ -235,6 +239,7 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
     revived.withhold_fd = withhold_fd;
     revived.rx_tried = m.rx_tried || withhold_at.has_value();
     members_[version] = std::move(revived);
+    restarting_ = false;
     monitor_.pids().add(version, snap->pid, virtual_pid);
     {
       std::lock_guard plock(process_->mu);
@@ -248,12 +253,12 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
         {{"version", version + 1},
          {"group", id_},
          {"signal", signal},
-         {"checkpoint", checkpoint_->log_index},
-         {"replay_steps", position - checkpoint_->log_index},
+         {"checkpoint", from},
+         {"replay_steps", position - from},
          {"restart", restarts},
          {"withheld_fd", withhold_fd}},
         fmt::format("{} restarted from its checkpoint ({} steps to replay)",
-                    monitor_.version_name(version), position - checkpoint_->log_index));
+                    monitor_.version_name(version), position - from));
   }
   flush_drops();
   return snap;

@@ -213,5 +213,46 @@ class Threads(TandemTest):
             self.assertEqual(os.listdir(self.tmp), [])
 
 
+class Sandbox(TandemTest):
+    """Programs with a seccomp whitelist of their own (vsftpd, sshd): tandem's descriptor
+    marker and injected calls pass the guard it puts in front of the program's filter."""
+
+    def setUp(self):
+        super().setUp()
+        self.file = os.path.join(self.tmp, "data.txt")
+        with open(self.file, "w") as f:
+            f.write("first line\n")
+        self.input = f"hi\ncat {self.file}\ncrash\ncat {self.file}\n".encode()
+        self.expected = (f"echo: hi\n{self.file}: first line\nno crash\n"
+                         f"{self.file}: first line\nbye\n").encode()
+
+    def test_native_sandbox_is_strict(self):
+        # The filter kills on any call it does not list: the native run proves the program
+        # needs nothing else, so a version killed under tandem would be tandem's fault.
+        p = self.native(target("sandboxed_v1"), stdin=self.input)
+        self.assertEqual((p.returncode, p.stdout), (0, self.expected))
+        p = self.native(target("sandboxed_v2"), stdin=self.input)
+        self.assertEqual(p.returncode, -11)
+
+    def test_followers_get_descriptors_under_the_programs_filter(self):
+        for binary in ("sandboxed_v1", "sandboxed_prctl_v1"):
+            r = self.tandem([target(binary)] * 2, stdin=self.input)
+            self.assertEqual((r.code, r.out), (0, self.expected), r.err)
+            self.assertNoDivergence(r)
+            self.assertEqual([e["code"] for e in r.of("exit")], [0, 0])
+
+    def test_restart_under_the_programs_filter(self):
+        # Checkpoints every 3 calls: taken after the filter is on (injected clone and
+        # close_range pass the guard). The new version crashes, is restarted from its copy,
+        # crashes again at the same point (input from a file: nothing to withhold), dropped.
+        r = self.tandem([target("sandboxed_v1"), target("sandboxed_v2")], stdin=self.input,
+                        opts=["--checkpoint", "3"])
+        self.assertEqual((r.code, r.out), (0, self.expected), r.err)
+        self.assertEqual([c["signal"] for c in r.of("crash")], [11, 11])
+        self.assertEqual(len(r.of("restart")), 1)
+        self.assertEqual(r.of("rejoin-failed"), [])
+        self.assertEqual(len(r.of("restart-refused")), 1)
+
+
 if __name__ == "__main__":
     unittest.main()

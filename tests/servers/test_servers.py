@@ -30,8 +30,11 @@ def wait_port(port, timeout=20):
 class Server:
     """A server process, native or under tandem, stopped (SIGTERM, then SIGKILL) on exit."""
 
-    def __init__(self, test, argv, port, copies, events):
+    def __init__(self, test, argv, port, copies, events, stop_status=0):
         self.test = test
+        # The status after SIGTERM: 0, or 128 + SIGTERM for servers that die of it (vsftpd);
+        # natively that shows as -SIGTERM, under tandem as 143, as a shell reports both.
+        self.stop_status = stop_status
         self.port = port
         self.argv = ("tandem --copies %d " % copies if copies else "") + " ".join(argv[:1])
         self.events = events
@@ -66,21 +69,26 @@ class Server:
                 self.log.close()
                 self.test.fail("the server did not stop within 20 s of SIGTERM")
         self.log.close()
-        self.test.assertEqual(self.proc.returncode, 0,
+        code = self.proc.returncode
+        if code < 0:
+            code = 128 - code
+        self.test.assertEqual(code, self.stop_status,
                               f"exit status after SIGTERM of {self.argv}: {self.output()}")
-        return self.proc.returncode
+        return code
 
 
 class ServerTest(TandemTest):
     def events_file(self, copies):
         return os.path.join(self.events_dir, f"events-{copies}-{time.monotonic_ns()}.jsonl")
 
+    stop_status = 0
+
     def run_server(self, argv_for_port, scenario, copies):
         """Starts the server (natively if copies == 0), runs scenario(port), stops the server;
         returns the scenario's result and checks tandem's events."""
         port = free_port()
         events = self.events_file(copies)
-        server = Server(self, argv_for_port(port), port, copies, events)
+        server = Server(self, argv_for_port(port), port, copies, events, self.stop_status)
         try:
             result = scenario(port)
         finally:
@@ -89,7 +97,8 @@ class ServerTest(TandemTest):
             import json
             with open(events) as f:
                 evs = [json.loads(line) for line in f if line.strip()]
-            bad = [e for e in evs if e["event"] in ("divergence", "drop", "crash")]
+            bad = [e for e in evs if e["event"] in ("divergence", "drop", "crash") and
+                   e.get("kind") != "killed"]
             self.assertEqual(bad[:3], [], f"{len(bad)} divergence/drop/crash events: {bad[:3]} "
                                           f"under --copies {copies}; server said: {server.output()}")
         return result
@@ -232,6 +241,70 @@ http {{ access_log off; client_body_temp_path {prefix}/body; proxy_temp_path {pr
 
     def test_lighttpd(self):
         self.same_as_native(self.lighttpd_argv, self.web_scenario)
+
+
+class Ftp(ServerTest):
+    """vsftpd, anonymous list and get, from Python's FTP client (passive mode).
+
+    vsftpd's own seccomp sandbox (seccomp_sandbox=YES) kills its sessions natively on this
+    Debian (vsftpd 3.0.3 does not allow newfstatat, which glibc 2.36 uses): it is off here;
+    tests/run/test_targets.py (Sandbox) covers programs with a filter of their own."""
+
+    stop_status = 128 + signal.SIGTERM  # vsftpd has no SIGTERM handler
+
+    def argv(self, port):
+        root = os.path.join(self.tmp, "ftp")
+        os.makedirs(root, exist_ok=True)
+        os.chmod(self.tmp, 0o755)
+        os.chmod(root, 0o755)  # vsftpd refuses a writable anonymous root
+        for i in range(5):
+            with open(os.path.join(root, f"file{i}.txt"), "w") as f:
+                f.write(f"file {i}\n" * (1 + 3000 * i))
+            os.chmod(os.path.join(root, f"file{i}.txt"), 0o644)
+        pasv = free_port()
+        conf = os.path.join(self.tmp, f"vsftpd-{port}.conf")
+        with open(conf, "w") as f:
+            f.write(f"""listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+listen_port={port}
+background=NO
+anonymous_enable=YES
+no_anon_password=YES
+anon_root={root}
+local_enable=NO
+write_enable=NO
+seccomp_sandbox=NO
+pasv_enable=YES
+pasv_min_port={pasv}
+pasv_max_port={pasv + 20}
+xferlog_enable=NO
+vsftpd_log_file={self.tmp}/vsftpd-{port}.log
+""")
+        return ["/usr/sbin/vsftpd", conf]
+
+    def scenario(self, port):
+        import ftplib
+        import io
+        out = []
+        for session in range(6):
+            ftp = ftplib.FTP()
+            ftp.connect("127.0.0.1", port, timeout=20)
+            ftp.login()
+            out.append(sorted(ftp.nlst()))
+            for i in range(5):
+                data = io.BytesIO()
+                ftp.retrbinary(f"RETR file{i}.txt", data.write)
+                out.append(data.getvalue())
+            try:
+                ftp.retrbinary("RETR missing.txt", lambda b: None)
+            except ftplib.error_perm as e:
+                out.append(str(e)[:3])
+            ftp.quit()
+        return out
+
+    def test_same_files_as_native(self):
+        self.same_as_native(self.argv, self.scenario)
 
 
 if __name__ == "__main__":

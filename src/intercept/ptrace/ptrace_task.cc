@@ -14,6 +14,8 @@
 
 #include "base/scoped_fd.h"
 #include "intercept/ptrace/install_marker.h"
+#include "intercept/ptrace/program_filters.h"
+#include "syscalls/syscall_model.h"
 #include "intercept/ptrace/tracer_thread.h"
 
 namespace tandem {
@@ -53,6 +55,14 @@ void load_args(user_regs_struct& r, const SyscallCall& c) {
   r.r10 = c.args[3];
   r.r8 = c.args[4];
   r.r9 = c.args[5];
+}
+
+// A call tandem injects carries the run's secret in its (unused) sixth argument, which lets
+// it through the guard in front of the program's own seccomp filters (program_filters.h).
+void load_injected_args(user_regs_struct& r, const SyscallCall& c) {
+  load_args(r, c);
+  const SyscallInfo* info = syscall_info(c.nr);
+  if (info != nullptr && info->nargs < 6) r.r9 = injection_secret();
 }
 
 }  // namespace
@@ -117,9 +127,68 @@ void PtraceTask::run_call(bool report_exit) {
   TANDEM_CHECK(phase_ == Phase::kStopped && stop_ == StopPoint::kSyscallEntry)
       << "run_call on task " << tid_ << " (phase " << static_cast<int>(phase_) << ", stop "
       << static_cast<int>(stop_) << ", call " << call_.nr << ")";
+  if (filter_install_arg(call()) >= 0) {
+    if (auto r = install_guarded_filter()) {
+      // Installed by the injected call: the program's own call is skipped with its result.
+      user_regs_struct& regs_now = regs();
+      regs_now.orig_rax = static_cast<uint64_t>(-1);
+      regs_now.rax = static_cast<uint64_t>(*r);
+      regs_dirty_ = true;
+    }
+  }
   report_exit_ = report_exit;
   expect_ = report_exit ? Expect::kExitStop : Expect::kNothing;
   continue_running(0);
+}
+
+std::optional<int64_t> PtraceTask::install_guarded_filter() {
+  SyscallCall c = call();
+  int arg = filter_install_arg(c);
+  // struct sock_fprog { unsigned short len; struct sock_filter* filter; }: 16 bytes.
+  auto header = mem_.read_bytes(remote_addr(c.args[arg]), 16);
+  if (!header) {
+    TANDEM_LOG(kDebug, "task {}: its seccomp filter is unreadable", tid_);
+    return std::nullopt;  // the kernel fails it (EFAULT), as natively
+  }
+  uint16_t len = 0;
+  uint64_t insns = 0;
+  memcpy(&len, header->data(), sizeof len);
+  memcpy(&insns, header->data() + 8, sizeof insns);
+  if (len == 0 || len > BPF_MAXINSNS) return std::nullopt;  // EINVAL, as natively
+  auto bytes = mem_.read_bytes(remote_addr(insns), len * sizeof(sock_filter));
+  if (!bytes) return std::nullopt;
+  std::vector<sock_filter> program(len);
+  memcpy(program.data(), bytes->data(), bytes->size());
+  std::vector<sock_filter> guarded = guard_filter(program, injection_secret());
+  if (guarded.size() > BPF_MAXINSNS) {
+    TANDEM_LOG(kWarn, "task {}: its seccomp filter is too long to guard; installed as is", tid_);
+    return std::nullopt;
+  }
+  // The guarded copy goes below the stack pointer, past the red zone: free at a syscall.
+  uint64_t size = guarded.size() * sizeof(sock_filter);
+  uint64_t at = (regs().rsp - 128 - 16 - size) & ~uint64_t{15};
+  uint64_t header_at = at;
+  uint64_t insns_at = at + 16;
+  std::vector<uint8_t> fprog(16, 0);
+  auto n = static_cast<uint16_t>(guarded.size());
+  memcpy(fprog.data(), &n, sizeof n);
+  memcpy(fprog.data() + 8, &insns_at, sizeof insns_at);
+  std::vector<uint8_t> code(size);
+  memcpy(code.data(), guarded.data(), size);
+  if (!mem_.write(remote_addr(insns_at), code) || !mem_.write(remote_addr(header_at), fprog)) {
+    TANDEM_LOG(kWarn, "task {}: cannot write its guarded seccomp filter; installed as is", tid_);
+    return std::nullopt;
+  }
+  c.args[arg] = header_at;
+  auto r = inject(c);
+  if (!r) {
+    TANDEM_LOG(kWarn, "task {}: injecting its guarded seccomp filter failed: {}", tid_,
+               r.error().describe());
+    return std::nullopt;
+  }
+  TANDEM_LOG(kDebug, "task {}: its seccomp filter ({} instructions) installed behind tandem's "
+             "guard: {}", tid_, len, *r);
+  return *r;
 }
 
 void PtraceTask::run_instead(const SyscallCall& replacement, bool report_exit) {
@@ -275,7 +344,7 @@ Result<int64_t> PtraceTask::inject(const SyscallCall& call) {
   user_regs_struct saved = regs();
   user_regs_struct r = saved;
   r.orig_rax = static_cast<uint64_t>(call.nr);
-  load_args(r, call);
+  load_injected_args(r, call);
   if (xptrace(PTRACE_SETREGS, tid_, nullptr, &r) < 0) return last_errno();
   if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
   auto st = wait_stop_during_injection();
@@ -286,6 +355,11 @@ Result<int64_t> PtraceTask::inject(const SyscallCall& call) {
   user_regs_struct again = saved;
   again.rip -= kSyscallInsnSize;
   again.rax = saved.orig_rax;
+  // The call re-enters through the program's own filters too, which the injected call may
+  // just have installed (and which may forbid that call): it carries the secret meanwhile.
+  const SyscallInfo* info = syscall_info(static_cast<int>(saved.orig_rax));
+  bool secret = info != nullptr && info->nargs < 6;
+  if (secret) again.r9 = injection_secret();
   if (xptrace(PTRACE_SETREGS, tid_, nullptr, &again) < 0) return last_errno();
   if (xptrace(PTRACE_CONT, tid_, nullptr, nullptr) < 0) return last_errno();
   st = wait_stop_during_injection(nullptr, PTRACE_CONT);
@@ -296,6 +370,10 @@ Result<int64_t> PtraceTask::inject(const SyscallCall& call) {
   }
   regs_valid_ = false;
   regs_dirty_ = false;
+  if (secret) {
+    regs().r9 = saved.r9;
+    regs_dirty_ = true;
+  }
   return result;
 }
 
@@ -305,7 +383,7 @@ Result<int64_t> PtraceTask::inject_at_exit(const SyscallCall& call) {
   user_regs_struct r = saved;
   r.rip -= kSyscallInsnSize;
   r.rax = static_cast<uint64_t>(call.nr);
-  load_args(r, call);
+  load_injected_args(r, call);
   if (xptrace(PTRACE_SETREGS, tid_, nullptr, &r) < 0) return last_errno();
   // syscall-entry stop, maybe a seccomp stop, then the syscall-exit stop.
   for (int stops = 0;; ++stops) {
@@ -363,7 +441,9 @@ Result<void> PtraceTask::answer_install(int monitor_fd, int target_fd, bool clos
     seccomp_notif n{};
     if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
       if (errno == EINTR) continue;
-      return last_errno();
+      // ENOENT: the notification was withdrawn before we received it (a signal interrupted
+      // the task's wait); the caller makes the marker call again.
+      return Errno{errno == ENOENT ? EINTR : errno};
     }
     if (static_cast<pid_t>(n.pid) != tid_ || n.data.nr != kInstallMarkerNr) {
       // Not ours (cannot happen unless the program forges the marker): refuse it.
@@ -380,6 +460,9 @@ Result<void> PtraceTask::answer_install(int monitor_fd, int target_fd, bool clos
     add.newfd = static_cast<uint32_t>(target_fd);
     add.newfd_flags = close_on_exec ? O_CLOEXEC : 0;
     if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
+      // ENOENT: a signal interrupted the task's wait after we received the notification (only
+      // without SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, kernels before 5.19): again.
+      if (errno == ENOENT) return Errno{EINTR};
       Errno e = last_errno();
       seccomp_notif_resp r{};
       r.id = n.id;
@@ -396,6 +479,16 @@ Result<void> PtraceTask::install_fd(int monitor_fd, int target_fd, bool close_on
                (stop_ == StopPoint::kSyscallEntry || stop_ == StopPoint::kSyscallExit))
       << "install_fd into task " << tid_;
   if (owner_.listener() < 0) return Errno{ENOTSUP};
+  for (int attempt = 1;; ++attempt) {
+    Result<void> r = install_fd_once(monitor_fd, target_fd, close_on_exec);
+    // EINTR: a signal took the task out of the marker call before the descriptor was added
+    // (the signal stays pending); the task is now at the marker's syscall-exit stop, from
+    // where the marker is made again.
+    if (r || r.error().value != EINTR || attempt == 8) return r;
+  }
+}
+
+Result<void> PtraceTask::install_fd_once(int monitor_fd, int target_fd, bool close_on_exec) {
   // The task makes the installation marker call; seccomp turns it into a user notification,
   // which we answer by adding the descriptor (SECCOMP_IOCTL_NOTIF_ADDFD): no permission check
   // between the task and tandem is involved, so this works after the program changed its uid.
@@ -458,6 +551,7 @@ Result<Task::Snapshot> PtraceTask::take_snapshot(std::optional<Snapshot> replace
   r.rdx = 0;
   r.r10 = 0;
   r.r8 = 0;
+  r.r9 = injection_secret();
   if (xptrace(PTRACE_SETREGS, tid_, nullptr, &r) < 0) return last_errno();
   if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
   pid_t child = 0;

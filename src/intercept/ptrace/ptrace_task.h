@@ -106,8 +106,13 @@ class PtraceTask final : public Task {
   // meanwhile (they are re-sent when the task resumes).
   Result<int> wait_stop_during_injection(pid_t* forked = nullptr, int resume = PTRACE_SYSCALL);
   Result<int64_t> inject_at_exit(const SyscallCall& call);
+  // At the seccomp stop of a call installing a filter of the program's own: installs it with
+  // the guard in front (program_filters.h) by an injected call and returns that call's
+  // result; nullopt to let the program's call run as it is.
+  std::optional<int64_t> install_guarded_filter();
   // Answers the installation marker's user notification with the descriptor.
   Result<void> answer_install(int monitor_fd, int target_fd, bool close_on_exec);
+  Result<void> install_fd_once(int monitor_fd, int target_fd, bool close_on_exec);
 
   TracerThread& owner_;
   TaskId id_;

@@ -71,8 +71,14 @@ void run_spawned_child(const ChildSetup& s) {
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     sock_fprog prog{static_cast<unsigned short>(sizeof marker / sizeof marker[0]), marker};
+    // WAIT_KILLABLE_RECV (5.19): once tandem received the notification, only a fatal signal
+    // interrupts the task's wait, so a descriptor is never lost to a signal in between.
     int listener = static_cast<int>(
-        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog));
+    if (listener < 0 && errno == EINVAL)
+      listener = static_cast<int>(
+          syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
     if (listener < 0) fail(s, errno);
     fcntl(listener, F_SETFD, FD_CLOEXEC);
     if (write(s.info_fd, &listener, sizeof listener) != sizeof listener) fail(s, errno);

@@ -19,6 +19,7 @@ constexpr uint64_t kOCreat = 0100;
 constexpr uint64_t kOTrunc = 01000;
 constexpr uint64_t kOAppend = 02000;
 constexpr uint64_t kOTmpfileBit = 020000000;  // __O_TMPFILE (O_TMPFILE adds O_DIRECTORY)
+constexpr uint64_t kOPath = 010000000;
 
 bool is(const SyscallInfo& info, std::string_view name) {
   return name == info.name;
@@ -38,6 +39,12 @@ class OpenFamily final : public Family {
     // openat2 without memory: its flags are unknown, so the cautious class.
     if (!flags) return Refinement{SyscallClass::kLockstep};
     if (modifies(*flags)) return Refinement{SyscallClass::kLockstep};
+    // An O_PATH descriptor only names a file (no I/O, no effect), and the kernel cannot pass
+    // it to a follower (SECCOMP_IOCTL_NOTIF_ADDFD takes its source with fget(), which refuses
+    // O_PATH files: EBADF): each version opens its own.
+    if ((*flags & kOPath) != 0 && !is(info, "open_by_handle_at"))
+      return Refinement{SyscallClass::kEveryone,
+                        "O_PATH: names a file without opening it; each version opens its own"};
     return Refinement{SyscallClass::kReplicated};
   }
 
