@@ -192,6 +192,9 @@ class Group {
     uint64_t merged_length = 0;
     bool ordered = false;          // kEveryone, but the executor first (wait for any child)
     bool fd_ordered = false;       // kEveryone, the executor first, followers in fd order
+    // A writable MAP_SHARED file mapping: this version maps the file, the others get shared
+    // anonymous memory filled with the file's content (start_everyone_round).
+    int shared_map_owner = -1;
   };
 
   // All under mu_.
@@ -206,6 +209,8 @@ class Group {
   void emulate(Task* current, const std::vector<int>& participants);
   void refuse(Task* current, const std::vector<int>& participants);
   void finish_everyone_round(Task* current);
+  // Copies the file content the shared-mapping owner sees into the others' anonymous copies.
+  void fill_shared_map_copies(const std::vector<int>& participants);
   void everyone_exit(Task& task, Member& m, int version);
   bool new_fd_waits_for_a_close(Task& task, Member& m, int64_t result);
   void start_ordered_wait(Task* current, const std::vector<int>& participants,

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,6 +22,14 @@
 #include "syscalls/families/epoll.h"
 
 namespace tandem {
+
+// mmap of a file, MAP_SHARED, writable.
+static bool is_writable_shared_file_map(const SyscallCall& call) {
+  if (call.nr != SYS_mmap) return false;
+  uint64_t flags = call.args[3];
+  bool shared = (flags & 0x3) == MAP_SHARED || (flags & 0x3) == MAP_SHARED_VALIDATE;
+  return shared && (flags & MAP_ANONYMOUS) == 0 && (call.args[2] & PROT_WRITE) != 0;
+}
 
 using namespace detail;
 
@@ -211,6 +220,10 @@ void Group::start_everyone_round(Task* current, const std::vector<int>& p) {
   round_.cls = SyscallClass::kEveryone;
   round_.participants = p;
   bool exits = false;
+  // Writes through a writable shared file mapping reach the file without a syscall: only one
+  // version maps the file, so that they happen once (HAZARDS 13).
+  if (p.size() > 1 && is_writable_shared_file_map(members_[p[0]]->call))
+    round_.shared_map_owner = preferred_among(p);
   for (int v : p) {
     Member& m = *members_[v];
     m.state = Member::State::kExecuting;
@@ -220,6 +233,13 @@ void Group::start_everyone_round(Task* current, const std::vector<int>& p) {
                      m.call.nr != SYS_execve && m.call.nr != SYS_execveat;
     if (no_return) exits = true;
     SyscallCall real = to_real_pids(m);
+    if (round_.shared_map_owner >= 0 && v != round_.shared_map_owner) {
+      // Shared with this version's own children, private from the other versions; filled
+      // with the file's content at the barrier.
+      real.args[3] = (real.args[3] & ~uint64_t{0x3}) | MAP_SHARED | MAP_ANONYMOUS;
+      real.args[4] = static_cast<uint64_t>(-1);
+      real.args[5] = 0;
+    }
     bool translate = real.args != m.call.args;
     act(current, m, [real, translate, no_return](Task& t) {
       if (translate) {
@@ -234,9 +254,49 @@ void Group::start_everyone_round(Task* current, const std::vector<int>& p) {
   if (exits) round_.active = false;
 }
 
+
+void Group::fill_shared_map_copies(const std::vector<int>& p) {
+  int owner = round_.shared_map_owner;
+  const Member* o = members_[owner] ? &*members_[owner] : nullptr;
+  if (o == nullptr || o->state != Member::State::kExecuting || o->own_result < 0 ||
+      static_cast<uint64_t>(o->own_result) >= static_cast<uint64_t>(-4095))
+    return;
+  // The file as the owner has it open; the copies get what it holds now.
+  ScopedFd file(open(fmt::format("/proc/{}/fd/{}", o->tid, static_cast<int>(o->call.args[4]))
+                         .c_str(),
+                     O_RDONLY | O_CLOEXEC));
+  uint64_t length = o->call.args[1];
+  std::vector<uint8_t> content(length, 0);
+  if (file.valid()) {
+    uint64_t done = 0;
+    while (done < length) {
+      ssize_t n = pread(file.get(), content.data() + done, length - done,
+                        static_cast<off_t>(o->call.args[5] + done));
+      if (n <= 0) break;
+      done += static_cast<uint64_t>(n);
+    }
+  }
+  for (int v : p) {
+    if (v == owner || !members_[v]) continue;
+    Member& m = *members_[v];
+    if (m.state != Member::State::kExecuting || m.own_result < 0 ||
+        static_cast<uint64_t>(m.own_result) >= static_cast<uint64_t>(-4095))
+      continue;
+    RemoteMemory mem(m.tid);
+    if (!file.valid() || !mem.write(remote_addr(static_cast<uint64_t>(m.own_result)), content))
+      TANDEM_LOG(kWarn, "group {}: cannot fill version {}'s copy of a shared file mapping", id_,
+                 v + 1);
+  }
+  monitor_.events().emit("shared-mapping",
+                         {{"group", id_}, {"owner", owner + 1}, {"length", length},
+                          {"call", decode(*o)}},
+                         "");
+}
+
 void Group::finish_everyone_round(Task* current) {
   std::vector<int> p = round_.participants;
   round_.active = false;
+  if (round_.shared_map_owner >= 0) fill_shared_map_copies(p);
   // Each member ran its own call; different results are a divergence to report.
   std::vector<int> vs;
   for (int v : p) {

@@ -254,5 +254,21 @@ class Sandbox(TandemTest):
         self.assertEqual(len(r.of("restart-refused")), 1)
 
 
+class SharedMemory(TandemTest):
+    """MAP_SHARED mappings: of a file, written once (the preferred version maps the file, the
+    others get an anonymous copy of its content); anonymous, shared with a forked child."""
+
+    def test_file_mapping_written_once(self):
+        path = os.path.join(self.tmp, "counter")
+        r = self.tandem([target("shmfile_v1")] * 2, args=[path])
+        lines = [f"counter {i}" for i in range(1, 11)]
+        lines += ["stored 10", "parent reads: written by the child"]
+        self.assertEqual((r.code, r.out.decode().splitlines()), (0, lines), r.err)
+        self.assertNoDivergence(r)
+        with open(path, "rb") as f:
+            self.assertEqual(int.from_bytes(f.read(4), "little"), 10)
+        self.assertEqual(len(r.of("shared-mapping")), 1)
+
+
 if __name__ == "__main__":
     unittest.main()
