@@ -27,6 +27,12 @@ PAIRS=(
     "lighttpd       lighttpd  ${LIGHTTPD_OLD:-1.4.69-1} ${LIGHTTPD_NEW:-1.4.79-2}"
     "nginx          nginx     ${NGINX_OLD:-1.22.1-9+deb12u9} ${NGINX_NEW:-1.26.3-3+deb13u12}"
 )
+# Single versions the tests use, built only when named (not pairs: the mirror does not serve
+# bookworm's vsftpd 3.0.3 source): NAME PACKAGE VERSION. vsftpd 3.0.5 (trixie) runs with its
+# own seccomp sandbox on this glibc; bookworm's 3.0.3 sandbox refuses glibc 2.36's newfstatat.
+SINGLES=(
+    "vsftpd         vsftpd    ${VSFTPD:-3.0.5-0.2}"
+)
 # Suites of those versions: redis 7.0.15-1~deb12u7 bookworm, ~deb12u10 bookworm-security,
 # 8.0.2-3+deb13u3 trixie; memcached 1.6.18-1+deb12u1 bookworm, 1.6.38-1 trixie; lighttpd 1.4.69-1
 # bookworm, 1.4.79-2 trixie; nginx 1.22.1-9+deb12u9 bookworm, 1.26.3-3+deb13u12 trixie-security.
@@ -66,7 +72,7 @@ EOF
 ensure_deps() {
     local need=() p
     for p in build-essential dpkg-dev cmake ninja-build pkg-config libevent-dev libpcre2-dev libjemalloc-dev \
-             zlib1g-dev libssl-dev; do
+             zlib1g-dev libssl-dev libpam0g-dev libcap-dev libwrap0-dev; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
     done
     if [ ${#need[@]} -gt 0 ]; then
@@ -148,12 +154,22 @@ build_nginx() {
         --with-threads --without-http_geo_module --without-http_ssi_module \
         >"$b.log" 2>&1 && make -j"$JOBS" >>"$b.log" 2>&1 && make install >>"$b.log" 2>&1)
 }
+build_vsftpd() {
+    local src=$1 b=$2 prefix=$3
+    rm -rf "$b"; cp -a "$src" "$b"    # a plain Makefile that builds in its tree
+    # Debian's LINK strips the binary (-Wl,-s): keep the debug info.
+    make -C "$b" -j"$JOBS" CFLAGS="$CFLAGS_ALL -fPIE -fstack-protector-strong -Wall" \
+        LINK="-pie" LIBS="-lwrap -lpam -lcap -lcrypt -lssl -lcrypto" >"$b.log" 2>&1
+    mkdir -p "$prefix/sbin"
+    cp "$b/vsftpd" "$prefix/sbin/"
+}
 main_binary() {
     case $1 in
         redis) echo "$2/bin/redis-server" ;;
         memcached) echo "$2/bin/memcached" ;;
         lighttpd) echo "$2/sbin/lighttpd" ;;
         nginx) echo "$2/sbin/nginx" ;;
+        vsftpd) echo "$2/sbin/vsftpd" ;;
     esac
 }
 
@@ -163,7 +179,7 @@ build_one() {
     name=$pkg-$(vdir "$ver")
     prefix=$ROOT/inst/$name
     if [ ! -f "$prefix/.done" ]; then
-        src=$(fetch "$pkg" "$ver")
+        src=$(fetch "$pkg" "$ver") || exit 1
         log "building $pkg $ver ($role) -> $prefix"
         t0=$(date +%s)
         rm -rf "$prefix"; mkdir -p "$ROOT/build"
@@ -194,11 +210,19 @@ for line in "${PAIRS[@]}"; do
     if [ ${#WANT[@]} -gt 0 ] && ! printf '%s\n' "${WANT[@]}" | grep -qx -e "$name" -e "$pkg"; then
         continue
     fi
-    old=$(build_one "$pkg" "$oldv" old)
-    new=$(build_one "$pkg" "$newv" new)
+    old=$(build_one "$pkg" "$oldv" old) || exit 1
+    new=$(build_one "$pkg" "$newv" new) || exit 1
     entries+=("{\"package\": \"$name\", \"source\": \"$pkg\", \"old\": $old, \"new\": $new}")
 done
-[ ${#entries[@]} -gt 0 ] || { log "no pair named ${WANT[*]}"; exit 2; }
+singles=0
+for line in "${SINGLES[@]}"; do
+    read -r name pkg ver <<<"$line"
+    printf '%s\n' "${WANT[@]}" | grep -qx -e "$name" || continue
+    build_one "$pkg" "$ver" single | python3 -c 'import json,sys; print(json.load(sys.stdin)["binary"])'
+    singles=$((singles + 1))
+done
+[ ${#entries[@]} -gt 0 ] || [ $singles -gt 0 ] || { log "no pair named ${WANT[*]}"; exit 2; }
+[ ${#entries[@]} -gt 0 ] || exit 0
 # versions.json: every pair built so far (merged with pairs from earlier runs).
 python3 - "$ROOT/versions.json" "${entries[@]}" <<'EOF'
 import json, os, sys

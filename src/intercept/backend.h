@@ -120,6 +120,9 @@ class Task {
 
   // Program counter (for crash reports).
   virtual uint64_t pc() const = 0;
+  // The system-call number register (orig_rax): at a process's exit stop after a death by
+  // SIGSYS, the call a seccomp filter of the program's own refused.
+  virtual int64_t syscall_register() const = 0;
 
   // Installs into this task, at descriptor number `target_fd`, a copy of the monitor's own
   // descriptor `monitor_fd` (sharing the open file description), replacing whatever the task

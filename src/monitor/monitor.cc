@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <thread>
 #include <cstring>
 
 #include <fmt/format.h>
 
 #include "base/tsc.h"
+#include "syscalls/syscall_model.h"
 
 extern char** environ;
 
@@ -418,7 +421,13 @@ void Monitor::on_rdtsc(Task& task) {
 void Monitor::on_exiting(Task& task, int wait_status) {
   // Leaving now (exit, or killed by another thread's exit_group): the rendezvous must not wait
   // for it or act on it any more. A death by signal is a crash: on_gone restarts or drops it.
-  if (WIFSIGNALED(wait_status)) return;
+  if (WIFSIGNALED(wait_status)) {
+    // Where it died, for the crash event (a death by a signal has no signal stop to read it).
+    DeathSite site{task.pc(), WTERMSIG(wait_status) == SIGSYS ? task.syscall_register() : -1};
+    std::lock_guard lock(mu_);
+    death_sites_[task.tid()] = site;
+    return;
+  }
   if (Group* g = group_of(task.id())) g->on_member_gone(task.version(), task.id());
 }
 
@@ -447,6 +456,7 @@ bool Monitor::restart(Group* g, int version, TaskId task, int signal) {
 void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
   Group* g = nullptr;
   bool is_root = false;
+  std::optional<DeathSite> site;
   {
     std::lock_guard lock(mu_);
     auto it = task_groups_.find(id.serial);
@@ -456,6 +466,11 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
     }
     is_root = std::find(roots_.begin(), roots_.end(), id) != roots_.end();
     if (is_root) root_status_[version] = wait_status;
+    if (auto it = death_sites_.find(tid); it != death_sites_.end()) {
+      site = it->second;
+      // Kept until decided: the other versions' deaths look for it (same_death_everywhere).
+      if (site->syscall < 0) death_sites_.erase(it);
+    }
   }
   // Died of a crash signal while still a member (its group knew it): restarted or dropped.
   // Killed by a termination signal (SIGTERM, Ctrl-C): it was asked to end, which is not a
@@ -467,6 +482,16 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
                  "killed");
     killed = false;
   }
+  if (killed && site && site->syscall >= 0 && same_death_everywhere(g, version, tid, *site)) {
+    // Every version's process was killed by its own seccomp filter at the same call: that is
+    // the program's behaviour (vsftpd's broker dies so natively at the end of each session),
+    // not a fault of one version. The process ends as it would natively, nothing restarts.
+    const SyscallInfo* info = syscall_info(static_cast<int>(site->syscall));
+    std::string call = info != nullptr ? info->name : fmt::format("syscall {}", site->syscall);
+    events_.emit("killed-by-own-filter",
+                 {{"version", version + 1}, {"pid", tid}, {"syscall", call}});
+    killed = false;
+  }
   if (killed) {
     int sig = WTERMSIG(wait_status);
     note_crash(version);
@@ -474,13 +499,23 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
       std::lock_guard lock(mu_);
       if (crash_signal_[version] == 0) crash_signal_[version] = sig;
     }
-    events_.emit("crash",
-                 {{"version", version + 1},
-                  {"signal", sig},
-                  {"signal_name", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?"},
-                  {"pid", tid}},
-                 fmt::format("{} died of SIG{}", version_name(version),
-                             sigabbrev_np(sig) ? sigabbrev_np(sig) : "?"));
+    nlohmann::json fields = {{"version", version + 1},
+                             {"signal", sig},
+                             {"signal_name", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?"},
+                             {"pid", tid}};
+    std::string refused;
+    if (site) {
+      fields["pc"] = fmt::format("{:#x}", site->pc);
+      if (site->syscall >= 0) {
+        const SyscallInfo* info = syscall_info(static_cast<int>(site->syscall));
+        refused = info != nullptr ? info->name : fmt::format("syscall {}", site->syscall);
+        fields["syscall"] = refused;
+      }
+    }
+    events_.emit("crash", fields,
+                 fmt::format("{} died of SIG{}{}", version_name(version),
+                             sigabbrev_np(sig) ? sigabbrev_np(sig) : "?",
+                             refused.empty() ? "" : " in " + refused));
     if (restart(g, version, id, sig)) {
       g = nullptr;
       is_root = false;
@@ -495,6 +530,37 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
                                                           : 128 + WTERMSIG(wait_status)}});
   }
   if (g != nullptr) g->on_member_gone(version, id);
+}
+
+bool Monitor::same_death_everywhere(Group* g, int version, pid_t tid, const DeathSite& site) {
+  std::vector<pid_t> others = g->other_member_tids(version);
+  // The others run the same code in lockstep and meet the same call within moments; a version
+  // whose filter allows the call goes on, and this one's death is then its own fault.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (died_alike_.erase(tid) > 0) {
+        death_sites_.erase(tid);
+        return true;
+      }
+      size_t same = 0;
+      for (pid_t other : others) {
+        auto it = death_sites_.find(other);
+        if (it != death_sites_.end() && it->second.syscall == site.syscall) ++same;
+      }
+      if (!others.empty() && same == others.size()) {
+        died_alike_.insert(others.begin(), others.end());
+        death_sites_.erase(tid);
+        return true;
+      }
+      if (others.empty() || std::chrono::steady_clock::now() > deadline) {
+        death_sites_.erase(tid);
+        return false;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void Monitor::drop_version(int version, const std::string& reason, const std::string& kind) {

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "intercept/backend.h"
@@ -126,6 +127,15 @@ class Monitor final : public EventSink {
   std::vector<int> root_status_;     // wait status of each version's first process, -1 if running
   std::vector<bool> dropped_;
   std::vector<int> crash_signal_;    // the signal a dropped version crashed with, 0 if none
+  struct DeathSite {
+    uint64_t pc = 0;
+    int64_t syscall = -1;  // for SIGSYS: the call the program's own filter refused
+  };
+  std::unordered_map<pid_t, DeathSite> death_sites_;  // by tid, from the exit stop
+  std::unordered_set<pid_t> died_alike_;  // found dead by their own filter like their peers
+  // Whether every other member of `g` died by its own seccomp filter at the call `site` names
+  // (waits up to 200 ms for them).
+  bool same_death_everywhere(Group* g, int version, pid_t tid, const DeathSite& site);
   std::vector<uint8_t> original_affinity_;
 };
 

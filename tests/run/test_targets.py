@@ -1,5 +1,6 @@
 """`tandem run` on the tiny target programs: one behaviour per test (issue 2's acceptance)."""
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -240,6 +241,17 @@ class Sandbox(TandemTest):
             self.assertEqual((r.code, r.out), (0, self.expected), r.err)
             self.assertNoDivergence(r)
             self.assertEqual([e["code"] for e in r.of("exit")], [0, 0])
+
+    def test_same_death_by_own_filter_in_every_version(self):
+        # Every version is killed by its own filter at the same call: the program's behaviour
+        # (natively it dies of SIGSYS), not a crash of one version to restart.
+        stdin = b"hi\nforbidden\nafter\n"
+        p = self.native(target("sandboxed_v1"), stdin=stdin)
+        self.assertEqual((p.returncode, p.stdout), (-signal.SIGSYS, b"echo: hi\n"))
+        r = self.tandem([target("sandboxed_v1")] * 2, stdin=stdin, opts=["--checkpoint", "3"])
+        self.assertEqual((r.code, r.out), (128 + signal.SIGSYS, b"echo: hi\n"), r.err)
+        self.assertEqual([e["syscall"] for e in r.of("killed-by-own-filter")], ["getppid"] * 2)
+        self.assertEqual((r.of("crash"), r.of("restart"), r.of("drop")), ([], [], []))
 
     def test_restart_under_the_programs_filter(self):
         # Checkpoints every 3 calls: taken after the filter is on (injected clone and

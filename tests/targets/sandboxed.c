@@ -3,6 +3,7 @@
 // from standard input, one per line:
 //   cat PATH   prints the file's first line (the file is opened after the sandbox is on)
 //   crash      VERSION 2 dies of SIGSEGV (to check restart from a checkpoint under the filter)
+//   forbidden  calls getppid, which the filter does not allow: every version is killed by it
 //   other      echoed
 // MODE=prctl installs the filter with prctl(PR_SET_SECCOMP) instead of seccomp(2).
 #include <fcntl.h>
@@ -56,6 +57,9 @@ int main(void) {
       if (fgets(buf, sizeof buf, f) == NULL) buf[0] = 0;
       fclose(f);
       printf("%s: %s", line + 4, buf);
+    } else if (strcmp(line, "forbidden") == 0) {
+      syscall(SYS_getppid);
+      printf("still alive\n");
     } else if (strcmp(line, "crash") == 0) {
 #if VERSION == 2
       *(volatile int*)0 = 1;

@@ -435,6 +435,10 @@ void PtraceTask::emulate_rdtsc(uint64_t tsc, uint32_t aux) {
 
 uint64_t PtraceTask::pc() const { return const_cast<PtraceTask*>(this)->regs().rip; }
 
+int64_t PtraceTask::syscall_register() const {
+  return static_cast<int64_t>(const_cast<PtraceTask*>(this)->regs().orig_rax);
+}
+
 Result<void> PtraceTask::answer_install(int monitor_fd, int target_fd, bool close_on_exec) {
   int listener = owner_.listener();
   for (;;) {
