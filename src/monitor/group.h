@@ -167,7 +167,8 @@ class Group {
   void on_child(Task& parent, int version, Task& child, bool thread);
   // The member of `version` is gone (exited, crashed, dropped), if it is still `task`.
   void on_member_gone(int version, TaskId task);
-  // Thread ids of the members still in the group other than `version`'s.
+  // Thread ids of the members other than `version`'s that run in step with the group (not
+  // gone, held after a divergence, or replaying after a restart).
   std::vector<pid_t> other_member_tids(int version) const;
   // The member of `version` (task `task`) crashed with `signal`: brings it back from the
   // checkpoint if it can: returns the frozen copy that takes its place (the caller registers it

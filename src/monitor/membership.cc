@@ -126,7 +126,9 @@ std::vector<pid_t> Group::other_member_tids(int version) const {
   std::lock_guard lock(mu_);
   std::vector<pid_t> tids;
   for (const auto& m : members_) {
-    if (m && m->version != version && m->state != Member::State::kGone) tids.push_back(m->tid);
+    if (m && m->version != version && m->state != Member::State::kGone &&
+        m->state != Member::State::kHeld && !m->replaying)
+      tids.push_back(m->tid);
   }
   return tids;
 }

@@ -282,6 +282,8 @@ int Monitor::run() {
   std::vector<int> order = preference_order();
   int chosen = leader_.load();
   if (dropped_[chosen]) {
+    // Every version dropped: the one that lasted longest ended the program.
+    if (last_dropped_ >= 0) chosen = last_dropped_;
     for (int v : order) {
       if (!dropped_[v]) {
         chosen = v;
@@ -356,11 +358,11 @@ void Monitor::on_signal(Task& task) {
     Group* g = group_of(task.id());
     task.kill_process();
     note_crash(v);
+    if (restart(g, v, task.id(), si.si_signo)) return;
     {
       std::lock_guard lock(mu_);
       if (crash_signal_[v] == 0) crash_signal_[v] = si.si_signo;
     }
-    if (restart(g, v, task.id(), si.si_signo)) return;
     drop_version(v, fmt::format("crashed with signal {}", si.si_signo), "crash");
     return;
   }
@@ -495,10 +497,6 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
   if (killed) {
     int sig = WTERMSIG(wait_status);
     note_crash(version);
-    {
-      std::lock_guard lock(mu_);
-      if (crash_signal_[version] == 0) crash_signal_[version] = sig;
-    }
     nlohmann::json fields = {{"version", version + 1},
                              {"signal", sig},
                              {"signal_name", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?"},
@@ -520,6 +518,10 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
       g = nullptr;
       is_root = false;
     } else {
+      {
+        std::lock_guard lock(mu_);
+        if (crash_signal_[version] == 0) crash_signal_[version] = sig;
+      }
       drop_version(version, fmt::format("died of signal {}", sig), "crash");
     }
   }
@@ -534,6 +536,14 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
 
 bool Monitor::same_death_everywhere(Group* g, int version, pid_t tid, const DeathSite& site) {
   std::vector<pid_t> others = g->other_member_tids(version);
+  // Alone in step in its group: no version to fall back on, and a restart would replay the
+  // same call into the same filter.
+  if (others.empty()) {
+    std::lock_guard lock(mu_);
+    died_alike_.erase(tid);
+    death_sites_.erase(tid);
+    return true;
+  }
   // The others run the same code in lockstep and meet the same call within moments; a version
   // whose filter allows the call goes on, and this one's death is then its own fault.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
@@ -549,12 +559,12 @@ bool Monitor::same_death_everywhere(Group* g, int version, pid_t tid, const Deat
         auto it = death_sites_.find(other);
         if (it != death_sites_.end() && it->second.syscall == site.syscall) ++same;
       }
-      if (!others.empty() && same == others.size()) {
+      if (same == others.size()) {
         died_alike_.insert(others.begin(), others.end());
         death_sites_.erase(tid);
         return true;
       }
-      if (others.empty() || std::chrono::steady_clock::now() > deadline) {
+      if (std::chrono::steady_clock::now() > deadline) {
         death_sites_.erase(tid);
         return false;
       }
@@ -570,6 +580,7 @@ void Monitor::drop_version(int version, const std::string& reason, const std::st
   {
     std::lock_guard lock(mu_);
     dropped_[version] = true;
+    last_dropped_ = version;
     for (auto& g : groups_) groups.push_back(g.get());
   }
   events_.emit("drop", {{"version", version + 1}, {"reason", reason}, {"kind", kind}},

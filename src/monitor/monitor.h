@@ -126,6 +126,7 @@ class Monitor final : public EventSink {
   std::vector<pid_t> root_pids_;
   std::vector<int> root_status_;     // wait status of each version's first process, -1 if running
   std::vector<bool> dropped_;
+  int last_dropped_ = -1;            // the version dropped most recently
   std::vector<int> crash_signal_;    // the signal a dropped version crashed with, 0 if none
   struct DeathSite {
     uint64_t pc = 0;

@@ -173,7 +173,10 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
     });
   }
   if (checkpoint_ != nullptr) log_append(std::move(entry));
-  monitor_.events().emit("signal", {{"group", id_}, {"signal", sig}, {"internal", chosen->internal}});
+  monitor_.events().emit("signal", {{"group", id_},
+                                    {"signal", sig},
+                                    {"code", chosen->info.si_code},
+                                    {"internal", chosen->internal}});
   round_.interrupted_code = 0;
   return true;
 }

@@ -31,7 +31,7 @@ def wait_port(port, timeout=20):
 class Server:
     """A server process, native or under tandem, stopped (SIGTERM, then SIGKILL) on exit."""
 
-    def __init__(self, test, argv, port, copies, events, stop_status=0):
+    def __init__(self, test, argv, port, copies, events, stop_status=0, older=None):
         self.test = test
         # The status after SIGTERM: 0, or 128 + SIGTERM for servers that die of it (vsftpd);
         # natively that shows as -SIGTERM, under tandem as 143, as a shell reports both.
@@ -43,6 +43,9 @@ class Server:
         if copies:
             cmd = [TANDEM, "run", "-q", "--events", events, "--copies", str(copies), argv[0], "--",
                    *argv[1:]]
+        if older:  # a real version pair: `older` as version 1, argv[0] as version 2
+            self.argv = f"tandem {older} {argv[0]}"
+            cmd = [TANDEM, "run", "-q", "--events", events, older, argv[0], "--", *argv[1:]]
         self.log = open(os.path.join(test.tmp, f"server-{port}.log"), "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
@@ -324,6 +327,41 @@ vsftpd_log_file={self.tmp}/vsftpd-{port}.log
         # The sandbox was on: the brokers died by their own filter, as natively.
         own = [e for e in self.last_events if e["event"] == "killed-by-own-filter"]
         self.assertTrue(own and all(e["syscall"] == "alarm" for e in own), own)
+
+    def test_old_version_killed_by_its_sandbox(self):
+        # A real version pair: bookworm's vsftpd 3.0.3 (old) kills its own sessions with its
+        # sandbox on (newfstatat), trixie's 3.0.5 (new) does not. Under tandem the sessions
+        # work, with the files native 3.0.5 serves.
+        root = os.environ.get("TANDEM_VERSIONS_DIR", "/var/cache/tandem-versions")
+        built = sorted(glob.glob(os.path.join(root, "inst", "vsftpd-3.0.5*", "sbin", "vsftpd")))
+        if not built:
+            self.skipTest(f"vsftpd 3.0.5 not built under {root} (scripts/setup builds it)")
+        self.sandbox, self.binary = True, built[-1]
+        native = self.run_server(self.argv, self.scenario, 0)
+        port = free_port()
+        events = self.events_file(2)
+        server = Server(self, self.argv(port), port, 2, events, self.stop_status,
+                        older="/usr/sbin/vsftpd")
+        try:
+            result = self.scenario(port)
+        finally:
+            server.stop()
+        self.assertEqual(result, native)
+        import json
+        with open(events) as f:
+            evs = [json.loads(line) for line in f if line.strip()]
+        # Its first crash is at newfstatat; its broker then dies at pselect6, which its sandbox
+        # refuses too. Each crashed process is restarted (with the session's input withheld
+        # when it crashes again at the same call) or, when it cannot rejoin, the old version
+        # is dropped; the new version never crashes.
+        crashes = [(e["version"], e.get("syscall")) for e in evs if e["event"] == "crash"]
+        self.assertEqual(crashes[0], (1, "newfstatat"), server.output())
+        self.assertEqual({v for v, _ in crashes}, {1})
+        self.assertLessEqual({s for _, s in crashes}, {"newfstatat", "pselect6"})
+        drops = [(e["version"], e["kind"]) for e in evs if e["event"] == "drop"]
+        self.assertNotIn((2, "crash"), drops)
+        restarts = [e for e in evs if e["event"] == "restart"]
+        self.assertTrue(restarts or (1, "crash") in drops)
 
 
 if __name__ == "__main__":

@@ -114,7 +114,10 @@ const SyscallCall& PtraceTask::call() const {
 
 void PtraceTask::continue_running(int sig) {
   flush_regs();
-  for (int s : deferred_signals_) syscall(SYS_tgkill, tgid_, tid_, s);
+  for (const siginfo_t& si : deferred_signals_) {
+    resent_.push_back(si);
+    syscall(SYS_tgkill, tgid_, tid_, si.si_signo);
+  }
   deferred_signals_.clear();
   auto req = expect_ == Expect::kExitStop ? PTRACE_SYSCALL : PTRACE_CONT;
   // ESRCH: the task was killed meanwhile; its exit is reported by waitpid.
@@ -218,6 +221,19 @@ void PtraceTask::send_signal(int sig, const siginfo_t* info) {
   if (info != nullptr) p.info = *info;
   passthrough_.push_back(p);
   syscall(SYS_tgkill, tgid_, tid_, sig);
+}
+
+void PtraceTask::restore_resent_siginfo() {
+  if (siginfo_.si_code != SI_TKILL || siginfo_.si_pid != getpid()) return;
+  for (auto it = resent_.begin(); it != resent_.end(); ++it) {
+    if (it->si_signo != siginfo_.si_signo) continue;
+    siginfo_t original = *it;
+    resent_.erase(it);
+    if (original.si_code == SI_TKILL && original.si_pid == getpid()) return;
+    xptrace(PTRACE_SETSIGINFO, tid_, nullptr, &original);
+    siginfo_ = original;
+    return;
+  }
 }
 
 bool PtraceTask::take_passthrough(int sig) {
@@ -329,7 +345,11 @@ Result<int> PtraceTask::wait_stop_during_injection(pid_t* forked, int resume) {
     // A signal arrived during the injected call: hold it back, re-send it on resume. (Resumed
     // the way the caller resumed the task: a PTRACE_SYSCALL here where the caller waits for a
     // seccomp stop would stop at the syscall-entry stop first.)
-    if (event == 0) deferred_signals_.push_back(sig);
+    if (event == 0) {
+      siginfo_t si{};
+      if (xptrace(PTRACE_GETSIGINFO, tid_, nullptr, &si) < 0) si.si_signo = sig;
+      deferred_signals_.push_back(si);
+    }
     xptrace(resume, tid_, nullptr, nullptr);
   }
 }

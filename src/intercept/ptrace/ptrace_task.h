@@ -98,6 +98,8 @@ class PtraceTask final : public Task {
   void clear_reentering() { reentering_ = false; }
   // Signals send_signal queued: passed through at their delivery stop (with their siginfo).
   bool take_passthrough(int sig);
+  // At a signal stop after load_siginfo: a signal tandem re-sent gets its original siginfo.
+  void restore_resent_siginfo();
   // Resumes with PTRACE_CONT, or PTRACE_SYSCALL when an exit stop is expected.
   void continue_running(int sig = 0);
 
@@ -142,7 +144,11 @@ class PtraceTask final : public Task {
   user_regs_struct regs_{};
   SyscallCall call_;
   siginfo_t siginfo_{};
-  std::vector<int> deferred_signals_;  // arrived during injections; re-sent on resume
+  // Signals that arrived during injections, with their original siginfo: re-sent on resume
+  // (then `resent_` until their stop, where the original siginfo is put back: a child's
+  // CLD_EXITED must not look like a tgkill from tandem).
+  std::vector<siginfo_t> deferred_signals_;
+  std::vector<siginfo_t> resent_;
 };
 
 }  // namespace tandem

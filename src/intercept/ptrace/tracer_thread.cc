@@ -529,6 +529,7 @@ void TracerThread::handle_event(PtraceTask& t, int event, int status) {
 void TracerThread::handle_signal_stop(PtraceTask& t, int sig) {
   t.note_stop(StopPoint::kSignal);
   t.load_siginfo();
+  t.restore_resent_siginfo();
   if (t.take_passthrough(sig)) {
     t.continue_running(sig);
     return;
