@@ -138,6 +138,7 @@ static void tl_handle_client(int fd) {
   tl_req.conn_fd = fd;
   tl_req.new_fd = new_fd;
   tl_req.timeout_ms = m->a > 0 ? m->a : 5000;
+  tl_req.flags = (uint32_t)m->b;
   memcpy(tl_req.path, m->path, TL_PATH_MAX);
   if (tl_send(fd, TL_MSG_QUEUED, getpid(), 0) != 0) {
     close(new_fd);

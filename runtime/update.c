@@ -51,6 +51,7 @@ _Atomic int tl_state = TL_IDLE;
 static pthread_mutex_t tl_q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t tl_q_cond = PTHREAD_COND_INITIALIZER;
 static int* tl_threads[TL_MAX_THREADS];
+static uint64_t tl_thread_rseq[TL_MAX_THREADS]; /* rseq area of each participating thread */
 static int tl_nthreads;
 static int tl_parked;
 static unsigned tl_gen;
@@ -156,12 +157,26 @@ void tandem_keep_fd(int fd, int keep) {
 
 /* ---- participating threads ---- */
 
+/* glibc (2.35+) registers an rseq area per thread at thread pointer + __rseq_offset; the kernel
+ * writes the current CPU into it whenever the thread returns to user space. */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+static uint64_t tl_rseq_area(void) {
+  if (&__rseq_size == NULL || __rseq_size == 0) return 0;
+  uint64_t tp;
+  __asm__ volatile("mov %%fs:0, %0" : "=r"(tp));
+  return tp + (uint64_t)__rseq_offset;
+}
+
 static void tl_unregister(void) {
   if (!tl_registered) return;
   pthread_mutex_lock(&tl_q_lock);
   for (int i = 0; i < tl_nthreads; i++) {
     if (tl_threads[i] == &tl_attention) {
-      tl_threads[i] = tl_threads[--tl_nthreads];
+      tl_nthreads--;
+      tl_threads[i] = tl_threads[tl_nthreads];
+      tl_thread_rseq[i] = tl_thread_rseq[tl_nthreads];
       break;
     }
   }
@@ -185,6 +200,7 @@ static void tl_register(void) {
   pthread_setspecific(tl_exit_key, (void*)1);
   pthread_mutex_lock(&tl_q_lock);
   if (tl_nthreads < TL_MAX_THREADS) {
+    tl_thread_rseq[tl_nthreads] = tl_rseq_area();
     tl_threads[tl_nthreads++] = &tl_attention;
     tl_registered = 1;
   }
@@ -361,35 +377,31 @@ static void tl_notify_mainpid(pid_t pid) {
   close(fd);
 }
 
-/* Returns 1 if the child ended (and reports it to the tool). */
-static int tl_reap(int conn, int pidfd, pid_t child, int report) {
-  siginfo_t info;
-  memset(&info, 0, sizeof info);
-  int r = pidfd >= 0 ? waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG)
-                     : waitid(P_PID, (id_t)child, &info, WEXITED | WNOHANG);
-  if (r != 0 && errno != ECHILD) return 0;
-  if (r == 0 && info.si_pid == 0) return 0; /* still running */
-  if (report)
-    tl_send(conn, TL_MSG_CHILD_EXITED, r == 0 ? info.si_code : 0, r == 0 ? info.si_status : 0);
-  return 1;
-}
+/* The private mapping of an update: the spawn arena, then the transaction record and diff
+ * report, the diff's buffer, and the private stack the transaction runs on. */
+#define TL_TXN_BYTES (64u << 10)
+#define TL_DIFF_BUF_BYTES (4u << 20)
+#define TL_STACK_BYTES (256u << 10)
 
 static void tl_old_side(void) {
   int conn = tl_req.conn_fd;
-  int64_t deadline = tl_now_ms() + 3 * tl_req.timeout_ms + 10000;
+  /* Each side gets --timeout to reach its update point and take its state; the rest of the
+   * transaction (backward transfer, diff) gets as much again. */
+  int64_t deadline = tl_now_ms() + 2 * tl_req.timeout_ms + 2000;
   fflush(NULL); /* stdio buffers are libc state the transfer cannot carry */
 
   struct tl_arena arena = {0};
   size_t env_bytes = 0, env_count = 0;
   for (char** e = environ; e && *e; e++) env_bytes += strlen(*e) + 1, env_count++;
   arena.size = ((env_bytes + (env_count + 8) * sizeof(char*) + (1u << 20)) + 4095) & ~(size_t)4095;
-  void* m = mmap(NULL, arena.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  size_t total = arena.size + TL_TXN_BYTES + TL_DIFF_BUF_BYTES + TL_STACK_BYTES;
+  void* m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) {
     tl_send(conn, TL_MSG_SPAWN_FAILED, ENOMEM, 0);
     goto out;
   }
   arena.base = m;
-  tl_fill_block((uint64_t)(uintptr_t)arena.base, arena.size);
+  tl_fill_block((uint64_t)(uintptr_t)arena.base, total);
   if (tl_send(conn, TL_MSG_PARKED, (int64_t)(uintptr_t)&tl_block_data, getpid()) != 0) goto out;
 
   int* fds = NULL;
@@ -449,33 +461,33 @@ static void tl_old_side(void) {
     goto rollback;
   }
 
-  int pidfd = child > 0 ? (int)syscall(SYS_pidfd_open, child, 0) : -1;
-  int alive = child > 0;
-  for (;;) {
-    int64_t left = deadline - tl_now_ms();
-    if (left <= 0) break;
-    struct pollfd p[2] = {{.fd = conn, .events = POLLIN},
-                          {.fd = alive ? pidfd : -1, .events = POLLIN}};
-    int r = poll(p, 2, (int)(left > 1000 ? 1000 : left));
-    if (r < 0 && errno != EINTR) break;
-    if (alive && (pidfd < 0 || (p[1].revents & POLLIN))) {
-      if (tl_reap(conn, pidfd, child, 1)) alive = 0;
-    }
-    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      struct tl_msg msg;
-      int got = tl_recv(conn, &msg, 0);
-      if (got <= 0 && got != -ETIMEDOUT) break; /* the tool is gone: roll back */
-      if (got == 1 && msg.type == TL_MSG_ROLLBACK) break;
-      if (got == 1 && msg.type == TL_MSG_COMMIT && alive) {
-        if (tl_pidfile) tl_write_pidfile(tl_pidfile, child);
-        tl_notify_mainpid(child);
-        (void)!write(mark[1], "C", 1);
-        tl_send(conn, TL_MSG_COMMITTED, child, 0);
-        _exit(0);
-      }
+  {
+    /* The transaction: from here to the verdict, the program's memory is not written (ttst.c). */
+    struct tl_txn* t = (struct tl_txn*)(void*)(arena.base + arena.size);
+    memset(t, 0, sizeof *t);
+    t->conn = conn;
+    t->child = child;
+    t->child_alive = child > 0;
+    t->validate = (tl_req.flags & TL_UPDATE_VALIDATE) != 0;
+    t->deadline_ms = deadline;
+    t->priv = (uint64_t)(uintptr_t)arena.base;
+    t->priv_size = total;
+    pthread_mutex_lock(&tl_q_lock);
+    for (int i = 0; i < tl_nthreads && t->nrseq < TL_MAX_RSEQ; i++)
+      if (tl_thread_rseq[i]) t->rseq[t->nrseq++] = tl_thread_rseq[i];
+    pthread_mutex_unlock(&tl_q_lock);
+    t->report = (struct tl_diff_report*)(void*)((uint8_t*)t + ((sizeof *t + 63) & ~(size_t)63));
+    t->buf = (uint8_t*)arena.base + arena.size + TL_TXN_BYTES;
+    t->buf_size = TL_DIFF_BUF_BYTES;
+    if (child > 0) tl_transaction_on_stack(t, t->buf + TL_DIFF_BUF_BYTES + TL_STACK_BYTES);
+    if (t->verdict == TL_VERDICT_COMMIT) {
+      if (tl_pidfile) tl_write_pidfile(tl_pidfile, child);
+      tl_notify_mainpid(child);
+      (void)!write(mark[1], "C", 1);
+      tl_send(conn, TL_MSG_COMMITTED, child, 0);
+      _exit(0);
     }
   }
-  if (pidfd >= 0) close(pidfd);
 rollback:
   if (child > 0) {
     kill(child, SIGKILL);
@@ -490,7 +502,7 @@ out:
   close(conn);
   tl_req.conn_fd = tl_req.new_fd = -1;
   tl_control_drain_event();
-  if (arena.base) munmap(arena.base, arena.size);
+  if (arena.base) munmap(arena.base, total);
 }
 
 /* Parks this thread until the pending update ends; the last thread to arrive performs it. */
@@ -537,11 +549,13 @@ static void tl_new_side(void) {
     return;
   }
   int fd = tl_resume_fd;
+  int sandboxed = 0; /* this process is a disposable copy serving backward callbacks */
   tl_fill_block(0, 0);
   if (tl_send(fd, TL_MSG_READY, (int64_t)(uintptr_t)&tl_block_data, getpid()) != 0) _exit(75);
   for (;;) {
     struct tl_msg m;
     int got = tl_recv(fd, &m, -1);
+    if (got <= 0 && sandboxed) _exit(0);
     if (got <= 0) {
       /* The tool is gone. Carry on only if the old version committed (it wrote its mark before
        * exiting); otherwise the update was rolled back, or the old version died during it. */
@@ -585,7 +599,31 @@ static void tl_new_side(void) {
         }
       }
       tl_send(fd, TL_MSG_CALLED, failed, rc);
-    } else if (m.type == TL_MSG_RESUME) {
+    } else if (m.type == TL_MSG_SANDBOX && !sandboxed) {
+      /* Backward callbacks run in a copy of this process: whatever they write (even by mistake)
+       * cannot reach the state this version resumes with. The copy serves the tool until
+       * SANDBOX_END while this process waits for it. */
+      pid_t pid = fork();
+      if (pid == 0) {
+        sandboxed = 1;
+        tl_send(fd, TL_MSG_SANDBOXED, getpid(), 0);
+        continue;
+      }
+      if (pid < 0) {
+        tl_send(fd, TL_MSG_SANDBOX_DIED, 0, errno);
+        continue;
+      }
+      int status = 0;
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      if (WIFSIGNALED(status))
+        tl_send(fd, TL_MSG_SANDBOX_DIED, CLD_KILLED, WTERMSIG(status));
+      else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        tl_send(fd, TL_MSG_SANDBOX_DIED, CLD_EXITED, WEXITSTATUS(status));
+    } else if (m.type == TL_MSG_SANDBOX_END && sandboxed) {
+      tl_send(fd, TL_MSG_SANDBOX_ENDED, 0, 0);
+      _exit(0);
+    } else if (m.type == TL_MSG_RESUME && !sandboxed) {
       tl_send(fd, TL_MSG_RESUMED, 0, 0);
       break;
     }
@@ -620,7 +658,10 @@ static void tl_atfork_child(void) {
   pthread_mutex_init(&tl_q_lock, NULL);
   pthread_cond_init(&tl_q_cond, NULL);
   tl_nthreads = 0;
-  if (tl_registered) tl_threads[tl_nthreads++] = &tl_attention;
+  if (tl_registered) {
+    tl_thread_rseq[tl_nthreads] = tl_rseq_area();
+    tl_threads[tl_nthreads++] = &tl_attention;
+  }
   tl_parked = 0;
   if (atomic_load(&tl_state) != TL_IDLE) {
     if (tl_req.conn_fd >= 0) close(tl_req.conn_fd);

@@ -314,7 +314,7 @@ std::optional<uint64_t> StateTransfer::Impl::relocate(uint64_t value, const Op& 
       if (!x.transfer || x.state == ObjState::kRefused)
         return bad("points to " + describe(t.obj, t.off) +
                    ", which does not exist in the new version");
-      TypeId want = (op.flags & (kPtrWeak | kPtrInInt)) ? kVoid : op.src_type;
+      TypeId want = (op.flags & (kPtrWeak | kPtrInInt)) || image_pass ? kVoid : op.src_type;
       auto mapped = map_into(x, t.off, want);
       if (!mapped)
         return bad("points into " + describe(t.obj, t.off) +
@@ -379,6 +379,10 @@ void StateTransfer::Impl::apply_plan(uint32_t plan, const uint8_t* s, uint8_t* d
         uint32_t known = cursor ? *(*cursor)++ : kTargetOther;
         if (op.flags & kPtrNoWrite) break;
         uint64_t v = load64(s + op.src_off);
+        if (raw_pointers) {  // an image for a backward callback: addresses of the new version
+          std::memcpy(d + op.dst_off, &v, 8);
+          break;
+        }
         auto r = relocate(v, op, o, obj_off + op.src_off, c, known);
         uint64_t w = r.value_or(0);
         std::memcpy(d + op.dst_off, &w, 8);
@@ -428,6 +432,7 @@ Expected<void> StateTransfer::Impl::transform() {
       x.transfer = false;
       continue;
     }
+    if (forward && !x.validate) continue;  // backward: left as the old process has it
     if (x.kind == ObjKind::kHeap) {
       heap_objs.push_back(o);
       continue;
@@ -470,7 +475,7 @@ Expected<void> StateTransfer::Impl::transform() {
   dst_string(std::string());  // builds the literal index now: the threads only read it
   Counters main;
   for (uint32_t o = 0; o < root_count; o++)
-    if (objs[o].transfer) transform_object(o, main);
+    if (objs[o].transfer && (!forward || objs[o].validate)) transform_object(o, main);
   // Heap objects are independent of one another: big heaps are shared by two threads in chunks
   // taken from a counter, so that a thread slowed down by another process does not hold the
   // other back.
@@ -498,8 +503,12 @@ void StateTransfer::Impl::transform_object(uint32_t o, Counters& c) {
   const Obj& x = objs[o];
   const uint8_t* s = src_bytes(x);
   uint8_t* d = out_ptr(x);
-  // A new heap object starts as zeros (members the update added), then gets its bytes.
-  if (x.kind == ObjKind::kHeap) std::memset(d, 0, x.dst_size);
+  // A new heap object starts as zeros (members the update added), then gets its bytes. Going
+  // back, what the forward transfer read is zeroed first, so that a missing write shows.
+  if (forward)
+    zero_read_bytes(x, d);
+  else if (x.kind == ObjKind::kHeap)
+    std::memset(d, 0, x.dst_size);
   if (x.state == ObjState::kBytes) {
     std::memcpy(d, s, x.src_size);
     return;

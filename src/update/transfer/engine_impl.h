@@ -39,6 +39,7 @@ struct Obj {
   uint8_t reach = 0;
   bool old_layout = false;
   bool transfer = true;
+  bool validate = true;  // backward: written back (else only a target that pointers map to)
 };
 
 struct Flex {
@@ -128,6 +129,20 @@ struct StateTransfer::Impl {
   std::unordered_map<uint64_t, uint64_t> site_map;
   uint64_t last_site = 0, last_site_result = 0;  // most objects share their neighbour's site
   bool lenient = false;  // relocating old copies for callbacks: failures become NULL
+  // Backward (validation) mode: this Impl transfers the destination of `forward` back into a
+  // copy of its source; bytes the forward transfer read are zeroed before being written back.
+  const Impl* forward = nullptr;
+  bool raw_pointers = false;  // building images for backward callbacks: pointers unrelocated
+  bool image_pass = false;    // relocating those images: pointee types are of the old table
+  struct ReadMask {
+    std::vector<uint8_t> bytes;  // 1 where an element of the forward plan's source is read
+    bool full = false;
+    uint64_t count = 0;
+  };
+  std::unordered_map<uint32_t, ReadMask> read_masks;  // forward plan -> bytes it reads
+  const ReadMask& read_mask(uint32_t forward_plan);  // builds it: not from the worker threads
+  void zero_read_bytes(const Obj& x, uint8_t* d);
+  uint64_t read_bytes(const Obj& x);
 
   // Allocation in the destination while the discovery runs: typed heap objects wait in
   // `pending`; full batches go out through two scratch buffers, so that the destination
