@@ -41,6 +41,9 @@ struct tl_request {
 };
 TL_HIDDEN extern struct tl_request tl_req;
 
+/* The control thread runs during updates (it refuses other requests): its stack mapping, which
+ * holds its TLS and thread descriptor, is the runtime's own and is left out of the diff. */
+TL_HIDDEN extern uint64_t tl_control_stack, tl_control_stack_size;
 /* Starts the control thread for the current process (again after a fork). Idempotent. */
 TL_HIDDEN void tl_control_start(void);
 /* True if fd belongs to the runtime (never inherited by a new version). */
@@ -69,6 +72,7 @@ struct tl_txn {
   int validate;    /* fork a reversed copy and require an equal diff before COMMIT */
   int64_t deadline_ms;
   uint64_t priv, priv_size; /* the private mapping: excluded from the diff */
+  uint64_t ctl, ctl_size;   /* the control thread's stack, TLS and descriptor: excluded too */
   uint64_t rseq[TL_MAX_RSEQ]; /* rseq areas of the parked threads: the kernel writes them */
   int nrseq;
   /* results */

@@ -14,8 +14,9 @@
  * and makes raw system calls only (sys.h), so that between the fork and the verdict neither the
  * past nor the reversed copy changes a byte of the program's memory (no stack frames, no errno,
  * no malloc). What the comparison excludes: the private mapping itself, the rseq areas of the
- * parked threads (the kernel writes the current CPU there on every return to user space), and
- * shared mappings (the same pages in both processes).
+ * parked threads (the kernel writes the current CPU there on every return to user space), the
+ * runtime's control thread's stack (it keeps answering other clients), and shared mappings (the
+ * same pages in both processes).
  *
  * Threading: runs on the thread performing the update; every other program thread is parked
  * (blocked in a futex wait, all signals blocked). The reversed copy has that one thread.
@@ -173,6 +174,7 @@ static long tl_present(long pm, uint64_t start, uint64_t end, struct tl_range* o
 
 static int tl_excluded(const struct tl_txn* t, uint64_t addr) {
   if (addr >= t->priv && addr < t->priv + t->priv_size) return 1;
+  if (addr >= t->ctl && addr < t->ctl + t->ctl_size) return 1;
   for (int i = 0; i < t->nrseq; i++)
     if (addr >= t->rseq[i] && addr < t->rseq[i] + 32) return 1;
   return 0;
@@ -263,7 +265,9 @@ static void tl_diff(struct tl_txn* t) {
     int ok = s[0] == 'r' && s[1] == 'w' && s[3] == 'p';
     while (*s && *s != '\n') s++;
     if (*s) s++;
-    if (!ok || (start >= t->priv && end <= t->priv + t->priv_size)) continue;
+    if (!ok || (start >= t->priv && end <= t->priv + t->priv_size) ||
+        (start >= t->ctl && end <= t->ctl + t->ctl_size))
+      continue;
     r->mappings++;
     /* Pages present in neither process read the same (zeros, or the same file). */
     uint64_t nm = 0, nt = 0;

@@ -472,6 +472,8 @@ static void tl_old_side(void) {
     t->deadline_ms = deadline;
     t->priv = (uint64_t)(uintptr_t)arena.base;
     t->priv_size = total;
+    t->ctl = tl_control_stack;
+    t->ctl_size = tl_control_stack_size;
     pthread_mutex_lock(&tl_q_lock);
     for (int i = 0; i < tl_nthreads && t->nrseq < TL_MAX_RSEQ; i++)
       if (tl_thread_rseq[i]) t->rseq[t->nrseq++] = tl_thread_rseq[i];

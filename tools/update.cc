@@ -51,8 +51,9 @@ int run(const UpdateArgs& args) {
                   static_cast<unsigned long long>(c.bytes_validated),
                   static_cast<unsigned long long>(c.bytes));
     validation = line;
-    for (const auto& why : c.left_out)
-      std::fprintf(stderr, "tandem: not validated: %s\n", why.c_str());
+    if (args.verbose)
+      for (const auto& why : c.left_out)
+        std::fprintf(stderr, "tandem: note: not validated: %s\n", why.c_str());
   }
   std::printf(
       "tandem: updated %d -> %d in %.1f ms (paused %.1f ms): %llu variables, %llu heap objects, "

@@ -167,7 +167,7 @@ Expected<void> StateTransfer::Impl::send_batch() {
   for (size_t i = 0; i < n; i++) {
     Obj& x = objs[b.objs[i]];
     reqs[i].size = x.dst_size;
-    reqs[i].site = dst_site((*heap)[x.ref].site);
+    reqs[i].site = dst_site((*heap)[x.ref].site) | kSiteTransferred;
     x.alloc_size = x.dst_size + 1;
   }
   RemoteMemory mem(dst->pid());

@@ -25,6 +25,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "tandem/live.h"
 #include "update/proc/remote_io.h"
@@ -349,7 +350,8 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
     std::string var_key;
     if (x.kind == ObjKind::kHeap) {
       HeapIndex::Found found = b.heap->find(y.src_addr);
-      if (found.where != HeapIndex::Where::kObject || found.offset != 0) {
+      if (found.where != HeapIndex::Where::kObject || found.offset != 0 ||
+          !(*b.heap)[found.object].transferred) {
         left_out["freed in the new version (by a callback)"]++;
         y.transfer = y.validate = false;
         continue;
@@ -461,6 +463,9 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
   if (auto r = batch.flush(); !r)
     return fail(FailureKind::kSystem,
                 "cannot write the reversed copy's memory: " + r.error().describe());
+  if (f.events)
+    for (const auto& why : cov.left_out)
+      f.events("not_validated", "\"why\":" + nlohmann::json(why).dump());
   if (f.events)
     f.events("transferred_back",
              fmt::format("\"objects\":{},\"validated\":{},\"bytes\":{},\"bytes_validated\":{},"
