@@ -583,10 +583,12 @@ static void tl_new_side(void) {
         req[i].size = (uint64_t)(uintptr_t)p;
         if (p == NULL) break;
       }
+      tl_heap_describe(&tl_block_data); /* the registry grew: its extent, for the tool */
       tl_send(fd, TL_MSG_ALLOCATED, i, 0);
     } else if (m.type == TL_MSG_FREE) {
       const uint64_t* addrs = (const uint64_t*)(uintptr_t)m.a;
       for (int64_t i = 0; i < m.b; i++) free((void*)(uintptr_t)addrs[i]);
+      tl_heap_describe(&tl_block_data); /* the registry grew: its extent, for the tool */
       tl_send(fd, TL_MSG_FREED, m.b, 0);
     } else if (m.type == TL_MSG_CALL) {
       struct tl_call_req* req = (struct tl_call_req*)(uintptr_t)m.a;
@@ -600,6 +602,7 @@ static void tl_new_side(void) {
           break;
         }
       }
+      tl_heap_describe(&tl_block_data); /* the registry grew: its extent, for the tool */
       tl_send(fd, TL_MSG_CALLED, failed, rc);
     } else if (m.type == TL_MSG_SANDBOX && !sandboxed) {
       /* Backward callbacks run in a copy of this process: whatever they write (even by mistake)

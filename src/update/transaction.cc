@@ -330,7 +330,10 @@ Expected<void> validate(StateTransfer& transfer, Session& session, Channel& old_
   std::string what;
   for (uint64_t i = 0; i < report.count && i < 3; i++) {
     const tl_diff_entry& e = report.first[i];
-    Difference d{e.addr, e.past, e.reversed, e.words, transfer.describe_source_address(e.addr)};
+    // Name the first differing byte, not the word (a word may straddle two members).
+    uint64_t delta = e.past ^ e.reversed;
+    uint64_t first = e.addr + (delta ? static_cast<uint64_t>(__builtin_ctzll(delta)) / 8 : 0);
+    Difference d{first, e.past, e.reversed, e.words, transfer.describe_source_address(first)};
     log.emit("difference", fmt::format("\"addr\":{},\"past\":{},\"reversed\":{},\"words\":{},"
                                        "\"where\":{}",
                                        d.addr, d.past, d.reversed, d.words,

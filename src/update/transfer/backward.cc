@@ -131,12 +131,26 @@ namespace {
 
 // Relocates, in place, the pointers of an image in the old layout whose pointers hold addresses
 // of the new process (what a backward callback produced), walking a plan of old types.
+// Only pointers that hold new-process addresses are relocated: those the default conversion
+// wrote (bytes the forward transfer read) and those the callback changed; the others still hold
+// the old process's value (a member the update dropped).
+struct ImageSpan {
+  const uint8_t* base;    // the image
+  const uint8_t* before;  // the image before the callback
+  const std::vector<uint8_t>* mask;
+  bool fresh(const uint8_t* p) const {
+    uint64_t k = static_cast<uint64_t>(p - base);
+    return (k < mask->size() && (*mask)[k]) || std::memcmp(p, before + k, 8) != 0;
+  }
+};
+
 void relocate_image(StateTransfer::Impl& b, const TypeMatcher& m, uint32_t plan, uint8_t* img,
-                    uint32_t o, uint64_t off, StateTransfer::Impl::Counters& c) {
+                    uint32_t o, uint64_t off, StateTransfer::Impl::Counters& c,
+                    const ImageSpan& span) {
   for (const Op& op : m.get(plan).ops) {
     switch (op.kind) {
       case OpKind::kPointer: {
-        if (op.flags & kPtrNoWrite) break;
+        if (op.flags & kPtrNoWrite || !span.fresh(img + op.src_off)) break;
         uint64_t v = load64(img + op.src_off);
         uint64_t tag = (op.flags & kPtrTagged) ? v & op.tag_mask : 0;
         Op weak = op;
@@ -149,7 +163,7 @@ void relocate_image(StateTransfer::Impl& b, const TypeMatcher& m, uint32_t plan,
       case OpKind::kRepeat:
         for (uint64_t k = 0; k < op.len; k++)
           relocate_image(b, m, op.sub, img + op.src_off + k * op.src_stride, o,
-                         off + op.src_off + k * op.src_stride, c);
+                         off + op.src_off + k * op.src_stride, c, span);
         break;
       case OpKind::kUnion: {
         const UnionPlan& u = m.union_plan(op.sub);
@@ -158,7 +172,7 @@ void relocate_image(StateTransfer::Impl& b, const TypeMatcher& m, uint32_t plan,
         if (u.tag_bits) raw = (raw >> u.tag_bit_off) & ((1ull << u.tag_bits) - 1);
         for (const auto& [value, pl] : u.cases)
           if (static_cast<uint64_t>(value) == raw && pl != kNoPlan)
-            relocate_image(b, m, pl, img + op.src_off, o, off + op.src_off, c);
+            relocate_image(b, m, pl, img + op.src_off, o, off + op.src_off, c, span);
         break;
       }
       default:
@@ -233,6 +247,10 @@ static Expected<uint64_t> run_backward_callbacks(StateTransfer::Impl& b, Agent& 
     image_off[i] = total;
     total += (calls[i].old_size + 15) & ~uint64_t{15};
   }
+  // Each image starts as the element about to be written back (the old process's bytes, those
+  // the forward transfer read replaced by the default conversion) with its pointers left as
+  // addresses of the new process: the callback sees objects of its own process, and a member it
+  // does not write keeps the old value, while one it writes wrong differs.
   std::vector<uint8_t> buf(total, 0);
   StateTransfer::Impl::Counters ignored;
   b.raw_pointers = true;
@@ -242,10 +260,12 @@ static Expected<uint64_t> run_backward_callbacks(StateTransfer::Impl& b, Agent& 
     uint32_t plan = y.plan;
     if (y.kind != ObjKind::kHeap && c.path.size() && b.ann.find(AnnKind::kBackwardType, c.path))
       plan = b.matcher->plan(nt.resolved(element_of(nt, y, y.src_type).first), c.old_type, false);
+    std::memcpy(buf.data() + image_off[i], b.out_ptr(y) + c.elem * c.old_size, c.old_size);
     b.apply_plan(plan, b.src_bytes(y) + c.elem * c.new_size, buf.data() + image_off[i], c.obj,
                  c.elem * c.new_size, ignored, nullptr);
   }
   b.raw_pointers = false;
+  std::vector<uint8_t> before = buf;
   auto pid = agent.sandbox_begin();
   if (!pid) return pid.failure();
   auto scratch = agent.map(total);
@@ -286,12 +306,13 @@ static Expected<uint64_t> run_backward_callbacks(StateTransfer::Impl& b, Agent& 
   for (size_t i = 0; i < calls.size(); i++) {
     const BackCall& call = calls[i];
     uint8_t* img = buf.data() + image_off[i];
-    relocate_image(b, fm, fm.plan(call.old_type, call.old_type, true), img, call.obj,
-                   call.elem * call.old_size, c);
-    uint8_t* out = b.out_ptr(b.objs[call.obj]) + call.elem * call.old_size;
     const auto& mask = b.read_mask(call.fwd_plan);
-    for (uint64_t k = 0; k < call.old_size && k < mask.bytes.size(); k++)
-      if (mask.bytes[k]) out[k] = img[k];
+    ImageSpan span{img, before.data() + image_off[i], &mask.bytes};
+    relocate_image(b, fm, fm.plan(call.old_type, call.old_type, true), img, call.obj,
+                   call.elem * call.old_size, c, span);
+    // The callback answers for the whole element: members the update dropped that it restores
+    // are validated too.
+    std::memcpy(b.out_ptr(b.objs[call.obj]) + call.elem * call.old_size, img, call.old_size);
   }
   b.image_pass = false;
   return uint64_t{calls.size()};
