@@ -22,6 +22,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -192,6 +193,34 @@ struct BackCall {
   std::string path;
 };
 
+// The allocator's bookkeeping around a transferred object of the new version: runtime/alloc.c's
+// header (slot | pad, check word p ^ key ^ word 0), and glibc's chunk size in front of it. A
+// write past another object that landed there would break a later free() without changing any
+// object the comparison sees.
+std::optional<std::string> heap_integrity(const StateTransfer::Impl& b, uint64_t addr,
+                                          uint64_t size, std::optional<uint64_t>& key) {
+  const uint8_t* h = b.heap->local(addr - 16);
+  const uint8_t* c = b.heap->local(addr - 24);
+  if (h == nullptr || c == nullptr) return std::nullopt;
+  uint64_t w0 = load64(h), w1 = load64(h + 8);
+  uint64_t k = w1 ^ addr ^ w0;
+  if (!key) key = k;
+  auto broken = [&](const char* what) {
+    return fmt::format("the allocator's {} in front of the new version's object at {:#x} ({} bytes) "
+                       "was overwritten (a write past the end of the object before it?)",
+                       what, addr, size);
+  };
+  if (k != *key) return broken("header");
+  if ((w0 >> 56) != 4) return std::nullopt;  // over-aligned: another layout
+  uint64_t chunk = load64(c);
+  if (chunk & 2) return std::nullopt;  // mmapped chunk: page-rounded
+  uint64_t want = std::max<uint64_t>(32, (size + 16 + 8 + 15) & ~uint64_t{15});
+  // glibc hands out a free chunk whole when the rest would be smaller than its minimum (32).
+  uint64_t have = chunk & ~uint64_t{7};
+  if (have < want || have >= want + 32) return broken("chunk size");
+  return std::nullopt;
+}
+
 }  // namespace
 
 // Runs the new version's backward callbacks in a sandbox copy of it and merges their images into
@@ -340,6 +369,7 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
   for (const Annotation* a : b.ann.all(AnnKind::kBackwardType)) back_types.insert(a->path);
   for (const Annotation* a : b.ann.all(AnnKind::kBackwardVar)) back_vars.insert(a->path);
   std::map<std::string, uint64_t> left_out;
+  std::optional<uint64_t> key;  // the new version's header key, learnt from its first object
 
   b.objs.resize(f.objs.size());
   b.root_count = f.root_count;
@@ -383,10 +413,25 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
                                 y.src_addr, (*b.heap)[found.object].size, x.dst_size));
         continue;
       }
+      if (auto bad = heap_integrity(b, y.src_addr, x.dst_size, key)) {
+        b.violation(*bad);
+        continue;
+      }
       y.ref = found.object;
       b.heap_obj[found.object] = o;
     } else {
-      if (x.kind == ObjKind::kGlobal) var_key = nvars[x.dst_ref].key;
+      // Where the variable is, from the new version's DWARF and registered locals again, not
+      // from the forward run: a variable written elsewhere must show.
+      if (x.kind == ObjKind::kGlobal || x.kind == ObjKind::kTls) {
+        const Variable& v = nvars[x.dst_ref];
+        if (x.kind == ObjKind::kGlobal) var_key = v.key;
+        uint64_t base = x.kind == ObjKind::kTls ? fut.tls_block().value_or(0) : fut.bias();
+        y.src_addr = base + v.addr;
+        y.src_size = v.size;
+      } else if (x.dst_ref < fut.locals().size()) {
+        y.src_addr = fut.locals()[x.dst_ref].addr;
+        y.src_size = fut.locals()[x.dst_ref].size;
+      }
       y.bytes = static_cast<uint32_t>(b.root_bytes.size());
       b.root_bytes.emplace_back();
       root_ranges.push_back({y.src_addr, y.src_size});
