@@ -7,6 +7,7 @@
 
 #include "tools/subcommand.h"
 #include "update/transaction.h"
+#include "update/transfer/fault.h"
 
 namespace tandem {
 namespace {
@@ -30,6 +31,10 @@ int run(const UpdateArgs& args) {
   opt.pidfile = args.pidfile;
   opt.validate = !args.no_validate;
   auto result = update::run_update(opt);
+  if (*update::fi::configuration())  // the tandem-fi build under a fault-injection campaign
+    std::fprintf(stderr, "tandem: fault injection (%s): %llu faults injected\n",
+                 update::fi::configuration(),
+                 static_cast<unsigned long long>(update::fi::activated()));
   if (!result) {
     const update::Failure& f = result.failure();
     std::string line = update::is_rollback(f.kind)

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "tandem/live.h"
+#include "../fault_inject.h" /* KV_FAULT_INJECTION builds only: the campaign */
 
 TANDEM_PROGRAM("kvstore");
 
@@ -340,20 +341,20 @@ static int rehash_store(void* new_obj, const void* old_obj, const struct tandem_
 #ifdef KV_FAULT_CALLBACK_SLOW
   sleep(3); /* long enough for a test to kill the old version in the middle of the transfer */
 #endif
-  struct entry* all = NULL;
-  for (int b = 0; b < NBUCKETS; b++) {
-    while (t->buckets[b]) {
+  struct entry* all = KV_INIT((struct entry*)NULL);
+  for (int b = 0; KV_BRANCH(b < NBUCKETS); b++) {
+    while (KV_BRANCH(t->buckets[b] != NULL)) {
       struct entry* e = t->buckets[b];
       t->buckets[b] = e->next;
-      e->next = all;
+      e->next = KV_PTR(all);
       all = e;
     }
   }
-  while (all) {
+  while (KV_BRANCH(all != NULL)) {
     struct entry* e = all;
     all = e->next;
     struct entry** slot = &t->buckets[hash(e->key) % NBUCKETS];
-    e->next = *slot;
+    e->next = KV_PTR(*slot);
     *slot = e;
   }
   return 0;
@@ -363,7 +364,8 @@ TANDEM_TRANSFORM_VAR("kvstore.c:store", rehash_store);
 static int stamp_entry(void* new_obj, const void* old_obj, const struct tandem_xfer* x) {
   (void)old_obj;
   (void)x;
-  ((struct entry*)new_obj)->created = time(NULL);
+  time_t now = time(NULL);
+  memcpy(&((struct entry*)new_obj)->created, &now, KV_SIZE(sizeof now));
 #ifdef KV_FAULT_CALLBACK_POINTER
   ((struct entry*)new_obj)->key += 1; /* a bug: the key pointer is off by one */
 #endif
@@ -392,24 +394,24 @@ struct table_v1 {
  * the v1 chain is their merge by key. */
 static struct entry* v1_next(const char* key) {
   unsigned b = hash(key) % V1_NBUCKETS;
-  struct entry* best = NULL;
-  for (unsigned half = b; half < NBUCKETS; half += V1_NBUCKETS)
-    for (struct entry* c = store.buckets[half]; c; c = c->next)
-      if (strcmp(c->key, key) > 0) {
+  struct entry* best = KV_INIT((struct entry*)NULL);
+  for (unsigned half = b; KV_BRANCH(half < NBUCKETS); half += V1_NBUCKETS)
+    for (struct entry* c = store.buckets[half]; KV_BRANCH(c != NULL); c = c->next)
+      if (KV_BRANCH(strcmp(c->key, key) > 0)) {
         if (!best || strcmp(c->key, best->key) < 0) best = c;
         break;
       }
-  return best;
+  return KV_PTR(best);
 }
 
 static int unhash_store(void* old_obj, const void* new_obj, const struct tandem_xfer* x) {
   (void)x;
   struct table_v1* old = old_obj;
   const struct table* t = new_obj;
-  for (unsigned b = 0; b < V1_NBUCKETS; b++) {
+  for (unsigned b = 0; KV_BRANCH(b < V1_NBUCKETS); b++) {
     struct entry* a = t->buckets[b];
     struct entry* c = t->buckets[b + V1_NBUCKETS];
-    old->buckets[b] = !a ? c : !c ? a : strcmp(a->key, c->key) < 0 ? a : c;
+    old->buckets[b] = KV_PTR(!a ? c : !c ? a : strcmp(a->key, c->key) < 0 ? a : c);
   }
   old->count = t->count;
   return 0;
@@ -452,10 +454,11 @@ TANDEM_BACKWARD_VAR("kvstore.c:stats", narrow_history);
 static int count_value_bytes(void* new_obj, const void* old_obj, const struct tandem_xfer* x) {
   (void)old_obj;
   (void)x;
-  unsigned long total = 0;
-  for (int b = 0; b < NBUCKETS; b++)
-    for (struct entry* e = store.buckets[b]; e; e = e->next) total += strlen(e->value);
-  *(unsigned long*)new_obj = total;
+  unsigned long total = KV_INIT(0ul);
+  for (int b = 0; KV_BRANCH(b < NBUCKETS); b++)
+    for (struct entry* e = store.buckets[b]; KV_BRANCH(e != NULL); e = e->next)
+      total += strlen(e->value);
+  *KV_PTR((unsigned long*)new_obj) = total;
   return 0;
 }
 TANDEM_INIT_VAR("kvstore.c:value_bytes", count_value_bytes);

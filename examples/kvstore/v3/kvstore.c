@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "tandem/live.h"
+#include "../fault_inject.h" /* KV_FAULT_INJECTION builds only: the campaign */
 
 TANDEM_PROGRAM("kvstore");
 
@@ -328,15 +329,14 @@ static int split_entry(void* new_obj, const void* old_obj, const struct tandem_x
   (void)x;
   struct entry* e = new_obj;
   const struct entry_v2* old = old_obj;
-  e->meta = malloc(sizeof *e->meta);
-  if (!e->meta) return 1;
-  e->meta->hits = old->hits;
-#ifndef KV_FAULT_FORGET_FIELD
-  e->meta->created = old->created;
-#else
-  e->meta->created = 0; /* a bug: the creation time is not carried over */
+  struct meta* m = malloc(sizeof *m);
+  if (!m) return 1;
+  struct meta fresh = {KV_INIT(old->hits), KV_INIT(old->created), KV_INIT((time_t)0)};
+  memcpy(m, &fresh, KV_SIZE(sizeof fresh));
+  e->meta = KV_PTR(m);
+#ifdef KV_FAULT_FORGET_FIELD
+  m->created = 0; /* a bug: the creation time is not carried over */
 #endif
-  e->meta->accessed = 0;
   return 0;
 }
 TANDEM_TRANSFORM_TYPE("struct entry", split_entry);
@@ -347,8 +347,11 @@ static int join_entry(void* old_obj, const void* new_obj, const struct tandem_xf
   (void)x;
   struct entry_v2* old = old_obj;
   const struct entry* e = new_obj;
-  old->hits = e->meta->hits;
-  old->created = e->meta->created;
+  const struct meta* m = KV_PTR(e->meta);
+  if (KV_BRANCH(m != NULL)) {
+    old->hits = KV_INIT(m->hits);
+    old->created = KV_INIT(m->created);
+  }
   return 0;
 }
 TANDEM_BACKWARD_TYPE("struct entry", join_entry);

@@ -4,7 +4,7 @@
 // (the `tandem` command) every hook is the identity and costs nothing. The `tandem-fi` build
 // (experiments/ttst) compiles the same engine with TANDEM_FAULT_INJECTION: then each execution of
 // a hook of the configured kind misbehaves with probability phi, as a programming error would:
-//   branch    a branch or loop condition is flipped (FI_BRANCH)
+//   branch    a branch or loop condition is flipped, once or stuck (FI_BRANCH)
 //   init      an initialisation is skipped, leaving what was in memory (FI_SKIP_INIT)
 //   pointer   a pointer value is corrupted: a random value or off by one byte (FI_PTR)
 //   overflow  a copy is longer than it should be by 1 to 100 % (FI_SIZE)
@@ -15,6 +15,7 @@
 // Threading: hooks may run on the transform's two threads; the generator is one atomic counter.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 namespace tandem::update::fi {
@@ -25,6 +26,16 @@ enum class Kind : int { kNone = 0, kBranch, kInit, kPointer, kOverflow, kLeak };
 bool fire(Kind kind);
 uint64_t random64();
 bool flip(bool cond);
+// A branch hook: each firing flips the condition once, or leaves it stuck at the flipped value
+// for the rest of the run (a stuck-at fault: loops that never end, or never start).
+template <int Site>
+bool branch(bool cond) {
+  static std::atomic<int> stuck{0};  // 0: healthy, 1: stuck at false, 2: stuck at true
+  if (int s = stuck.load(std::memory_order_relaxed)) return s == 2;
+  if (!fire(Kind::kBranch)) return cond;
+  if (random64() & 1) stuck.store(cond ? 1 : 2, std::memory_order_relaxed);
+  return !cond;
+}
 uint64_t corrupt_pointer(uint64_t value);
 uint64_t overflow(uint64_t size);
 // How many faults were injected so far (for the events file).
@@ -34,7 +45,7 @@ const char* configuration();  // "" when fault injection is off
 }  // namespace tandem::update::fi
 
 #ifdef TANDEM_FAULT_INJECTION
-#define FI_BRANCH(cond) (::tandem::update::fi::flip(static_cast<bool>(cond)))
+#define FI_BRANCH(cond) (::tandem::update::fi::branch<__COUNTER__>(static_cast<bool>(cond)))
 #define FI_SKIP_INIT() (::tandem::update::fi::fire(::tandem::update::fi::Kind::kInit))
 #define FI_PTR(value) (::tandem::update::fi::corrupt_pointer(value))
 #define FI_SIZE(size) (::tandem::update::fi::overflow(size))
