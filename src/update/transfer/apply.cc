@@ -453,8 +453,15 @@ Expected<void> StateTransfer::Impl::transform() {
   // already), merged when the gap between them is a few allocator headers.
   constexpr uint64_t kGap = 256;
   auto by_addr = [&](uint32_t a, uint32_t b) { return objs[a].dst_addr < objs[b].dst_addr; };
-  if (!std::is_sorted(heap_objs.begin(), heap_objs.end(), by_addr))
-    std::sort(heap_objs.begin(), heap_objs.end(), by_addr);
+  if (!std::is_sorted(heap_objs.begin(), heap_objs.end(), by_addr)) {
+    // Sorted as (address, object) pairs: the comparisons stay in one array (going back, the
+    // objects come in discovery order, far from address order).
+    BigVector<std::pair<uint64_t, uint32_t>> keyed(heap_objs.size());
+    for (size_t i = 0; i < heap_objs.size(); i++)
+      keyed[i] = {objs[heap_objs[i]].dst_addr, heap_objs[i]};
+    std::sort(keyed.begin(), keyed.end());
+    for (size_t i = 0; i < keyed.size(); i++) heap_objs[i] = keyed[i].second;
+  }
   spans.clear();
   uint64_t local = 0;
   for (uint32_t o : heap_objs) {
@@ -499,7 +506,7 @@ Expected<void> StateTransfer::Impl::transform() {
   };
   Counters helper_counters;
   std::thread helper;
-  if (heap_objs.size() >= 16 * kChunk) helper = std::thread([&] { work(helper_counters); });
+  if (heap_objs.size() >= 4 * kChunk) helper = std::thread([&] { work(helper_counters); });
   work(main);
   if (helper.joinable()) helper.join();
   if (!forward) {

@@ -446,7 +446,7 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
         y.state = ObjState::kBytes;
       }
     }
-    std::string tname = nt[element_of(nt, x, x.dst_type).first].name;
+    const std::string& tname = nt[element_of(nt, x, x.dst_type).first].name;
     if (x.state == ObjState::kTyped && !tname.empty() && fwd_types.count(tname) &&
         !back_types.count(tname)) {
       left_out[tname + ": forward callback without TANDEM_BACKWARD_TYPE"]++;
