@@ -89,6 +89,9 @@ enum { TL_VERDICT_ROLLBACK = 0, TL_VERDICT_COMMIT = 1 };
  * VALIDATE. Returns with t->verdict set and the reversed copy reaped. */
 TL_HIDDEN void tl_transaction_on_stack(struct tl_txn* t, void* stack_hi);
 
+/* update.c: a sandbox copy's life (serves MAP/CALL on fd until SANDBOX_END, then exits). */
+TL_HIDDEN __attribute__((noreturn)) void tl_sandbox_serve(int fd);
+
 /* Raw helpers. */
 TL_HIDDEN void tl_write_str(int fd, const char* s);
 TL_HIDDEN size_t tl_fmt_u64(char* out, uint64_t v);

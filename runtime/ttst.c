@@ -355,6 +355,37 @@ static void tl_transaction(struct tl_txn* t) {
       tl_raw_send(conn, TL_MSG_VALIDATED,
                   t->report->error ? -1 : (int64_t)t->report->words,
                   (int64_t)(uintptr_t)t->report);
+    } else if (msg.type == TL_MSG_SANDBOX) {
+      /* Undoing an update (the new binary is this one's predecessor): the conversions are this
+       * version's backward callbacks, run in a disposable copy of this process that serves the
+       * tool on this connection until SANDBOX_END; meanwhile this process does not read it. */
+      int parent = (int)tl_sys0(SYS_getpid);
+      long pid = tl_sys5(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+      if (pid == 0) {
+        tl_sys2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+        if (tl_sys0(SYS_getppid) != parent) tl_sys1(SYS_exit_group, 0);
+        tl_sandbox_serve(conn);
+      }
+      if (pid < 0) {
+        tl_raw_send(conn, TL_MSG_SANDBOX_DIED, 0, -pid);
+        continue;
+      }
+      for (;;) {
+        tl_bzero(&info, sizeof info);
+        long w = tl_sys5(SYS_waitid, P_PID, pid, (long)&info, WEXITED | WNOHANG, 0);
+        if (w == 0 && info.si_pid != 0) break;
+        if (w < 0 && w != -EINTR) break;
+        if (tl_raw_now_ms() >= t->deadline_ms) {
+          tl_raw_kill_reap((int)pid);
+          break;
+        }
+        struct {
+          long sec, nsec;
+        } pause_for = {0, 2000000};
+        tl_sys2(SYS_nanosleep, &pause_for, 0);
+      }
+      if (info.si_code != CLD_EXITED || info.si_status != 0)
+        tl_raw_send(conn, TL_MSG_SANDBOX_DIED, info.si_code, info.si_status);
     } else if (msg.type == TL_MSG_COMMIT) {
       /* The verdict is ours: without an equal diff, a commit request is a rollback. */
       if (t->child_alive && (!t->validate || validated)) t->verdict = TL_VERDICT_COMMIT;

@@ -538,6 +538,68 @@ static void tl_quiesce(void) {
 
 /* ---- the new side ---- */
 
+/* Serves one request of the tool that needs this process's memory or code (MAP, UNMAP, ALLOC,
+ * FREE, CALL). Returns 0 if the message was none of them. Used by a new version and by the
+ * disposable copies that run callbacks (sandboxes, of a new version or of an old one). */
+static int tl_serve_request(int fd, const struct tl_msg* m) {
+  if (m->type == TL_MSG_MAP) {
+    /* Populated at once: the tool fills it right away, faulting page by page costs more. */
+    void* p = mmap(NULL, (size_t)m->a, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    tl_send(fd, TL_MSG_MAPPED, p == MAP_FAILED ? -errno : (int64_t)(uintptr_t)p, 0);
+  } else if (m->type == TL_MSG_UNMAP) {
+    munmap((void*)(uintptr_t)m->a, (size_t)m->b);
+    tl_send(fd, TL_MSG_UNMAPPED, 0, 0);
+  } else if (m->type == TL_MSG_ALLOC) {
+    struct tl_alloc_req* req = (struct tl_alloc_req*)(uintptr_t)m->a;
+    int64_t i = 0;
+    for (; i < m->b; i++) {
+      void* p = tl_alloc_with_site(req[i].size, req[i].site);
+      req[i].size = (uint64_t)(uintptr_t)p;
+      if (p == NULL) break;
+    }
+    tl_heap_describe(&tl_block_data); /* the registry grew: its extent, for the tool */
+    tl_send(fd, TL_MSG_ALLOCATED, i, 0);
+  } else if (m->type == TL_MSG_FREE) {
+    const uint64_t* addrs = (const uint64_t*)(uintptr_t)m->a;
+    for (int64_t i = 0; i < m->b; i++) free((void*)(uintptr_t)addrs[i]);
+    tl_heap_describe(&tl_block_data); /* the registry grew: its extent, for the tool */
+    tl_send(fd, TL_MSG_FREED, m->b, 0);
+  } else if (m->type == TL_MSG_CALL) {
+    struct tl_call_req* req = (struct tl_call_req*)(uintptr_t)m->a;
+    int64_t failed = -1, rc = 0;
+    for (int64_t i = 0; i < m->b; i++) {
+      tandem_transform_fn fn = (tandem_transform_fn)(uintptr_t)req[i].fn;
+      rc = fn((void*)(uintptr_t)req[i].new_obj, (const void*)(uintptr_t)req[i].old_obj,
+              (const struct tandem_xfer*)(uintptr_t)req[i].xfer);
+      if (rc != 0) {
+        failed = i;
+        break;
+      }
+    }
+    tl_heap_describe(&tl_block_data); /* the registry grew: its extent, for the tool */
+    tl_send(fd, TL_MSG_CALLED, failed, rc);
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+/* A sandbox's life: a copy of this process serving the tool's requests on fd until SANDBOX_END
+ * (or the tool's disappearance), then it exits. Whatever the callbacks it runs write stays in it. */
+__attribute__((noreturn)) void tl_sandbox_serve(int fd) {
+  tl_send(fd, TL_MSG_SANDBOXED, getpid(), 0);
+  for (;;) {
+    struct tl_msg m;
+    if (tl_recv(fd, &m, -1) <= 0) _exit(0);
+    if (m.type == TL_MSG_SANDBOX_END) {
+      tl_send(fd, TL_MSG_SANDBOX_ENDED, 0, 0);
+      _exit(0);
+    }
+    tl_serve_request(fd, &m);
+  }
+}
+
 /* In a new version, every thread that reaches an update point before the transfer is complete
  * waits for it: the first one serves the tool, the others block until it is done. */
 static int tl_resume_done;
@@ -567,43 +629,8 @@ static void tl_new_side(void) {
         break;
       _exit(75);
     }
-    if (m.type == TL_MSG_MAP) {
-      /* Populated at once: the tool fills it right away, faulting page by page costs more. */
-      void* p = mmap(NULL, (size_t)m.a, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-      tl_send(fd, TL_MSG_MAPPED, p == MAP_FAILED ? -errno : (int64_t)(uintptr_t)p, 0);
-    } else if (m.type == TL_MSG_UNMAP) {
-      munmap((void*)(uintptr_t)m.a, (size_t)m.b);
-      tl_send(fd, TL_MSG_UNMAPPED, 0, 0);
-    } else if (m.type == TL_MSG_ALLOC) {
-      struct tl_alloc_req* req = (struct tl_alloc_req*)(uintptr_t)m.a;
-      int64_t i = 0;
-      for (; i < m.b; i++) {
-        void* p = tl_alloc_with_site(req[i].size, req[i].site);
-        req[i].size = (uint64_t)(uintptr_t)p;
-        if (p == NULL) break;
-      }
-      tl_heap_describe(&tl_block_data); /* the registry grew: its extent, for the tool */
-      tl_send(fd, TL_MSG_ALLOCATED, i, 0);
-    } else if (m.type == TL_MSG_FREE) {
-      const uint64_t* addrs = (const uint64_t*)(uintptr_t)m.a;
-      for (int64_t i = 0; i < m.b; i++) free((void*)(uintptr_t)addrs[i]);
-      tl_heap_describe(&tl_block_data); /* the registry grew: its extent, for the tool */
-      tl_send(fd, TL_MSG_FREED, m.b, 0);
-    } else if (m.type == TL_MSG_CALL) {
-      struct tl_call_req* req = (struct tl_call_req*)(uintptr_t)m.a;
-      int64_t failed = -1, rc = 0;
-      for (int64_t i = 0; i < m.b; i++) {
-        tandem_transform_fn fn = (tandem_transform_fn)(uintptr_t)req[i].fn;
-        rc = fn((void*)(uintptr_t)req[i].new_obj, (const void*)(uintptr_t)req[i].old_obj,
-                (const struct tandem_xfer*)(uintptr_t)req[i].xfer);
-        if (rc != 0) {
-          failed = i;
-          break;
-        }
-      }
-      tl_heap_describe(&tl_block_data); /* the registry grew: its extent, for the tool */
-      tl_send(fd, TL_MSG_CALLED, failed, rc);
+    if (tl_serve_request(fd, &m)) {
+      /* served */
     } else if (m.type == TL_MSG_SANDBOX && !sandboxed) {
       /* Backward callbacks run in a copy of this process: whatever they write (even by mistake)
        * cannot reach the state this version resumes with. The copy serves the tool until

@@ -129,6 +129,13 @@ typedef int (*tandem_transform_fn)(void* new_obj, const void* old_obj, const str
 /* The program's identity: `tandem update` refuses a new binary whose identity differs. */
 #define TANDEM_PROGRAM(name) __attribute__((used)) const char tandem_program_id[] = name
 
+/* The version of this binary and of the one it updates from. Callbacks convert between these
+ * two: TANDEM_TRANSFORM_* from `previous`, TANDEM_BACKWARD_* back to it. With both declared,
+ * `tandem update PID PREVIOUS_BIN` on a process running this version undoes the update (a cold
+ * rollback): this version's backward callbacks convert its state to the previous layout. */
+#define TANDEM_VERSION(name, previous) \
+  __attribute__((used)) const char tandem_program_version[] = name "\n" previous
+
 #define TANDEM_UNION(path, tag_and_cases) TANDEM_ANNOTATE_(TANDEM_ANN_UNION, path, tag_and_cases, 0)
 #define TANDEM_VOID_TYPE(path, type) TANDEM_ANNOTATE_(TANDEM_ANN_VOID_TYPE, path, type, 0)
 #define TANDEM_PTR_IN_INT(path, type) TANDEM_ANNOTATE_(TANDEM_ANN_PTR_IN_INT, path, type, 0)

@@ -91,6 +91,11 @@ class Session : public Agent {
           return fail(FailureKind::kNewHung, "the running process gave up waiting and rolled back");
         if (r.status == Channel::Status::kMessage && r.msg.type == TL_MSG_REVERSED_EXITED)
           return fail(FailureKind::kSystem, "the reversed copy of the running process died");
+        if (r.status == Channel::Status::kMessage && r.msg.type == TL_MSG_SANDBOX_DIED) {
+          tl_msg m = r.msg;
+          m.type = TL_MSG_CHILD_EXITED;
+          return died_in_sandbox(m);
+        }
         if (r.status == Channel::Status::kMessage && expected_old_ &&
             r.msg.type == expected_old_)
           return r.msg;
@@ -215,6 +220,56 @@ class Session : public Agent {
   Phase phase_ = Phase::kStarting;
   bool dead_ = false;
   uint32_t expected_old_ = 0;
+};
+
+// The old process's side of an undone update: its backward callbacks run in a sandbox copy of
+// it, which serves on the old process's connection (runtime/ttst.c, SANDBOX).
+class PastSandbox : public Agent {
+ public:
+  PastSandbox(Session& session, Channel& old_ch) : session_(session), old_(old_ch) {}
+  Expected<uint64_t> map(uint64_t bytes) override {
+    auto r = ask(TL_MSG_MAP, static_cast<int64_t>(bytes), 0, TL_MSG_MAPPED);
+    if (!r) return r.failure();
+    if (r->a < 0) return fail(FailureKind::kSystem, "the running process's copy cannot map memory");
+    return static_cast<uint64_t>(r->a);
+  }
+  Expected<void> unmap(uint64_t addr, uint64_t bytes) override {
+    auto r = ask(TL_MSG_UNMAP, static_cast<int64_t>(addr), static_cast<int64_t>(bytes),
+                 TL_MSG_UNMAPPED);
+    if (!r) return r.failure();
+    return {};
+  }
+  Expected<void> alloc_begin(uint64_t, uint64_t) override { return unsupported(); }
+  Expected<uint64_t> alloc_end() override { return unsupported(); }
+  Expected<void> free(uint64_t, uint64_t) override { return unsupported(); }
+  Expected<std::pair<int64_t, int64_t>> call(uint64_t array, uint64_t count) override {
+    auto r = ask(TL_MSG_CALL, static_cast<int64_t>(array), static_cast<int64_t>(count),
+                 TL_MSG_CALLED);
+    if (!r) return r.failure();
+    return std::make_pair(r->a, r->b);
+  }
+  Expected<pid_t> sandbox_begin() override {
+    auto r = ask(TL_MSG_SANDBOX, 0, 0, TL_MSG_SANDBOXED);
+    if (!r) return r.failure();
+    return static_cast<pid_t>(r->a);
+  }
+  Expected<void> sandbox_end() override {
+    auto r = ask(TL_MSG_SANDBOX_END, 0, 0, TL_MSG_SANDBOX_ENDED);
+    if (!r) return r.failure();
+    return {};
+  }
+
+ private:
+  Expected<tl_msg> ask(uint32_t type, int64_t a, int64_t b, uint32_t reply) {
+    if (!old_.send(type, a, b))
+      return fail(FailureKind::kSystem, "the running process disappeared during the update");
+    return session_.await_old(reply);
+  }
+  Failure unsupported() {
+    return fail(FailureKind::kSystem, "the running process's copy does not allocate");
+  }
+  Session& session_;
+  Channel& old_;
 };
 
 // Is NEW a version of OLD? The declared identity decides; otherwise most old variables must
@@ -449,6 +504,17 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   if (!src) return rollback(src.failure());
   StateTransfer transfer(**src, *new_program,
                          [&](const std::string& e, const std::string& f) { log.emit(e, f); });
+  Session session(*old_ch, new_ch, deadline, log);
+  PastSandbox past_sandbox(session, *old_ch);
+  // NEW_BIN is the version the running one was updated from: undo the update with the running
+  // version's backward callbacks (a cold rollback).
+  bool undo = !(*old_program)->version().empty() &&
+              (*old_program)->previous_version() == (*new_program)->version();
+  if (undo) {
+    transfer.undo_with(past_sandbox);
+    log.emit("undo", "\"from\":" + nlohmann::json((*old_program)->version()).dump() +
+                         ",\"to\":" + nlohmann::json((*new_program)->version()).dump());
+  }
   auto source_read = transfer.read_source();  // while the new version starts
 
   auto spawned = old_ch->receive(deadline);
@@ -483,7 +549,6 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
     return rollback(source_read.failure());
   }
 
-  Session session(*old_ch, new_ch, deadline, log);
   auto ready = session.await(TL_MSG_READY);
   if (!ready) return rollback(ready.failure());
   log.emit("new_ready");

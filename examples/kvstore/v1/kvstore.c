@@ -27,6 +27,7 @@
 #include "tandem/live.h"
 
 TANDEM_PROGRAM("kvstore");
+TANDEM_VERSION("v1", "");
 
 #define KV_VERSION "v1"
 #define NBUCKETS 64

@@ -45,6 +45,7 @@
 #include "../fault_inject.h" /* KV_FAULT_INJECTION builds only: the campaign */
 
 TANDEM_PROGRAM("kvstore");
+TANDEM_VERSION("v2", "v1");
 
 #define KV_VERSION "v2"
 #define NBUCKETS 128

@@ -28,6 +28,7 @@
 #include "../fault_inject.h" /* KV_FAULT_INJECTION builds only: the campaign */
 
 TANDEM_PROGRAM("kvstore");
+TANDEM_VERSION("v3", "v2");
 
 #define KV_VERSION "v3"
 #define NBUCKETS 128

@@ -31,7 +31,12 @@ std::pair<std::string, std::string> split_variable_path(const std::string& path)
 Annotations::Annotations(const Program& src, const Program& dst) {
   for (const auto& raw : src.annotations())
     if (!is_write_side(static_cast<AnnKind>(raw.kind))) add(raw, false);
-  for (const auto& raw : dst.annotations()) add(raw, true);
+  // The destination's backward callbacks convert back to its predecessor: the validation's
+  // (Annotations::backward), never a forward transfer's.
+  for (const auto& raw : dst.annotations()) {
+    auto kind = static_cast<AnnKind>(raw.kind);
+    if (kind != AnnKind::kBackwardVar && kind != AnnKind::kBackwardType) add(raw, true);
+  }
 }
 
 Annotations Annotations::backward(const Program& new_program, const Program& old_program) {
@@ -50,6 +55,18 @@ Annotations Annotations::backward(const Program& new_program, const Program& old
                kind == AnnKind::kBackwardType) {
       a.add(raw, true);
     }
+  }
+  return a;
+}
+
+Annotations Annotations::without_callbacks() const {
+  Annotations a = *this;
+  for (auto it = a.by_path_.begin(); it != a.by_path_.end();) {
+    AnnKind k = it->second.kind;
+    bool callback = k == AnnKind::kTransformVar || k == AnnKind::kTransformType ||
+                    k == AnnKind::kInitVar || k == AnnKind::kBackwardVar ||
+                    k == AnnKind::kBackwardType;
+    it = callback ? a.by_path_.erase(it) : std::next(it);
   }
   return a;
 }

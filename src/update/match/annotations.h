@@ -64,6 +64,8 @@ class Annotations {
   // the old one. Read-side kinds of both; the new version's skips, its renames inverted, and its
   // backward callbacks.
   static Annotations backward(const Program& new_program, const Program& old_program);
+  // The same without any callback (transform, init, backward).
+  Annotations without_callbacks() const;
   // Adds one annotation as if the source (from_dst = false) or destination binary declared it.
   void add(const RawAnnotation& raw, bool from_dst);
 

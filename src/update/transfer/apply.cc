@@ -79,6 +79,17 @@ Expected<void> StateTransfer::run(ProcessView& dst, Agent& agent) {
   if (m.events) m.events("allocated", "\"objects\":" + std::to_string(stats_.heap_objects));
   auto t1 = std::chrono::steady_clock::now();
   if (auto r = m.transform(); !r) return r.failure();
+  if (m.undo_agent) {
+    // The source version's backward callbacks, in a copy of the source process.
+    TypeMatcher image_matcher(m.dstp->types(), m.dstp->types(), m.ann);
+    auto converted = run_converters(m, *m.undo_agent, image_matcher, [&](uint32_t o, TypeId) {
+      return m.objs[o].plan != kNoPlan ? plan_write_mask(*m.matcher, m.objs[o].plan)
+                                       : std::vector<uint8_t>();
+    });
+    if (!converted) return converted.failure();
+    if (!m.violations.empty()) return refused(m.violations, m.violation_count);
+    stats_.callbacks += *converted;
+  }
   stats_.transform_ms = ms_since(t1);
   auto t2 = std::chrono::steady_clock::now();
   WriteBatch batch(dst.pid());

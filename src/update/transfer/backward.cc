@@ -221,12 +221,39 @@ std::optional<std::string> heap_integrity(const StateTransfer::Impl& b, uint64_t
   return std::nullopt;
 }
 
+
+// Bytes of one destination element a plan writes (copies, conversions, pointers).
+std::vector<uint8_t> write_mask(const TypeMatcher& m, uint32_t plan) {
+  std::vector<uint8_t> mask(m.get(plan).dst_size, 0);
+  std::function<void(uint32_t, uint64_t)> mark = [&](uint32_t pl, uint64_t base) {
+    for (const Op& op : m.get(pl).ops) {
+      uint64_t n = op.kind == OpKind::kCopy ? op.len : op.kind == OpKind::kPointer ? 8 : 0;
+      if (op.kind == OpKind::kConvert) n = op.dst_bits ? (op.dst_bit_off + op.dst_bits + 7) / 8 : 8;
+      if (op.kind == OpKind::kRepeat)
+        for (uint64_t k = 0; k < op.len; k++) mark(op.sub, base + op.dst_off + k * op.dst_stride);
+      for (uint64_t i = base + op.dst_off; i < base + op.dst_off + n && i < mask.size(); i++)
+        mask[i] = 1;
+    }
+  };
+  mark(plan, 0);
+  return mask;
+}
+
 }  // namespace
 
-// Runs the new version's backward callbacks in a sandbox copy of it and merges their images into
-// the bytes to write back. Returns how many ran.
-static Expected<uint64_t> run_backward_callbacks(StateTransfer::Impl& b, Agent& agent) {
-  const StateTransfer::Impl& f = *b.forward;
+std::vector<uint8_t> plan_write_mask(const TypeMatcher& m, uint32_t plan) {
+  return write_mask(m, plan);
+}
+
+// Runs callbacks that convert objects of an Impl's source into its destination's layout, in a
+// sandbox copy of the source process, and puts their images in place of the default conversion:
+// the new version's backward callbacks during a validation (the source is the new version), or
+// the running version's when an update is undone (the source is the old process). Returns how
+// many ran. `image_matcher` plans over the destination's types; `fresh` gives, per call, the
+// bytes of the image the default conversion wrote (their pointers are source addresses).
+Expected<uint64_t> run_converters(StateTransfer::Impl& b, Agent& agent, TypeMatcher& image_matcher,
+                                  const std::function<std::vector<uint8_t>(uint32_t o,
+                                                                           TypeId old_type)>& fresh) {
   const TypeTable& nt = b.src.program().types();
   const TypeTable& ot = b.dstp->types();
   const auto& nvars = b.src.program().debug().variables();
@@ -237,16 +264,10 @@ static Expected<uint64_t> run_backward_callbacks(StateTransfer::Impl& b, Agent& 
       if (!y.transfer || !y.validate || y.state != ObjState::kTyped || y.old_layout) continue;
       auto [ne, n] = element_of(nt, y, y.src_type);
       if (nt[ne].name != a->path) continue;
-      auto [oe, on] = element_of(ot, y, y.dst_type);
-      (void)on;
-      uint32_t fplan = y.kind == ObjKind::kHeap ? f.objs[o].plan
-                                                : const_cast<TypeMatcher&>(*f.matcher).plan(
-                                                      oe, b.forward->matcher->counterpart(oe)
-                                                              .value_or(ne),
-                                                      false);
+      TypeId oe = element_of(ot, y, y.dst_type).first;
       for (uint64_t i = 0; i < n; i++)
         calls.push_back({a->fn, o, i, y.src_addr + i * nt[ne].size, nt[ne].size, ot[oe].size, oe,
-                         fplan, a->path});
+                         kNoPlan, a->path});
     }
   }
   for (const Annotation* a : b.ann.all(AnnKind::kBackwardVar)) {
@@ -255,7 +276,7 @@ static Expected<uint64_t> run_backward_callbacks(StateTransfer::Impl& b, Agent& 
       if (y.kind != ObjKind::kGlobal || !y.transfer || !y.validate || nvars[y.ref].key != a->path)
         continue;
       calls.push_back({a->fn, o, 0, y.src_addr, y.src_size, y.dst_size, ot.resolved(y.dst_type),
-                       f.objs[o].plan, a->path});
+                       kNoPlan, a->path});
     }
   }
   if (calls.empty()) return uint64_t{0};
@@ -329,14 +350,14 @@ static Expected<uint64_t> run_backward_callbacks(StateTransfer::Impl& b, Agent& 
                                           r.error().describe());
   if (auto r = agent.sandbox_end(); !r) return r.failure();
   // Map the images' pointers back and put them in place of the default conversion.
-  auto& fm = const_cast<TypeMatcher&>(*f.matcher);
+  auto& fm = image_matcher;
   b.image_pass = true;
   StateTransfer::Impl::Counters c;
   for (size_t i = 0; i < calls.size(); i++) {
     const BackCall& call = calls[i];
     uint8_t* img = buf.data() + image_off[i];
-    const auto& mask = b.read_mask(call.fwd_plan);
-    ImageSpan span{img, before.data() + image_off[i], &mask.bytes};
+    std::vector<uint8_t> mask = fresh(call.obj, call.old_type);
+    ImageSpan span{img, before.data() + image_off[i], &mask};
     relocate_image(b, fm, fm.plan(call.old_type, call.old_type, true), img, call.obj,
                    call.elem * call.old_size, c, span);
     // The callback answers for the whole element: members the update dropped that it restores
@@ -354,7 +375,10 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
   b.forward = &f;
   b.dst = &rev;
   b.agent = &agent;
-  b.ann = Annotations::backward(*f.dstp, rev.program());
+  // Undoing an update: the destination (older) version's backward callbacks lead further back,
+  // not here; the source's converters are the "forward callbacks" whose objects are left out.
+  b.ann = f.undo_agent ? Annotations(*f.dstp, rev.program()).without_callbacks()
+                       : Annotations::backward(*f.dstp, rev.program());
   b.matcher = std::make_unique<TypeMatcher>(f.dstp->types(), rev.program().types(), b.ann);
   auto heap = HeapIndex::load(fut);
   if (!heap) return heap.failure();
@@ -366,6 +390,10 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
   std::set<std::string> fwd_types, fwd_vars, back_types, back_vars;
   for (const Annotation* a : f.ann.all(AnnKind::kTransformType)) fwd_types.insert(a->path);
   for (const Annotation* a : f.ann.all(AnnKind::kTransformVar)) fwd_vars.insert(a->path);
+  if (f.undo_agent) {  // the converters, named in the source's (newer) types
+    for (const Annotation* a : f.ann.all(AnnKind::kBackwardType)) fwd_types.insert(a->path);
+    for (const Annotation* a : f.ann.all(AnnKind::kBackwardVar)) fwd_vars.insert(a->path);
+  }
   for (const Annotation* a : b.ann.all(AnnKind::kBackwardType)) back_types.insert(a->path);
   for (const Annotation* a : b.ann.all(AnnKind::kBackwardVar)) back_vars.insert(a->path);
   std::map<std::string, uint64_t> left_out;
@@ -512,7 +540,12 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
     fl.message = "validation: transferring the new state back: " + fl.message;
     return fl;
   }
-  auto called = run_backward_callbacks(b, agent);
+  // Backward callbacks: their images' fresh pointers are where the forward transfer read them.
+  auto called = run_converters(
+      b, agent, const_cast<TypeMatcher&>(*f.matcher), [&](uint32_t o, TypeId) {
+        const Obj& fx = f.objs[o];
+        return fx.plan != kNoPlan ? b.read_mask(fx.plan).bytes : std::vector<uint8_t>();
+      });
   if (!called) return called.failure();
   if (!b.violations.empty())
     return fail(FailureKind::kTransferRefused,

@@ -61,6 +61,10 @@ StateTransfer::StateTransfer(ProcessView& src, std::shared_ptr<Program> dst_prog
 
 StateTransfer::~StateTransfer() = default;
 
+void StateTransfer::undo_with(Agent& source_sandbox) {
+  impl_->undo_agent = &source_sandbox;
+}
+
 std::vector<std::string> StateTransfer::notes() const {
   std::vector<std::string> all =
       impl_->matcher ? impl_->matcher->notes() : std::vector<std::string>{};
@@ -124,7 +128,10 @@ std::string StateTransfer::Impl::describe(uint32_t o, uint64_t off, int depth) c
 Expected<void> StateTransfer::read_source() {
   Impl& m = *impl_;
   auto t0 = std::chrono::steady_clock::now();
-  m.ann = Annotations(m.src.program(), *m.dstp);
+  // Undoing an update converts like a validation does: the source (the newer version) says how
+  // to go back, with its renames inverted and its backward callbacks.
+  m.ann = m.undo_agent ? Annotations::backward(m.src.program(), *m.dstp)
+                       : Annotations(m.src.program(), *m.dstp);
   for (const auto& e : m.ann.errors()) m.notes.push_back(e);
   m.matcher = std::make_unique<TypeMatcher>(m.src.program().types(), m.dstp->types(), m.ann);
   auto heap = HeapIndex::load(m.src);

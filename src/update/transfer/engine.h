@@ -100,6 +100,10 @@ class StateTransfer {
   StateTransfer(ProcessView& src, std::shared_ptr<Program> dst_program, EventFn events);
   ~StateTransfer();
 
+  // This transfer undoes an update (a cold rollback): the destination is the version the source
+  // was updated from, and the conversions are the source version's backward callbacks, run in a
+  // sandbox copy of the source process through `source_sandbox`. Call before read_source().
+  void undo_with(Agent& source_sandbox);
   Expected<void> read_source();
   Expected<void> run(ProcessView& dst, Agent& agent);
   // Time-traveling validation, after run(): transfers the destination's state (`dst_again`: the

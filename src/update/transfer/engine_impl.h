@@ -2,6 +2,7 @@
 // (destination side). Not installed, not used elsewhere.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -132,6 +133,7 @@ struct StateTransfer::Impl {
   // Backward (validation) mode: this Impl transfers the destination of `forward` back into a
   // copy of its source; bytes the forward transfer read are zeroed before being written back.
   const Impl* forward = nullptr;
+  Agent* undo_agent = nullptr;  // undoing an update: the source's backward callbacks run there
   bool raw_pointers = false;  // building images for backward callbacks: pointers unrelocated
   bool image_pass = false;    // relocating those images: pointee types are of the old table
   struct ReadMask {
@@ -206,6 +208,14 @@ struct StateTransfer::Impl {
   uint64_t dst_site(uint64_t src_site);
   Expected<void> run_callbacks(Agent& agent);
 };
+
+// backward.cc: callbacks converting an Impl's source objects into its destination's layout, run
+// in a sandbox copy of the source process (backward callbacks; undoing an update).
+Expected<uint64_t> run_converters(
+    StateTransfer::Impl& b, Agent& agent, TypeMatcher& image_matcher,
+    const std::function<std::vector<uint8_t>(uint32_t o, TypeId old_type)>& fresh);
+// backward.cc: the bytes of one destination element that a plan writes.
+std::vector<uint8_t> plan_write_mask(const TypeMatcher& m, uint32_t plan);
 
 // The member path of a byte offset in a type: ".a.b[3]" (for messages).
 std::string member_path(const TypeTable& t, TypeId type, uint64_t off);
