@@ -311,7 +311,7 @@ Expected<void> write_pidfile(const std::string& path, pid_t pid) {
 // Memory to fault in before the pause: a few times the target's resident anonymous memory (its
 // heap, which the tool copies twice, plus per-object tables), for big targets only, and never
 // more than a quarter of the memory available.
-uint64_t transfer_memory_estimate(pid_t pid) {
+uint64_t transfer_memory_estimate(pid_t pid, bool validate) {
   auto field_kb = [](const std::string& path, const std::string& name) -> uint64_t {
     std::ifstream in(path);
     std::string line;
@@ -321,8 +321,9 @@ uint64_t transfer_memory_estimate(pid_t pid) {
   };
   uint64_t anon = field_kb("/proc/" + std::to_string(pid) + "/status", "RssAnon:") << 10;
   uint64_t available = field_kb("/proc/meminfo", "MemAvailable:") << 10;
-  if (anon < (32u << 20)) return 0;
-  return std::min(4 * anon, available / 4);
+  // A validation reads the new version's heap again and builds the reversed copy's: more.
+  if (anon < (validate ? 8u << 20 : 32u << 20)) return 0;
+  return std::min((validate ? 7 : 4) * anon, available / 4);
 }
 
 // Waits until pid has exited (it is not our child: poll its pidfd).
@@ -451,7 +452,7 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
 
   // The transfer's tables and copies of the heap take a few times the target's heap: fault that
   // memory in now, before the target parks, instead of inside its pause.
-  uint64_t arena_bytes = transfer_memory_estimate(opt.pid);
+  uint64_t arena_bytes = transfer_memory_estimate(opt.pid, opt.validate);
   ScopedBigArena arena(arena_bytes);
   log.emit("prepared", "\"arena_mb\":" + std::to_string(arena_bytes >> 20));
   int pair[2];

@@ -24,6 +24,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -370,6 +371,10 @@ Expected<uint64_t> run_converters(StateTransfer::Impl& b, Agent& agent, TypeMatc
 
 Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& rev, Agent& agent) {
   Impl& f = *impl_;
+  auto t0 = std::chrono::steady_clock::now();
+  auto ms = [](auto a) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count();
+  };
   TransferStats bstats;
   Impl b(fut, rev.shared_program(), f.events, bstats);
   b.forward = &f;
@@ -383,6 +388,7 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
   auto heap = HeapIndex::load(fut);
   if (!heap) return heap.failure();
   b.heap = std::move(heap).value();
+  double read_ms = ms(t0);
   b.heap_obj.assign(b.heap->capacity(), ~0u);
   const TypeTable& nt = f.dstp->types();
   const auto& ovars = f.src.program().debug().variables();
@@ -398,6 +404,13 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
   for (const Annotation* a : b.ann.all(AnnKind::kBackwardVar)) back_vars.insert(a->path);
   std::map<std::string, uint64_t> left_out;
   std::optional<uint64_t> key;  // the new version's header key, learnt from its first object
+  // Per (new type, old type) pair: its plan, and whether a forward callback without a way back
+  // leaves its objects out (most heap objects share a handful of pairs).
+  struct PairInfo {
+    uint32_t plan;
+    bool excluded;
+  };
+  std::unordered_map<uint64_t, PairInfo> pairs;
 
   b.objs.resize(f.objs.size());
   b.root_count = f.root_count;
@@ -474,20 +487,30 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
         y.state = ObjState::kBytes;
       }
     }
-    const std::string& tname = nt[element_of(nt, x, x.dst_type).first].name;
-    if (x.state == ObjState::kTyped && !tname.empty() && fwd_types.count(tname) &&
-        !back_types.count(tname)) {
-      left_out[tname + ": forward callback without TANDEM_BACKWARD_TYPE"]++;
+    uint64_t pair_key = (uint64_t{x.dst_type} << 32) | x.src_type;
+    auto known = x.kind == ObjKind::kHeap ? pairs.find(pair_key) : pairs.end();
+    if (known == pairs.end()) {
+      const std::string& tname = nt[element_of(nt, x, x.dst_type).first].name;
+      bool excluded = x.state == ObjState::kTyped && !tname.empty() && fwd_types.count(tname) &&
+                      !back_types.count(tname);
+      uint32_t plan = kNoPlan;
+      if (y.state == ObjState::kTyped && !y.old_layout) {
+        std::string context = x.kind == ObjKind::kGlobal ? ovars[x.ref].key : "";
+        plan = b.matcher->plan(y.src_type, y.dst_type, false, context);
+      }
+      known = pairs.emplace(x.kind == ObjKind::kHeap ? pair_key : ~uint64_t{0} - o,
+                            PairInfo{plan, excluded}).first;
+    }
+    if (known->second.excluded) {
+      left_out[nt[element_of(nt, x, x.dst_type).first].name +
+               ": forward callback without TANDEM_BACKWARD_TYPE"]++;
       y.validate = false;
     }
     if (!var_key.empty() && fwd_vars.count(var_key) && !back_vars.count(var_key)) {
       left_out[var_key + ": forward callback without TANDEM_BACKWARD_VAR"]++;
       y.validate = false;
     }
-    if (y.state == ObjState::kTyped && !y.old_layout) {
-      std::string context = x.kind == ObjKind::kGlobal ? ovars[x.ref].key : "";
-      y.plan = b.matcher->plan(y.src_type, y.dst_type, false, context);
-    }
+    if (y.state == ObjState::kTyped && !y.old_layout) y.plan = known->second.plan;
     if (x.flex != ~0u) {
       const Flex& ff = f.flexes[x.flex];
       Flex g;
@@ -535,6 +558,8 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
   for (const auto& [why, n] : left_out)
     cov.left_out.push_back(std::to_string(n) + (n == 1 ? " object " : " objects ") + why);
 
+  double prepare_ms = ms(t0) - read_ms;
+  auto t1 = std::chrono::steady_clock::now();
   if (auto r = b.transform(); !r) {
     Failure fl = r.failure();
     fl.message = "validation: transferring the new state back: " + fl.message;
@@ -551,6 +576,8 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
     return fail(FailureKind::kTransferRefused,
                 "validation: a backward callback's result: " + b.violations.front());
   cov.backward_callbacks = *called;
+  double transform_ms = ms(t1);
+  auto t2 = std::chrono::steady_clock::now();
 
   WriteBatch batch(rev.pid());
   for (uint32_t o = 0; o < b.root_count; o++) {
@@ -568,9 +595,11 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
   if (f.events)
     f.events("transferred_back",
              fmt::format("\"objects\":{},\"validated\":{},\"bytes\":{},\"bytes_validated\":{},"
-                         "\"pointers\":{},\"backward_callbacks\":{}",
+                         "\"pointers\":{},\"backward_callbacks\":{},\"read_ms\":{:.2f},"
+                         "\"prepare_ms\":{:.2f},\"transform_ms\":{:.2f},\"write_ms\":{:.2f}",
                          cov.objects, cov.objects_validated, cov.bytes, cov.bytes_validated,
-                         bstats.pointers, cov.backward_callbacks));
+                         bstats.pointers, cov.backward_callbacks, read_ms, prepare_ms,
+                         transform_ms, ms(t2)));
   return cov;
 }
 
