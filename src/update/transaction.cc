@@ -323,7 +323,7 @@ uint64_t transfer_memory_estimate(pid_t pid, bool validate) {
   uint64_t available = field_kb("/proc/meminfo", "MemAvailable:") << 10;
   // A validation reads the new version's heap again and builds the reversed copy's: more.
   if (anon < (validate ? 8u << 20 : 32u << 20)) return 0;
-  return std::min((validate ? 7 : 4) * anon, available / 4);
+  return std::min((validate ? 6 : 4) * anon, available / 4);
 }
 
 // Waits until pid has exited (it is not our child: poll its pidfd).
@@ -452,8 +452,15 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
 
   // The transfer's tables and copies of the heap take a few times the target's heap: fault that
   // memory in now, before the target parks, instead of inside its pause.
+  // The runtime gives a connection 2 s to send its request: the first one only told us the
+  // runtime is there; a fresh one carries the request once the memory is ready.
   uint64_t arena_bytes = transfer_memory_estimate(opt.pid, opt.validate);
+  if (arena_bytes) old_ch->close();
   ScopedBigArena arena(arena_bytes);
+  if (arena_bytes) {
+    old_ch = Channel::connect_to(opt.pid);
+    if (!old_ch) return old_ch.failure();
+  }
   log.emit("prepared", "\"arena_mb\":" + std::to_string(arena_bytes >> 20));
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
