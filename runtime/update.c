@@ -3,14 +3,16 @@
  * Old side (a request is queued): when every participating thread is in tandem_update_point(),
  * the last one to arrive (the performer) flushes stdio, tells the tool it is parked, clears
  * O_CLOEXEC on the descriptors to keep, starts the new binary with posix_spawn (same argv, same
- * environment plus TANDEM_LIVE_*), restores the flags, and waits for the tool's verdict while
- * watching the child. COMMIT: rewrite the registered pidfile, send MAINPID to systemd, _exit (no
- * atexit handlers: they belong to the program's shutdown, not to an update). ROLLBACK, tool gone,
- * or deadline: kill and reap the child and return to the program, whose memory nothing wrote.
+ * environment plus TANDEM_LIVE_*), restores the flags, and hands over to the transaction
+ * (ttst.c: on a private stack, raw system calls only; it forks the reversed copy of a validated
+ * update, watches the child, the copy and the tool, and compares memory on VALIDATE). COMMIT:
+ * rewrite the registered pidfile, send MAINPID to systemd, _exit (no atexit handlers: they belong
+ * to the program's shutdown, not to an update). ROLLBACK, tool gone, or deadline: kill and reap
+ * the child and return to the program, whose memory nothing wrote.
  *
  * New side (started with TANDEM_LIVE_FD): the first update point sends READY and serves the
  * tool's requests (MAP scratch memory, ALLOC and FREE heap objects, CALL user callbacks) until
- * RESUME.
+ * RESUME; on SANDBOX it forks a disposable copy that serves backward callbacks.
  *
  * Threading: tl_q_lock guards the participating-thread table, the parked count, the generation
  * and tl_state transitions other than the control thread's TL_IDLE -> TL_PENDING. Each thread's
