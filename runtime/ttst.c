@@ -292,10 +292,8 @@ static void tl_diff(struct tl_txn* t) {
           break;
         }
       }
-      if (cur.start < t->priv + t->priv_size && cur.end > t->priv) {
-        /* The private mapping is its own mapping; a run cannot straddle it. */
-        continue;
-      }
+      /* The kernel may have merged an excluded mapping with a neighbour: its words are then
+       * compared and their differences ignored (tl_excluded). */
       tl_compare(t, cur.start, cur.end, chunk, chunk_size);
     }
   }

@@ -4,7 +4,7 @@ a reversed copy of the old process, which the old process compares with itself.
 - a correct update of each example version commits with full coverage;
 - forward callbacks without backward ones leave their objects unvalidated: the update commits and
   reports the lower coverage; --no-validate transfers forward only;
-- a wrong callback (writes past an array, corrupts a pointer, forgets a field) is caught by the
+- a wrong callback (writes one byte too many, corrupts a pointer, forgets a field) is caught by the
   comparison: the update is rolled back, the old process serves the same data, and the report
   names the first differing member;
 - updating back to the previous version (a cold rollback) converts with the backward callbacks.
@@ -121,7 +121,7 @@ class TtstTest(LiveTestCase):
         self.assertNotIn("validated", events)
         self.assertEqual(c.cmd("GET key42"), "VALUE value42")
 
-    def test_callback_writing_past_an_array_is_caught(self):
+    def test_callback_writing_one_byte_too_many_is_caught(self):
         server, port, c = self.start()
         before = self.snapshot(KvClient(port))
         self.assertCaught(server, port, c, before, live_bin("kvstore-v2-callback-overflow"),

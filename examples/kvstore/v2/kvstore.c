@@ -14,7 +14,7 @@
  * Fault builds for the rollback tests (never in production): KV_FAULT_INIT_CRASH,
  * KV_FAULT_INIT_HANG, KV_FAULT_CALLBACK_CRASH, KV_FAULT_CALLBACK_REFUSE, KV_FAULT_CALLBACK_SLOW,
  * KV_FAULT_NARROW_HITS; for the validation tests: KV_FAULT_CALLBACK_OVERFLOW (a callback writes
- * past an array), KV_FAULT_CALLBACK_POINTER (a callback corrupts a pointer).
+ * one byte too many), KV_FAULT_CALLBACK_POINTER (a callback corrupts a pointer).
  *
  * Protocol: one command per line, one reply line.
  *   SET key value -> OK          GET key -> VALUE value | NOTFOUND    DEL key -> OK | NOTFOUND
@@ -31,6 +31,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -430,15 +431,17 @@ TANDEM_BACKWARD_TYPE("struct entry", unstamp_entry);
 #endif
 
 #ifdef KV_FAULT_CALLBACK_OVERFLOW
-/* A history conversion with an off-by-one loop bound: it writes one element past the end of
- * last_cmds, over the member after it (last_at). Its backward callback is right. */
+/* A history conversion that copies one byte too many: past the end of last_cmds, over the first
+ * byte of the member after it (last_at). Its backward callback is right. */
 static int widen_history(void* new_obj, const void* old_obj, const struct tandem_xfer* x) {
   (void)old_obj;
   (void)x;
   struct stats* s = new_obj;
-  volatile int end = NHISTORY + 1; /* the bug (volatile: the compiler cannot see it) */
-  int* h = s->last_cmds;
-  for (int i = 8; i < end; i++) h[i] = -1;
+  int history[NHISTORY + 1];
+  for (int i = 0; i <= NHISTORY; i++) history[i] = i < 8 ? s->last_cmds[i] : -1;
+  volatile size_t bytes = sizeof s->last_cmds + 1; /* the bug (volatile: the compiler cannot
+                                                       see it) */
+  memcpy((char*)s + offsetof(struct stats, last_cmds), history, bytes);
   return 0;
 }
 static int narrow_history(void* old_obj, const void* new_obj, const struct tandem_xfer* x) {
