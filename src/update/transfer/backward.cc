@@ -190,7 +190,6 @@ struct BackCall {
   uint64_t new_addr = 0, new_size = 0;
   uint64_t old_size = 0;
   TypeId old_type = kVoid;
-  uint32_t fwd_plan = kNoPlan;  // the forward plan of this element (its read mask)
   std::string path;
 };
 
@@ -268,7 +267,7 @@ Expected<uint64_t> run_converters(StateTransfer::Impl& b, Agent& agent, TypeMatc
       TypeId oe = element_of(ot, y, y.dst_type).first;
       for (uint64_t i = 0; i < n; i++)
         calls.push_back({a->fn, o, i, y.src_addr + i * nt[ne].size, nt[ne].size, ot[oe].size, oe,
-                         kNoPlan, a->path});
+                         a->path});
     }
   }
   for (const Annotation* a : b.ann.all(AnnKind::kBackwardVar)) {
@@ -277,7 +276,7 @@ Expected<uint64_t> run_converters(StateTransfer::Impl& b, Agent& agent, TypeMatc
       if (y.kind != ObjKind::kGlobal || !y.transfer || !y.validate || nvars[y.ref].key != a->path)
         continue;
       calls.push_back({a->fn, o, 0, y.src_addr, y.src_size, y.dst_size, ot.resolved(y.dst_type),
-                       kNoPlan, a->path});
+                       a->path});
     }
   }
   if (calls.empty()) return uint64_t{0};
