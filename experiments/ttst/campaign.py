@@ -21,8 +21,9 @@ Writes results.json (every run), results.md (the table) and results.png (one bar
 stacked by outcome; drawn by chart.py with Debian's python3-matplotlib).
 
 Usage: campaign.py --build BUILD --out DIR [--runs 500] [--kinds branch,init,...] [--phi 0.01]
-                   [--keys 100] [--timeout 1] [--seed 1] [--no-chart] [--check]
+                   [--keys 100] [--timeout 1] [--seed 1] [--no-chart] [--check] [--no-validate]
 --check exits non-zero if any run committed a corrupted state or harmed the old process.
+--no-validate updates forward only (a control: what the same faults do without the validation).
 """
 import argparse
 import ctypes
@@ -188,7 +189,8 @@ def one_run(args, kind, index, seed):
     model.load(c)
     events = os.path.join(args.out, "last-events.jsonl")
     tool = subprocess.Popen([os.path.join(args.build, "experiments/ttst/tandem-fi"), "update",
-                             "--timeout", str(args.timeout), "--events", events, str(server.pid),
+                             "--timeout", str(args.timeout), "--events", events] +
+                            (["--no-validate"] if args.no_validate else []) + [str(server.pid),
                              os.path.join(args.build, "experiments/ttst", f"kvstore-{dst}-fi")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     t0 = time.monotonic()
@@ -280,6 +282,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-chart", action="store_true")
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--no-validate", action="store_true")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     os.makedirs(args.out, exist_ok=True)
@@ -294,14 +297,15 @@ def main():
             progress(done, total, kind, t0)
     sys.stderr.write("\n")
     summary = {"phi": args.phi, "phi_leak": args.phi_leak, "keys": args.keys, "timeout_s": args.timeout,
-               "runs_per_kind": args.runs, "seconds": round(time.monotonic() - t0, 1),
+               "runs_per_kind": args.runs, "validate": not args.no_validate, "seconds": round(time.monotonic() - t0, 1),
                "runs": results}
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(summary, f, indent=1)
     md = table(results, kinds)
     with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(f"# TTST fault-injection campaign\n\n{args.runs} runs per fault type, phi = "
-                f"{args.phi} (leaks: {args.phi_leak}), {args.keys} keys, updates v1 -> v2 and v2 -> v3 alternately, "
+        f.write(f"# TTST fault-injection campaign"
+                f"{' (control: forward only, --no-validate)' if args.no_validate else ''}\n\n"
+                f"{args.runs} runs per fault type, phi = {args.phi} (leaks: {args.phi_leak}), {args.keys} keys, updates v1 -> v2 and v2 -> v3 alternately, "
                 f"{summary['seconds']} s.\n\n{md}\n")
     print(md)
     if not args.no_chart:

@@ -34,7 +34,8 @@ def main():
     bad = sum(1 for r in runs if r.get("corrupted") or r.get("harmed"))
     ax.set_ylabel("runs")
     ax.set_xlabel("fault type")
-    ax.set_title(f"TTST under fault injection: {len(runs)} updates, phi = {data['phi']}\n"
+    mode = "TTST" if data.get("validate", True) else "Forward only (--no-validate)"
+    ax.set_title(f"{mode} under fault injection: {len(runs)} updates, phi = {data['phi']}\n"
                  f"{bad} committed with a corrupted state or harming the old process", fontsize=9)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
