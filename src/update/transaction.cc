@@ -618,6 +618,8 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   result.pause_ms = ms_between(t_parked, t_end);
   log.emit("done", "\"update_ms\":" + std::to_string(result.update_ms) +
                        ",\"pause_ms\":" + std::to_string(result.pause_ms) +
+                       ",\"arena_used_mb\":" + std::to_string(arena.arena().used() >> 20) +
+                       ",\"arena_missed_mb\":" + std::to_string(arena.arena().missed() >> 20) +
                        ",\"heap_objects\":" + std::to_string(result.stats.heap_objects));
   return result;
 }

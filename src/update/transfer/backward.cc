@@ -370,6 +370,9 @@ Expected<uint64_t> run_converters(StateTransfer::Impl& b, Agent& agent, TypeMatc
 
 Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& rev, Agent& agent) {
   Impl& f = *impl_;
+  // The forward run's image of the new heap is written and no longer needed: its memory (taken
+  // from the arena faulted in before the pause) serves the way back.
+  f.span_data = BigBuffer();
   auto t0 = std::chrono::steady_clock::now();
   auto ms = [](auto a) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count();
