@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "tandem/live.h"
 #include "update/proc/remote_io.h"
@@ -51,6 +52,32 @@ bool all_zero(const uint8_t* p, uint64_t n) {
   for (uint64_t i = 0; i < n; i++)
     if (p[i]) return false;
   return true;
+}
+
+// Sorts (address, object) pairs by address. Big inputs (the way back of a validated update gets
+// its objects in discovery order) take an LSD radix sort over the bits in which the addresses
+// differ: a heap spans at most a few GB, so two or three passes of 16 bits, several times faster
+// than a comparison sort at a million objects. Stable: equal addresses keep their order.
+void sort_by_address(BigVector<std::pair<uint64_t, uint32_t>>& v) {
+  if (v.size() < (size_t{1} << 16)) {
+    std::sort(v.begin(), v.end());
+    return;
+  }
+  uint64_t lo = ~uint64_t{0}, hi = 0, varying = 0;
+  for (const auto& e : v) lo = std::min(lo, e.first), hi = std::max(hi, e.first);
+  for (const auto& e : v) varying |= e.first - lo;
+  if (varying == 0) return;
+  int from = __builtin_ctzll(varying), to = 64 - __builtin_clzll(hi - lo);
+  BigVector<std::pair<uint64_t, uint32_t>> tmp(v.size());
+  std::vector<size_t> at(size_t{1} << 16);
+  for (int shift = from; shift < to; shift += 16) {
+    std::fill(at.begin(), at.end(), 0);
+    for (const auto& e : v) at[((e.first - lo) >> shift) & 0xffff]++;
+    size_t sum = 0;
+    for (size_t& n : at) sum += std::exchange(n, sum);
+    for (const auto& e : v) tmp[at[((e.first - lo) >> shift) & 0xffff]++] = e;
+    v.swap(tmp);
+  }
 }
 
 Failure refused(const std::vector<std::string>& violations, uint64_t count) {
@@ -470,7 +497,7 @@ Expected<void> StateTransfer::Impl::transform() {
     BigVector<std::pair<uint64_t, uint32_t>> keyed(heap_objs.size());
     for (size_t i = 0; i < heap_objs.size(); i++)
       keyed[i] = {objs[heap_objs[i]].dst_addr, heap_objs[i]};
-    std::sort(keyed.begin(), keyed.end());
+    sort_by_address(keyed);
     for (size_t i = 0; i < keyed.size(); i++) heap_objs[i] = keyed[i].second;
   }
   spans.clear();
