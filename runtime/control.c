@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ static int tl_listen_fd = -1;
 static int tl_event_fd = -1;
 static pid_t tl_control_pid;
 static pthread_mutex_t tl_control_lock = PTHREAD_MUTEX_INITIALIZER;
+uint64_t tl_control_stack, tl_control_stack_size;
 
 int tl_is_runtime_fd(int fd) {
   return fd >= 0 && (fd == tl_listen_fd || fd == tl_event_fd || fd == tl_req.conn_fd);
@@ -138,6 +140,7 @@ static void tl_handle_client(int fd) {
   tl_req.conn_fd = fd;
   tl_req.new_fd = new_fd;
   tl_req.timeout_ms = m->a > 0 ? m->a : 5000;
+  tl_req.flags = (uint32_t)m->b;
   memcpy(tl_req.path, m->path, TL_PATH_MAX);
   if (tl_send(fd, TL_MSG_QUEUED, getpid(), 0) != 0) {
     close(new_fd);
@@ -185,7 +188,17 @@ void tl_control_start(void) {
     if (tl_listen_fd >= 0 && tl_event_fd >= 0 &&
         bind(tl_listen_fd, (struct sockaddr*)&addr, alen) == 0 && listen(tl_listen_fd, 8) == 0) {
       pthread_attr_init(&attr);
-      pthread_attr_setstacksize(&attr, 64 * 1024);
+      /* A stack of our own, so that the diff of a validated update knows where it is. */
+      size_t stack_size = 128 * 1024;
+      void* stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+      if (stack != MAP_FAILED) {
+        pthread_attr_setstack(&attr, stack, stack_size);
+        tl_control_stack = (uint64_t)(uintptr_t)stack;
+        tl_control_stack_size = stack_size;
+      } else {
+        pthread_attr_setstacksize(&attr, 64 * 1024);
+      }
       pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
       /* The thread inherits a full signal mask: signals stay with the program's threads. */
       sigfillset(&all);

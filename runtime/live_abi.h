@@ -15,7 +15,12 @@
  *                                                                    | SPAWN_FAILED (a = errno)
  *                                                                 -> CHILD_EXITED (a = wait status)
  *                                                                    if the new version dies
- *   tool -> old:          COMMIT   <- COMMITTED, then the old process exits
+ *                                                                 -> REVERSED (a = pid), if the
+ *                                                                    request had TL_UPDATE_VALIDATE
+ *   tool -> old:          VALIDATE <- VALIDATED (the old process diffs its memory against the
+ *                                    reversed copy's; runs of differing words in a report)
+ *                         COMMIT   <- COMMITTED, then the old process exits; with validation, only
+ *                                    after an equal VALIDATED (else the old one rolls back)
  *                         ROLLBACK <- ROLLED_BACK, the old process returns to the program
  *   new, at its first update point, on the inherited socket:      -> READY (a = &tl_block)
  *   tool -> new:          MAP (a = bytes)             <- MAPPED (a = address)
@@ -27,6 +32,10 @@
  *                         CALL (a = array address, b = count of struct tl_call_req)
  *                                                      <- CALLED (a = index of the first failing
  *                                                         call or -1, b = its return value)
+ *                         SANDBOX  <- SANDBOXED (a = pid) from a fork of the new version, which
+ *                                    then serves MAP/CALL (backward callbacks) in its own memory
+ *                                    until SANDBOX_END <- SANDBOX_ENDED; if it dies, the new
+ *                                    version sends SANDBOX_DIED
  *                         RESUME   <- RESUMED, the new version returns to the program
  *   A new version whose socket reaches EOF resumes only if the old version wrote its commit
  *   mark (one byte on the pipe TANDEM_LIVE_COMMIT_FD, written right before it exits on COMMIT)
@@ -37,7 +46,7 @@
 
 #include <stdint.h>
 
-#define TL_ABI_VERSION 1u
+#define TL_ABI_VERSION 2u
 #define TL_SOCKET_PREFIX "tandem-live/"
 #define TL_BLOCK_MAGIC 0x74616e64656d4c56ull /* "tandemLV" */
 
@@ -73,6 +82,38 @@ enum tl_msg_type {
   TL_MSG_RESUMED,
   TL_MSG_FREE,
   TL_MSG_FREED,
+  /* Time-traveling state transfer (issue 5). */
+  TL_MSG_REVERSED,          /* old -> tool: a = pid of the reversed copy (validated updates) */
+  TL_MSG_REVERSED_EXITED,   /* old -> tool: the reversed copy died (a = code, b = status) */
+  TL_MSG_VALIDATE,          /* tool -> old: compare your memory with the reversed copy's */
+  TL_MSG_VALIDATED,         /* old -> tool: a = differing words (-1: could not compare),
+                               b = address of struct tl_diff_report in the old process */
+  TL_MSG_SANDBOX,           /* tool -> new: fork a disposable copy that serves requests */
+  TL_MSG_SANDBOXED,         /* copy -> tool: a = its pid; it serves MAP/CALL until SANDBOX_END */
+  TL_MSG_SANDBOX_END,       /* tool -> copy */
+  TL_MSG_SANDBOX_ENDED,     /* copy -> tool, then the copy exits */
+  TL_MSG_SANDBOX_DIED,      /* new -> tool: the copy died (a = code, b = status) */
+};
+
+/* UPDATE flags (field b). */
+#define TL_UPDATE_VALIDATE 1u /* fork a reversed copy; COMMIT only after an equal VALIDATE */
+
+/* What the old process found when it compared its memory with the reversed copy's. */
+#define TL_DIFF_FIRST 16
+struct tl_diff_entry {
+  uint64_t addr;     /* first differing word of a run of differing words */
+  uint64_t past;     /* the word in the old process */
+  uint64_t reversed; /* the word in the reversed copy */
+  uint64_t words;    /* length of the run, in words */
+};
+struct tl_diff_report {
+  uint64_t words;          /* differing words in all */
+  uint64_t runs;           /* runs of differing words */
+  uint64_t bytes_compared; /* bytes of present pages compared */
+  uint64_t mappings;       /* writable private mappings examined */
+  uint64_t error;          /* errno of a failure to compare (then nothing was validated) */
+  uint64_t count;          /* entries used in first[] */
+  struct tl_diff_entry first[TL_DIFF_FIRST];
 };
 
 #define TL_PATH_MAX 1024
@@ -113,8 +154,8 @@ struct tl_block {
   uint64_t local_count;
   uint64_t thread_pointer; /* %fs base of the thread performing the update (TLS) */
   uint64_t pidfile;        /* const char *, or 0 */
-  uint64_t arena;          /* the runtime's private mapping used during updates */
-  uint64_t arena_size;
+  uint64_t arena;          /* the runtime's private mapping used during updates (excluded from */
+  uint64_t arena_size;     /* the diff: the control code's stack and buffers live there) */
 };
 
 /* ALLOC request entry, written by the tool into a MAPped buffer; the runtime replaces size with

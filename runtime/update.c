@@ -3,14 +3,16 @@
  * Old side (a request is queued): when every participating thread is in tandem_update_point(),
  * the last one to arrive (the performer) flushes stdio, tells the tool it is parked, clears
  * O_CLOEXEC on the descriptors to keep, starts the new binary with posix_spawn (same argv, same
- * environment plus TANDEM_LIVE_*), restores the flags, and waits for the tool's verdict while
- * watching the child. COMMIT: rewrite the registered pidfile, send MAINPID to systemd, _exit (no
- * atexit handlers: they belong to the program's shutdown, not to an update). ROLLBACK, tool gone,
- * or deadline: kill and reap the child and return to the program, whose memory nothing wrote.
+ * environment plus TANDEM_LIVE_*), restores the flags, and hands over to the transaction
+ * (ttst.c: on a private stack, raw system calls only; it forks the reversed copy of a validated
+ * update, watches the child, the copy and the tool, and compares memory on VALIDATE). COMMIT:
+ * rewrite the registered pidfile, send MAINPID to systemd, _exit (no atexit handlers: they belong
+ * to the program's shutdown, not to an update). ROLLBACK, tool gone, or deadline: kill and reap
+ * the child and return to the program, whose memory nothing wrote.
  *
  * New side (started with TANDEM_LIVE_FD): the first update point sends READY and serves the
  * tool's requests (MAP scratch memory, ALLOC and FREE heap objects, CALL user callbacks) until
- * RESUME.
+ * RESUME; on SANDBOX it forks a disposable copy that serves backward callbacks.
  *
  * Threading: tl_q_lock guards the participating-thread table, the parked count, the generation
  * and tl_state transitions other than the control thread's TL_IDLE -> TL_PENDING. Each thread's
@@ -51,6 +53,7 @@ _Atomic int tl_state = TL_IDLE;
 static pthread_mutex_t tl_q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t tl_q_cond = PTHREAD_COND_INITIALIZER;
 static int* tl_threads[TL_MAX_THREADS];
+static uint64_t tl_thread_rseq[TL_MAX_THREADS]; /* rseq area of each participating thread */
 static int tl_nthreads;
 static int tl_parked;
 static unsigned tl_gen;
@@ -156,12 +159,26 @@ void tandem_keep_fd(int fd, int keep) {
 
 /* ---- participating threads ---- */
 
+/* glibc (2.35+) registers an rseq area per thread at thread pointer + __rseq_offset; the kernel
+ * writes the current CPU into it whenever the thread returns to user space. */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+static uint64_t tl_rseq_area(void) {
+  if (&__rseq_size == NULL || __rseq_size == 0) return 0;
+  uint64_t tp;
+  __asm__ volatile("mov %%fs:0, %0" : "=r"(tp));
+  return tp + (uint64_t)__rseq_offset;
+}
+
 static void tl_unregister(void) {
   if (!tl_registered) return;
   pthread_mutex_lock(&tl_q_lock);
   for (int i = 0; i < tl_nthreads; i++) {
     if (tl_threads[i] == &tl_attention) {
-      tl_threads[i] = tl_threads[--tl_nthreads];
+      tl_nthreads--;
+      tl_threads[i] = tl_threads[tl_nthreads];
+      tl_thread_rseq[i] = tl_thread_rseq[tl_nthreads];
       break;
     }
   }
@@ -185,6 +202,7 @@ static void tl_register(void) {
   pthread_setspecific(tl_exit_key, (void*)1);
   pthread_mutex_lock(&tl_q_lock);
   if (tl_nthreads < TL_MAX_THREADS) {
+    tl_thread_rseq[tl_nthreads] = tl_rseq_area();
     tl_threads[tl_nthreads++] = &tl_attention;
     tl_registered = 1;
   }
@@ -361,35 +379,31 @@ static void tl_notify_mainpid(pid_t pid) {
   close(fd);
 }
 
-/* Returns 1 if the child ended (and reports it to the tool). */
-static int tl_reap(int conn, int pidfd, pid_t child, int report) {
-  siginfo_t info;
-  memset(&info, 0, sizeof info);
-  int r = pidfd >= 0 ? waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG)
-                     : waitid(P_PID, (id_t)child, &info, WEXITED | WNOHANG);
-  if (r != 0 && errno != ECHILD) return 0;
-  if (r == 0 && info.si_pid == 0) return 0; /* still running */
-  if (report)
-    tl_send(conn, TL_MSG_CHILD_EXITED, r == 0 ? info.si_code : 0, r == 0 ? info.si_status : 0);
-  return 1;
-}
+/* The private mapping of an update: the spawn arena, then the transaction record and diff
+ * report, the diff's buffer, and the private stack the transaction runs on. */
+#define TL_TXN_BYTES (64u << 10)
+#define TL_DIFF_BUF_BYTES (4u << 20)
+#define TL_STACK_BYTES (256u << 10)
 
 static void tl_old_side(void) {
   int conn = tl_req.conn_fd;
-  int64_t deadline = tl_now_ms() + 3 * tl_req.timeout_ms + 10000;
+  /* Each side gets --timeout to reach its update point and take its state; the rest of the
+   * transaction (backward transfer, diff) gets as much again. */
+  int64_t deadline = tl_now_ms() + 2 * tl_req.timeout_ms + 2000;
   fflush(NULL); /* stdio buffers are libc state the transfer cannot carry */
 
   struct tl_arena arena = {0};
   size_t env_bytes = 0, env_count = 0;
   for (char** e = environ; e && *e; e++) env_bytes += strlen(*e) + 1, env_count++;
   arena.size = ((env_bytes + (env_count + 8) * sizeof(char*) + (1u << 20)) + 4095) & ~(size_t)4095;
-  void* m = mmap(NULL, arena.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  size_t total = arena.size + TL_TXN_BYTES + TL_DIFF_BUF_BYTES + TL_STACK_BYTES;
+  void* m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) {
     tl_send(conn, TL_MSG_SPAWN_FAILED, ENOMEM, 0);
     goto out;
   }
   arena.base = m;
-  tl_fill_block((uint64_t)(uintptr_t)arena.base, arena.size);
+  tl_fill_block((uint64_t)(uintptr_t)arena.base, total);
   if (tl_send(conn, TL_MSG_PARKED, (int64_t)(uintptr_t)&tl_block_data, getpid()) != 0) goto out;
 
   int* fds = NULL;
@@ -449,33 +463,35 @@ static void tl_old_side(void) {
     goto rollback;
   }
 
-  int pidfd = child > 0 ? (int)syscall(SYS_pidfd_open, child, 0) : -1;
-  int alive = child > 0;
-  for (;;) {
-    int64_t left = deadline - tl_now_ms();
-    if (left <= 0) break;
-    struct pollfd p[2] = {{.fd = conn, .events = POLLIN},
-                          {.fd = alive ? pidfd : -1, .events = POLLIN}};
-    int r = poll(p, 2, (int)(left > 1000 ? 1000 : left));
-    if (r < 0 && errno != EINTR) break;
-    if (alive && (pidfd < 0 || (p[1].revents & POLLIN))) {
-      if (tl_reap(conn, pidfd, child, 1)) alive = 0;
-    }
-    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      struct tl_msg msg;
-      int got = tl_recv(conn, &msg, 0);
-      if (got <= 0 && got != -ETIMEDOUT) break; /* the tool is gone: roll back */
-      if (got == 1 && msg.type == TL_MSG_ROLLBACK) break;
-      if (got == 1 && msg.type == TL_MSG_COMMIT && alive) {
-        if (tl_pidfile) tl_write_pidfile(tl_pidfile, child);
-        tl_notify_mainpid(child);
-        (void)!write(mark[1], "C", 1);
-        tl_send(conn, TL_MSG_COMMITTED, child, 0);
-        _exit(0);
-      }
+  {
+    /* The transaction: from here to the verdict, the program's memory is not written (ttst.c). */
+    struct tl_txn* t = (struct tl_txn*)(void*)(arena.base + arena.size);
+    memset(t, 0, sizeof *t);
+    t->conn = conn;
+    t->child = child;
+    t->child_alive = child > 0;
+    t->validate = (tl_req.flags & TL_UPDATE_VALIDATE) != 0;
+    t->deadline_ms = deadline;
+    t->priv = (uint64_t)(uintptr_t)arena.base;
+    t->priv_size = total;
+    t->ctl = tl_control_stack;
+    t->ctl_size = tl_control_stack_size;
+    pthread_mutex_lock(&tl_q_lock);
+    for (int i = 0; i < tl_nthreads && t->nrseq < TL_MAX_RSEQ; i++)
+      if (tl_thread_rseq[i]) t->rseq[t->nrseq++] = tl_thread_rseq[i];
+    pthread_mutex_unlock(&tl_q_lock);
+    t->report = (struct tl_diff_report*)(void*)((uint8_t*)t + ((sizeof *t + 63) & ~(size_t)63));
+    t->buf = (uint8_t*)arena.base + arena.size + TL_TXN_BYTES;
+    t->buf_size = TL_DIFF_BUF_BYTES;
+    if (child > 0) tl_transaction_on_stack(t, t->buf + TL_DIFF_BUF_BYTES + TL_STACK_BYTES);
+    if (t->verdict == TL_VERDICT_COMMIT) {
+      if (tl_pidfile) tl_write_pidfile(tl_pidfile, child);
+      tl_notify_mainpid(child);
+      (void)!write(mark[1], "C", 1);
+      tl_send(conn, TL_MSG_COMMITTED, child, 0);
+      _exit(0);
     }
   }
-  if (pidfd >= 0) close(pidfd);
 rollback:
   if (child > 0) {
     kill(child, SIGKILL);
@@ -490,7 +506,7 @@ out:
   close(conn);
   tl_req.conn_fd = tl_req.new_fd = -1;
   tl_control_drain_event();
-  if (arena.base) munmap(arena.base, arena.size);
+  if (arena.base) munmap(arena.base, total);
 }
 
 /* Parks this thread until the pending update ends; the last thread to arrive performs it. */
@@ -524,6 +540,68 @@ static void tl_quiesce(void) {
 
 /* ---- the new side ---- */
 
+/* Serves one request of the tool that needs this process's memory or code (MAP, UNMAP, ALLOC,
+ * FREE, CALL). Returns 0 if the message was none of them. Used by a new version and by the
+ * disposable copies that run callbacks (sandboxes, of a new version or of an old one). */
+static int tl_serve_request(int fd, const struct tl_msg* m) {
+  if (m->type == TL_MSG_MAP) {
+    /* Populated at once: the tool fills it right away, faulting page by page costs more. */
+    void* p = mmap(NULL, (size_t)m->a, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    tl_send(fd, TL_MSG_MAPPED, p == MAP_FAILED ? -errno : (int64_t)(uintptr_t)p, 0);
+  } else if (m->type == TL_MSG_UNMAP) {
+    munmap((void*)(uintptr_t)m->a, (size_t)m->b);
+    tl_send(fd, TL_MSG_UNMAPPED, 0, 0);
+  } else if (m->type == TL_MSG_ALLOC) {
+    struct tl_alloc_req* req = (struct tl_alloc_req*)(uintptr_t)m->a;
+    int64_t i = 0;
+    for (; i < m->b; i++) {
+      void* p = tl_alloc_with_site(req[i].size, req[i].site);
+      req[i].size = (uint64_t)(uintptr_t)p;
+      if (p == NULL) break;
+    }
+    tl_heap_describe(&tl_block_data); /* the registry grew: its extent, for the tool */
+    tl_send(fd, TL_MSG_ALLOCATED, i, 0);
+  } else if (m->type == TL_MSG_FREE) {
+    const uint64_t* addrs = (const uint64_t*)(uintptr_t)m->a;
+    for (int64_t i = 0; i < m->b; i++) free((void*)(uintptr_t)addrs[i]);
+    tl_heap_describe(&tl_block_data); /* the registry grew: its extent, for the tool */
+    tl_send(fd, TL_MSG_FREED, m->b, 0);
+  } else if (m->type == TL_MSG_CALL) {
+    struct tl_call_req* req = (struct tl_call_req*)(uintptr_t)m->a;
+    int64_t failed = -1, rc = 0;
+    for (int64_t i = 0; i < m->b; i++) {
+      tandem_transform_fn fn = (tandem_transform_fn)(uintptr_t)req[i].fn;
+      rc = fn((void*)(uintptr_t)req[i].new_obj, (const void*)(uintptr_t)req[i].old_obj,
+              (const struct tandem_xfer*)(uintptr_t)req[i].xfer);
+      if (rc != 0) {
+        failed = i;
+        break;
+      }
+    }
+    tl_heap_describe(&tl_block_data); /* the registry grew: its extent, for the tool */
+    tl_send(fd, TL_MSG_CALLED, failed, rc);
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+/* A sandbox's life: a copy of this process serving the tool's requests on fd until SANDBOX_END
+ * (or the tool's disappearance), then it exits. Whatever the callbacks it runs write stays in it. */
+__attribute__((noreturn)) void tl_sandbox_serve(int fd) {
+  tl_send(fd, TL_MSG_SANDBOXED, getpid(), 0);
+  for (;;) {
+    struct tl_msg m;
+    if (tl_recv(fd, &m, -1) <= 0) _exit(0);
+    if (m.type == TL_MSG_SANDBOX_END) {
+      tl_send(fd, TL_MSG_SANDBOX_ENDED, 0, 0);
+      _exit(0);
+    }
+    tl_serve_request(fd, &m);
+  }
+}
+
 /* In a new version, every thread that reaches an update point before the transfer is complete
  * waits for it: the first one serves the tool, the others block until it is done. */
 static int tl_resume_done;
@@ -537,11 +615,13 @@ static void tl_new_side(void) {
     return;
   }
   int fd = tl_resume_fd;
+  int sandboxed = 0; /* this process is a disposable copy serving backward callbacks */
   tl_fill_block(0, 0);
   if (tl_send(fd, TL_MSG_READY, (int64_t)(uintptr_t)&tl_block_data, getpid()) != 0) _exit(75);
   for (;;) {
     struct tl_msg m;
     int got = tl_recv(fd, &m, -1);
+    if (got <= 0 && sandboxed) _exit(0);
     if (got <= 0) {
       /* The tool is gone. Carry on only if the old version committed (it wrote its mark before
        * exiting); otherwise the update was rolled back, or the old version died during it. */
@@ -551,41 +631,33 @@ static void tl_new_side(void) {
         break;
       _exit(75);
     }
-    if (m.type == TL_MSG_MAP) {
-      /* Populated at once: the tool fills it right away, faulting page by page costs more. */
-      void* p = mmap(NULL, (size_t)m.a, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-      tl_send(fd, TL_MSG_MAPPED, p == MAP_FAILED ? -errno : (int64_t)(uintptr_t)p, 0);
-    } else if (m.type == TL_MSG_UNMAP) {
-      munmap((void*)(uintptr_t)m.a, (size_t)m.b);
-      tl_send(fd, TL_MSG_UNMAPPED, 0, 0);
-    } else if (m.type == TL_MSG_ALLOC) {
-      struct tl_alloc_req* req = (struct tl_alloc_req*)(uintptr_t)m.a;
-      int64_t i = 0;
-      for (; i < m.b; i++) {
-        void* p = tl_alloc_with_site(req[i].size, req[i].site);
-        req[i].size = (uint64_t)(uintptr_t)p;
-        if (p == NULL) break;
+    if (tl_serve_request(fd, &m)) {
+      /* served */
+    } else if (m.type == TL_MSG_SANDBOX && !sandboxed) {
+      /* Backward callbacks run in a copy of this process: whatever they write (even by mistake)
+       * cannot reach the state this version resumes with. The copy serves the tool until
+       * SANDBOX_END while this process waits for it. */
+      pid_t pid = fork();
+      if (pid == 0) {
+        sandboxed = 1;
+        tl_send(fd, TL_MSG_SANDBOXED, getpid(), 0);
+        continue;
       }
-      tl_send(fd, TL_MSG_ALLOCATED, i, 0);
-    } else if (m.type == TL_MSG_FREE) {
-      const uint64_t* addrs = (const uint64_t*)(uintptr_t)m.a;
-      for (int64_t i = 0; i < m.b; i++) free((void*)(uintptr_t)addrs[i]);
-      tl_send(fd, TL_MSG_FREED, m.b, 0);
-    } else if (m.type == TL_MSG_CALL) {
-      struct tl_call_req* req = (struct tl_call_req*)(uintptr_t)m.a;
-      int64_t failed = -1, rc = 0;
-      for (int64_t i = 0; i < m.b; i++) {
-        tandem_transform_fn fn = (tandem_transform_fn)(uintptr_t)req[i].fn;
-        rc = fn((void*)(uintptr_t)req[i].new_obj, (const void*)(uintptr_t)req[i].old_obj,
-                (const struct tandem_xfer*)(uintptr_t)req[i].xfer);
-        if (rc != 0) {
-          failed = i;
-          break;
-        }
+      if (pid < 0) {
+        tl_send(fd, TL_MSG_SANDBOX_DIED, 0, errno);
+        continue;
       }
-      tl_send(fd, TL_MSG_CALLED, failed, rc);
-    } else if (m.type == TL_MSG_RESUME) {
+      int status = 0;
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      if (WIFSIGNALED(status))
+        tl_send(fd, TL_MSG_SANDBOX_DIED, CLD_KILLED, WTERMSIG(status));
+      else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        tl_send(fd, TL_MSG_SANDBOX_DIED, CLD_EXITED, WEXITSTATUS(status));
+    } else if (m.type == TL_MSG_SANDBOX_END && sandboxed) {
+      tl_send(fd, TL_MSG_SANDBOX_ENDED, 0, 0);
+      _exit(0);
+    } else if (m.type == TL_MSG_RESUME && !sandboxed) {
       tl_send(fd, TL_MSG_RESUMED, 0, 0);
       break;
     }
@@ -620,7 +692,10 @@ static void tl_atfork_child(void) {
   pthread_mutex_init(&tl_q_lock, NULL);
   pthread_cond_init(&tl_q_cond, NULL);
   tl_nthreads = 0;
-  if (tl_registered) tl_threads[tl_nthreads++] = &tl_attention;
+  if (tl_registered) {
+    tl_thread_rseq[tl_nthreads] = tl_rseq_area();
+    tl_threads[tl_nthreads++] = &tl_attention;
+  }
   tl_parked = 0;
   if (atomic_load(&tl_state) != TL_IDLE) {
     if (tl_req.conn_fd >= 0) close(tl_req.conn_fd);

@@ -7,6 +7,7 @@
 
 #include "tools/subcommand.h"
 #include "update/transaction.h"
+#include "update/transfer/fault.h"
 
 namespace tandem {
 namespace {
@@ -18,6 +19,7 @@ struct UpdateArgs {
   std::string events;
   std::string pidfile;
   bool verbose = false;
+  bool no_validate = false;
 };
 
 int run(const UpdateArgs& args) {
@@ -27,7 +29,12 @@ int run(const UpdateArgs& args) {
   opt.timeout = std::chrono::milliseconds(static_cast<int64_t>(args.timeout * 1000));
   opt.events_path = args.events;
   opt.pidfile = args.pidfile;
+  opt.validate = !args.no_validate;
   auto result = update::run_update(opt);
+  if (*update::fi::configuration())  // the tandem-fi build under a fault-injection campaign
+    std::fprintf(stderr, "tandem: fault injection (%s): %llu faults injected\n",
+                 update::fi::configuration(),
+                 static_cast<unsigned long long>(update::fi::activated()));
   if (!result) {
     const update::Failure& f = result.failure();
     std::string line = update::is_rollback(f.kind)
@@ -39,14 +46,28 @@ int run(const UpdateArgs& args) {
   const update::UpdateResult& r = *result;
   if (args.verbose)
     for (const auto& n : r.notes) std::fprintf(stderr, "tandem: note: %s\n", n.c_str());
+  std::string validation = "not validated (--no-validate)";
+  if (r.validated) {
+    const update::Coverage& c = r.coverage;
+    char line[200];
+    std::snprintf(line, sizeof line, "validated %.1f%% (%llu of %llu objects, %llu of %llu bytes)",
+                  c.percent_bytes(), static_cast<unsigned long long>(c.objects_validated),
+                  static_cast<unsigned long long>(c.objects),
+                  static_cast<unsigned long long>(c.bytes_validated),
+                  static_cast<unsigned long long>(c.bytes));
+    validation = line;
+    if (args.verbose)
+      for (const auto& why : c.left_out)
+        std::fprintf(stderr, "tandem: note: not validated: %s\n", why.c_str());
+  }
   std::printf(
       "tandem: updated %d -> %d in %.1f ms (paused %.1f ms): %llu variables, %llu heap objects, "
-      "%llu converted, %llu callbacks\n",
+      "%llu converted, %llu callbacks; %s\n",
       r.old_pid, r.new_pid, r.update_ms, r.pause_ms,
       static_cast<unsigned long long>(r.stats.variables + r.stats.locals),
       static_cast<unsigned long long>(r.stats.heap_objects),
       static_cast<unsigned long long>(r.stats.converted_objects),
-      static_cast<unsigned long long>(r.stats.callbacks));
+      static_cast<unsigned long long>(r.stats.callbacks), validation.c_str());
   std::fflush(stdout);
   return 0;
 }
@@ -65,6 +86,8 @@ void setup(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--events", args->events, "write the update's events to FILE (JSON lines)");
   cmd->add_option("--pidfile", args->pidfile, "rewrite FILE with the new PID after a commit");
   cmd->add_flag("--verbose", args->verbose, "print the transfer's notes on stderr");
+  cmd->add_flag("--no-validate", args->no_validate,
+                "transfer forward only: no backward transfer into a reversed copy, no comparison");
   cmd->callback([args, &action] { action = [args] { return run(*args); }; });
 }
 

@@ -98,6 +98,8 @@ enum tandem_annotation_kind {
   TANDEM_ANN_TRANSFORM_TYPE = 10, /* fn runs for each transferred object of a type */
   TANDEM_ANN_INIT_VAR = 11, /* fn runs once after the transfer (variables added by the update) */
   TANDEM_ANN_RANGE = 12,    /* path: a begin pointer; arg: the sibling member holding its end */
+  TANDEM_ANN_BACKWARD_VAR = 13,  /* fn converts a variable back to the previous version */
+  TANDEM_ANN_BACKWARD_TYPE = 14, /* fn converts each object of a type back */
 };
 
 /* Callback of TANDEM_TRANSFORM_VAR / TANDEM_TRANSFORM_TYPE / TANDEM_INIT_VAR. Runs in the new
@@ -113,7 +115,7 @@ struct tandem_xfer {
   size_t old_size;  /* bytes of one old object, 0 for TANDEM_INIT_VAR */
   size_t new_size;
   uint64_t index; /* element index when the object is an array element */
-  int direction;  /* 0: forward (old -> new) */
+  int direction;  /* 0: forward (old -> new); 1: backward (new -> old, TANDEM_BACKWARD_*) */
 };
 typedef int (*tandem_transform_fn)(void* new_obj, const void* old_obj, const struct tandem_xfer* x);
 
@@ -127,6 +129,13 @@ typedef int (*tandem_transform_fn)(void* new_obj, const void* old_obj, const str
 /* The program's identity: `tandem update` refuses a new binary whose identity differs. */
 #define TANDEM_PROGRAM(name) __attribute__((used)) const char tandem_program_id[] = name
 
+/* The version of this binary and of the one it updates from. Callbacks convert between these
+ * two: TANDEM_TRANSFORM_* from `previous`, TANDEM_BACKWARD_* back to it. With both declared,
+ * `tandem update PID PREVIOUS_BIN` on a process running this version undoes the update (a cold
+ * rollback): this version's backward callbacks convert its state to the previous layout. */
+#define TANDEM_VERSION(name, previous) \
+  __attribute__((used)) const char tandem_program_version[] = name "\n" previous
+
 #define TANDEM_UNION(path, tag_and_cases) TANDEM_ANNOTATE_(TANDEM_ANN_UNION, path, tag_and_cases, 0)
 #define TANDEM_VOID_TYPE(path, type) TANDEM_ANNOTATE_(TANDEM_ANN_VOID_TYPE, path, type, 0)
 #define TANDEM_PTR_IN_INT(path, type) TANDEM_ANNOTATE_(TANDEM_ANN_PTR_IN_INT, path, type, 0)
@@ -137,6 +146,20 @@ typedef int (*tandem_transform_fn)(void* new_obj, const void* old_obj, const str
 #define TANDEM_TRANSFORM_VAR(path, fn) TANDEM_ANNOTATE_(TANDEM_ANN_TRANSFORM_VAR, path, "", fn)
 #define TANDEM_TRANSFORM_TYPE(type, fn) TANDEM_ANNOTATE_(TANDEM_ANN_TRANSFORM_TYPE, type, "", fn)
 #define TANDEM_INIT_VAR(path, fn) TANDEM_ANNOTATE_(TANDEM_ANN_INIT_VAR, path, "", fn)
+/* ---- Backward callbacks: validation of semantic changes (time-traveling state transfer) ----
+ * Every update is validated by transferring the new state back into a copy of the old process
+ * and comparing it with the original. Objects changed by a forward callback (TANDEM_TRANSFORM_*)
+ * are left out of that comparison (the update reports lower coverage) unless the new version
+ * also says how to convert them back: fn(old_obj, new_obj, x) with x->direction == 1 fills
+ * old_obj, in the previous version's layout, from new_obj. old_obj arrives filled with the
+ * default conversion (pointers as addresses in this process; set them to objects of this process
+ * and they are mapped back). It runs in a disposable copy of the new version: it may read
+ * anything and allocate, but what it writes outside old_obj is discarded. Return 0, or non-zero
+ * to refuse the update. The same callbacks convert the state when the update is undone later
+ * (`tandem update PID OLD_BIN`). */
+#define TANDEM_BACKWARD_VAR(path, fn) TANDEM_ANNOTATE_(TANDEM_ANN_BACKWARD_VAR, path, "", fn)
+#define TANDEM_BACKWARD_TYPE(type, fn) TANDEM_ANNOTATE_(TANDEM_ANN_BACKWARD_TYPE, type, "", fn)
+
 /* A begin/end pair over a heap array: only [begin, end) holds live elements; the rest of the
  * allocation (spare capacity) is copied as bytes, never interpreted. std::vector needs none. */
 #define TANDEM_RANGE(begin_path, end_member) \

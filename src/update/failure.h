@@ -28,6 +28,7 @@ enum class FailureKind {
   kTransferRefused,  // an invariant violation or unsupported change (rolled back)
   kCallbackFailed,   // a user callback failed or crashed (rolled back)
   kSystem,           // the system refused something tandem needed
+  kStateDiffers,     // validation: the state transferred back differs from the original
 };
 
 struct Failure {
@@ -113,6 +114,8 @@ inline int exit_code(FailureKind kind) {
       return 14;
     case FailureKind::kSystem:
       return 15;
+    case FailureKind::kStateDiffers:
+      return 16;
   }
   return 15;
 }
@@ -120,7 +123,8 @@ inline int exit_code(FailureKind kind) {
 // True for failures after the running process parked: the update was rolled back.
 inline bool is_rollback(FailureKind kind) {
   return kind == FailureKind::kNewCrashed || kind == FailureKind::kNewHung ||
-         kind == FailureKind::kTransferRefused || kind == FailureKind::kCallbackFailed;
+         kind == FailureKind::kTransferRefused || kind == FailureKind::kCallbackFailed ||
+         kind == FailureKind::kStateDiffers;
 }
 
 }  // namespace tandem::update

@@ -36,6 +36,13 @@ Expected<std::shared_ptr<Program>> Program::load(const std::string& path) {
   if (const ElfSymbol* id = p->elf_->symbol("tandem_program_id")) {
     if (auto s = p->elf_->string_at(id->value)) p->program_id_ = *s;
   }
+  if (const ElfSymbol* v = p->elf_->symbol("tandem_program_version")) {
+    if (auto s = p->elf_->string_at(v->value)) {
+      size_t nl = s->find('\n');
+      p->version_ = s->substr(0, nl);
+      if (nl != std::string::npos) p->previous_ = s->substr(nl + 1);
+    }
+  }
   p->read_annotations();
   p->cross_check();
   return p;

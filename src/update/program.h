@@ -37,6 +37,9 @@ class Program {
   TypeTable& types() { return debug_->types(); }
   AllocSites& sites() { return *sites_; }
   const std::string& program_id() const { return program_id_; }
+  // TANDEM_VERSION: this binary's version and the one its callbacks convert from/back to.
+  const std::string& version() const { return version_; }
+  const std::string& previous_version() const { return previous_; }
   bool uses_runtime() const { return uses_runtime_; }
   const std::vector<RawAnnotation>& annotations() const { return annotations_; }
   // True if a link-time address holds program state: writable, not RELRO, not the annotations.
@@ -53,6 +56,7 @@ class Program {
   std::unique_ptr<DebugInfo> debug_;
   std::unique_ptr<AllocSites> sites_;
   std::string program_id_;
+  std::string version_, previous_;
   bool uses_runtime_ = false;
   std::vector<RawAnnotation> annotations_;
   std::vector<std::string> warnings_;

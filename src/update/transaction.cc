@@ -89,10 +89,25 @@ class Session : public Agent {
           return died(r.msg);
         if (r.status == Channel::Status::kMessage && r.msg.type == TL_MSG_ROLLED_BACK)
           return fail(FailureKind::kNewHung, "the running process gave up waiting and rolled back");
+        if (r.status == Channel::Status::kMessage && r.msg.type == TL_MSG_REVERSED_EXITED)
+          return fail(FailureKind::kSystem, "the reversed copy of the running process died");
+        if (r.status == Channel::Status::kMessage && r.msg.type == TL_MSG_SANDBOX_DIED) {
+          tl_msg m = r.msg;
+          m.type = TL_MSG_CHILD_EXITED;
+          return died_in_sandbox(m);
+        }
+        if (r.status == Channel::Status::kMessage && expected_old_ &&
+            r.msg.type == expected_old_)
+          return r.msg;
       }
       if (p[1].revents) {
         auto r = new_.receive(Clock::now());
         if (r.status == Channel::Status::kMessage && r.msg.type == expected) return r.msg;
+        if (r.status == Channel::Status::kMessage && r.msg.type == TL_MSG_SANDBOX_DIED) {
+          tl_msg m = r.msg;
+          m.type = TL_MSG_CHILD_EXITED;
+          return died_in_sandbox(m);
+        }
         if (r.status == Channel::Status::kEof) {
           // The new version closed its end: it died. Its parent says how.
           auto why = old_.receive(Clock::now() + milliseconds(1000));
@@ -138,6 +153,25 @@ class Session : public Agent {
     if (!r) return r.failure();
     return {};
   }
+  Expected<pid_t> sandbox_begin() override {
+    if (!new_.send(TL_MSG_SANDBOX)) return lost();
+    auto r = await(TL_MSG_SANDBOXED);
+    if (!r) return r.failure();
+    return static_cast<pid_t>(r->a);
+  }
+  Expected<void> sandbox_end() override {
+    if (!new_.send(TL_MSG_SANDBOX_END)) return lost();
+    auto r = await(TL_MSG_SANDBOX_ENDED);
+    if (!r) return r.failure();
+    return {};
+  }
+  // Waits for a message of the old process (the validation's verdict), watching the new one.
+  Expected<tl_msg> await_old(uint32_t type) {
+    expected_old_ = type;
+    auto r = await(0);
+    expected_old_ = 0;
+    return r;
+  }
   Expected<std::pair<int64_t, int64_t>> call(uint64_t array, uint64_t count) override {
     Phase saved = phase_;
     phase_ = Phase::kCallbacks;
@@ -168,6 +202,12 @@ class Session : public Agent {
                   "the new version " + how + " during its initialisation");
     return fail(FailureKind::kNewCrashed, "the new version " + how + " during the transfer");
   }
+  Failure died_in_sandbox(const tl_msg& m) {
+    std::string how = describe_exit(m.a, m.b);
+    log_.emit_text("sandbox_died", "how", how);
+    return fail(FailureKind::kCallbackFailed,
+                "the copy of the new version running backward callbacks " + how);
+  }
   Failure lost() {
     tl_msg unknown{};
     return died(unknown);
@@ -179,6 +219,57 @@ class Session : public Agent {
   EventLog& log_;
   Phase phase_ = Phase::kStarting;
   bool dead_ = false;
+  uint32_t expected_old_ = 0;
+};
+
+// The old process's side of an undone update: its backward callbacks run in a sandbox copy of
+// it, which serves on the old process's connection (runtime/ttst.c, SANDBOX).
+class PastSandbox : public Agent {
+ public:
+  PastSandbox(Session& session, Channel& old_ch) : session_(session), old_(old_ch) {}
+  Expected<uint64_t> map(uint64_t bytes) override {
+    auto r = ask(TL_MSG_MAP, static_cast<int64_t>(bytes), 0, TL_MSG_MAPPED);
+    if (!r) return r.failure();
+    if (r->a < 0) return fail(FailureKind::kSystem, "the running process's copy cannot map memory");
+    return static_cast<uint64_t>(r->a);
+  }
+  Expected<void> unmap(uint64_t addr, uint64_t bytes) override {
+    auto r = ask(TL_MSG_UNMAP, static_cast<int64_t>(addr), static_cast<int64_t>(bytes),
+                 TL_MSG_UNMAPPED);
+    if (!r) return r.failure();
+    return {};
+  }
+  Expected<void> alloc_begin(uint64_t, uint64_t) override { return unsupported(); }
+  Expected<uint64_t> alloc_end() override { return unsupported(); }
+  Expected<void> free(uint64_t, uint64_t) override { return unsupported(); }
+  Expected<std::pair<int64_t, int64_t>> call(uint64_t array, uint64_t count) override {
+    auto r = ask(TL_MSG_CALL, static_cast<int64_t>(array), static_cast<int64_t>(count),
+                 TL_MSG_CALLED);
+    if (!r) return r.failure();
+    return std::make_pair(r->a, r->b);
+  }
+  Expected<pid_t> sandbox_begin() override {
+    auto r = ask(TL_MSG_SANDBOX, 0, 0, TL_MSG_SANDBOXED);
+    if (!r) return r.failure();
+    return static_cast<pid_t>(r->a);
+  }
+  Expected<void> sandbox_end() override {
+    auto r = ask(TL_MSG_SANDBOX_END, 0, 0, TL_MSG_SANDBOX_ENDED);
+    if (!r) return r.failure();
+    return {};
+  }
+
+ private:
+  Expected<tl_msg> ask(uint32_t type, int64_t a, int64_t b, uint32_t reply) {
+    if (!old_.send(type, a, b))
+      return fail(FailureKind::kSystem, "the running process disappeared during the update");
+    return session_.await_old(reply);
+  }
+  Failure unsupported() {
+    return fail(FailureKind::kSystem, "the running process's copy does not allocate");
+  }
+  Session& session_;
+  Channel& old_;
 };
 
 // Is NEW a version of OLD? The declared identity decides; otherwise most old variables must
@@ -220,7 +311,7 @@ Expected<void> write_pidfile(const std::string& path, pid_t pid) {
 // Memory to fault in before the pause: a few times the target's resident anonymous memory (its
 // heap, which the tool copies twice, plus per-object tables), for big targets only, and never
 // more than a quarter of the memory available.
-uint64_t transfer_memory_estimate(pid_t pid) {
+uint64_t transfer_memory_estimate(pid_t pid, bool validate) {
   auto field_kb = [](const std::string& path, const std::string& name) -> uint64_t {
     std::ifstream in(path);
     std::string line;
@@ -230,8 +321,9 @@ uint64_t transfer_memory_estimate(pid_t pid) {
   };
   uint64_t anon = field_kb("/proc/" + std::to_string(pid) + "/status", "RssAnon:") << 10;
   uint64_t available = field_kb("/proc/meminfo", "MemAvailable:") << 10;
-  if (anon < (32u << 20)) return 0;
-  return std::min(4 * anon, available / 4);
+  // A validation reads the new version's heap again and builds the reversed copy's: more.
+  if (anon < (validate ? 8u << 20 : 32u << 20)) return 0;
+  return std::min((validate ? 6 : 4) * anon, available / 4);
 }
 
 // Waits until pid has exited (it is not our child: poll its pidfd).
@@ -241,6 +333,76 @@ void wait_exit(pid_t pid, milliseconds limit) {
   pollfd p{fd, POLLIN, 0};
   poll(&p, 1, static_cast<int>(limit.count()));
   close(fd);
+}
+
+// The validation of time-traveling state transfer: the backward transfer into the reversed copy,
+// then the old process's comparison. Succeeds only if the old process found both equal.
+Expected<void> validate(StateTransfer& transfer, Session& session, Channel& old_ch,
+                        UpdateResult& result, const std::string& new_path, pid_t reversed_pid,
+                        uint64_t new_block, uint64_t old_block,
+                        const std::shared_ptr<Program>& old_program,
+                        const std::shared_ptr<Program>& new_program, EventLog& log) {
+  Clock::time_point t0 = Clock::now();
+  // The new version's mappings changed while it allocated and ran callbacks: a fresh view.
+  auto future = ProcessView::open(result.new_pid, new_program, new_block);
+  if (!future) return future.failure();
+  auto reversed = ProcessView::open(reversed_pid, old_program, old_block);
+  if (!reversed) return reversed.failure();
+  session.set_phase(Session::Phase::kTransfer);
+  auto cov = transfer.run_backward(**future, **reversed, session);
+  if (!cov) return cov.failure();
+  result.coverage = *cov;
+  Clock::time_point t1 = Clock::now();
+  result.backward_ms = ms_between(t0, t1);
+  if (!old_ch.send(TL_MSG_VALIDATE))
+    return fail(FailureKind::kSystem, "the running process disappeared during the validation");
+  auto verdict = session.await_old(TL_MSG_VALIDATED);
+  if (!verdict) return verdict.failure();
+  result.diff_ms = ms_between(t1, Clock::now());
+  tl_diff_report report{};
+  if (verdict->b != 0) {
+    RemoteMemory mem(result.old_pid);
+    if (auto r = mem.read(remote_addr(static_cast<uint64_t>(verdict->b)),
+                          {reinterpret_cast<uint8_t*>(&report), sizeof report});
+        !r)
+      return fail(FailureKind::kSystem, "cannot read the comparison's report");
+  }
+  result.diff_bytes = report.bytes_compared;
+  log.emit("validated", fmt::format("\"differing_words\":{},\"runs\":{},\"bytes_compared\":{},"
+                                    "\"backward_ms\":{:.2f},\"diff_ms\":{:.2f},\"objects\":{},"
+                                    "\"objects_validated\":{},\"bytes\":{},"
+                                    "\"bytes_validated\":{}",
+                                    verdict->a, report.runs, report.bytes_compared,
+                                    result.backward_ms, result.diff_ms, cov->objects,
+                                    cov->objects_validated, cov->bytes, cov->bytes_validated));
+  if (verdict->a < 0)
+    return fail(FailureKind::kSystem,
+                std::string("the running process could not compare its state: ") +
+                    (report.error ? std::strerror(static_cast<int>(report.error)) : "no copy"));
+  if (verdict->a == 0) {
+    result.validated = true;
+    return {};
+  }
+  std::string what;
+  for (uint64_t i = 0; i < report.count && i < 3; i++) {
+    const tl_diff_entry& e = report.first[i];
+    // Name the first differing byte, not the word (a word may straddle two members).
+    uint64_t delta = e.past ^ e.reversed;
+    uint64_t first = e.addr + (delta ? static_cast<uint64_t>(__builtin_ctzll(delta)) / 8 : 0);
+    Difference d{first, e.past, e.reversed, e.words, transfer.describe_source_address(first)};
+    log.emit("difference", fmt::format("\"addr\":{},\"past\":{},\"reversed\":{},\"words\":{},"
+                                       "\"where\":{}",
+                                       d.addr, d.past, d.reversed, d.words,
+                                       nlohmann::json(d.where).dump()));
+    what += fmt::format("{}{} (was {:#x}, transferred back as {:#x}{})", i ? "; " : "", d.where,
+                        d.past, d.reversed, d.words > 1 ? fmt::format(", {} words", d.words) : "");
+  }
+  (void)new_path;
+  return fail(FailureKind::kStateDiffers,
+              fmt::format("the state transferred back differs from the original in {} word{} "
+                          "({} place{}): {}",
+                          verdict->a, verdict->a == 1 ? "" : "s", report.runs,
+                          report.runs == 1 ? "" : "s", what));
 }
 
 }  // namespace
@@ -290,8 +452,15 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
 
   // The transfer's tables and copies of the heap take a few times the target's heap: fault that
   // memory in now, before the target parks, instead of inside its pause.
-  uint64_t arena_bytes = transfer_memory_estimate(opt.pid);
+  // The runtime gives a connection 2 s to send its request: the first one only told us the
+  // runtime is there; a fresh one carries the request once the memory is ready.
+  uint64_t arena_bytes = transfer_memory_estimate(opt.pid, opt.validate);
+  if (arena_bytes) old_ch->close();
   ScopedBigArena arena(arena_bytes);
+  if (arena_bytes) {
+    old_ch = Channel::connect_to(opt.pid);
+    if (!old_ch) return old_ch.failure();
+  }
   log.emit("prepared", "\"arena_mb\":" + std::to_string(arena_bytes >> 20));
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
@@ -299,7 +468,8 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   Channel new_ch{ScopedFd(pair[0])};
   ScopedFd new_end(pair[1]);
   Clock::time_point t_request = Clock::now();
-  if (!old_ch->send(TL_MSG_UPDATE, opt.timeout.count(), 0, new_path, new_end.get()))
+  if (!old_ch->send(TL_MSG_UPDATE, opt.timeout.count(), opt.validate ? TL_UPDATE_VALIDATE : 0,
+                    new_path, new_end.get()))
     return fail(FailureKind::kNoRuntime,
                 "process " + std::to_string(opt.pid) + " closed its control socket");
   new_end.reset();  // only the new version may hold it now: its death is then EOF for us
@@ -342,6 +512,17 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   if (!src) return rollback(src.failure());
   StateTransfer transfer(**src, *new_program,
                          [&](const std::string& e, const std::string& f) { log.emit(e, f); });
+  Session session(*old_ch, new_ch, deadline, log);
+  PastSandbox past_sandbox(session, *old_ch);
+  // NEW_BIN is the version the running one was updated from: undo the update with the running
+  // version's backward callbacks (a cold rollback).
+  bool undo = !(*old_program)->version().empty() &&
+              (*old_program)->previous_version() == (*new_program)->version();
+  if (undo) {
+    transfer.undo_with(past_sandbox);
+    log.emit("undo", "\"from\":" + nlohmann::json((*old_program)->version()).dump() +
+                         ",\"to\":" + nlohmann::json((*new_program)->version()).dump());
+  }
   auto source_read = transfer.read_source();  // while the new version starts
 
   auto spawned = old_ch->receive(deadline);
@@ -354,6 +535,19 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
              "cannot start " + new_path + ": " + std::strerror(static_cast<int>(spawned.msg.a))));
   result.new_pid = static_cast<pid_t>(spawned.msg.a);
   log.emit("spawned", "\"new_pid\":" + std::to_string(result.new_pid));
+  pid_t reversed_pid = 0;
+  if (opt.validate) {
+    auto rev = old_ch->receive(deadline);
+    while (rev.status == Channel::Status::kMessage && rev.msg.type == TL_MSG_CHILD_EXITED) {
+      // The new version died at once; the reversed copy comes next, the death is seen later.
+      rev = old_ch->receive(deadline);
+    }
+    if (rev.status != Channel::Status::kMessage || rev.msg.type != TL_MSG_REVERSED)
+      return rollback(fail(FailureKind::kSystem,
+                           "the running process could not fork its reversed copy"));
+    reversed_pid = static_cast<pid_t>(rev.msg.a);
+    log.emit("reversed", "\"pid\":" + std::to_string(reversed_pid));
+  }
   auto notes_out = [&] {
     for (const auto& n : transfer.notes()) result.notes.push_back(n);
     for (const auto& n : result.notes) log.emit_text("note", "text", n);
@@ -363,7 +557,6 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
     return rollback(source_read.failure());
   }
 
-  Session session(*old_ch, new_ch, deadline, log);
   auto ready = session.await(TL_MSG_READY);
   if (!ready) return rollback(ready.failure());
   log.emit("new_ready");
@@ -381,6 +574,14 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
                        "\"pointers\":{},\"bytes_written\":{},\"converted\":{}",
                        st.read_ms, st.discover_ms, st.alloc_ms, st.transform_ms, st.write_ms,
                        st.callback_ms, st.pointers, st.bytes_written, st.converted_objects));
+
+  if (opt.validate) {
+    if (auto r = validate(transfer, session, *old_ch, result, new_path, reversed_pid,
+                          static_cast<uint64_t>(ready->a), static_cast<uint64_t>(parked.msg.a),
+                          *old_program, *new_program, log);
+        !r)
+      return rollback(r.failure());
+  }
 
   // Commit: the old version writes its pidfile, tells systemd, and exits; then the new resumes.
   if (!old_ch->send(TL_MSG_COMMIT))
@@ -417,6 +618,8 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   result.pause_ms = ms_between(t_parked, t_end);
   log.emit("done", "\"update_ms\":" + std::to_string(result.update_ms) +
                        ",\"pause_ms\":" + std::to_string(result.pause_ms) +
+                       ",\"arena_used_mb\":" + std::to_string(arena.arena().used() >> 20) +
+                       ",\"arena_missed_mb\":" + std::to_string(arena.arena().missed() >> 20) +
                        ",\"heap_objects\":" + std::to_string(result.stats.heap_objects));
   return result;
 }

@@ -8,8 +8,12 @@
 //  3. while the new version starts, reads the old state and plans the transfer (discover);
 //  4. waits for the new version to park at its first update point (--timeout, crash detection
 //     through the old process, which is its parent), then transfers the state (apply);
-//  5. commit: the old process rewrites its pidfile, tells systemd MAINPID, exits; the new one
-//     resumes; or rollback: the old process kills the new one and returns to its loop.
+//  5. validation (time-traveling state transfer, unless --no-validate): the old process forked a
+//     reversed copy of itself when it parked; the state is transferred back from the new version
+//     into that copy, and the old process compares the copy with its own memory (VALIDATE);
+//  6. commit: the old process rewrites its pidfile, tells systemd MAINPID, exits; the new one
+//     resumes; or rollback: the old process kills the new one and returns to its loop. With
+//     validation the old process accepts COMMIT only after an equal comparison.
 // The old process is the arbiter: nothing commits unless it acknowledged COMMIT, and it rolls
 // back on its own if the tool disappears. Single-threaded.
 #pragma once
@@ -32,6 +36,9 @@ struct UpdateOptions {
   std::chrono::milliseconds timeout{5000};
   std::string pidfile;      // rewritten with the new PID after a commit ("" for none)
   std::string events_path;  // JSON lines ("" for none)
+  // Time-traveling validation: transfer the state back into a reversed copy of the old process
+  // and commit only if it equals the original (the old process compares). False: forward only.
+  bool validate = true;
 };
 
 struct UpdateResult {
@@ -41,6 +48,10 @@ struct UpdateResult {
   double update_ms = 0;  // from the request to the new version resuming
   double pause_ms = 0;   // from the old version parking to the new version resuming
   TransferStats stats;
+  bool validated = false;  // a backward transfer was compared equal
+  Coverage coverage;
+  double backward_ms = 0, diff_ms = 0;
+  uint64_t diff_bytes = 0;  // bytes the old process compared
   std::vector<std::string> notes;
 };
 

@@ -28,7 +28,7 @@ _libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 EXIT = {
     "usage": 2, "no_such_process": 3, "permission": 4, "no_runtime": 5, "bad_binary": 6,
     "no_debug_info": 7, "other_program": 8, "not_quiescent": 9, "busy": 10, "new_crashed": 11,
-    "new_hung": 12, "refused": 13, "callback_failed": 14, "system": 15,
+    "new_hung": 12, "refused": 13, "callback_failed": 14, "system": 15, "state_differs": 16,
 }
 
 

@@ -27,6 +27,7 @@
 #include "tandem/live.h"
 
 TANDEM_PROGRAM("kvstore");
+TANDEM_VERSION("v1", "");
 
 #define KV_VERSION "v1"
 #define NBUCKETS 64
@@ -80,10 +81,18 @@ static unsigned hash(const char* s) {
   return h;
 }
 
+/* Chains are kept sorted by key: a lookup stops early, and the order of a chain never depends
+ * on the order of insertions (so a rehash can be undone exactly, which validates it). Returns
+ * where the key is, or where it belongs. */
 static struct entry** find_slot(const char* key) {
   struct entry** p = &store.buckets[hash(key) % NBUCKETS];
-  while (*p && strcmp((*p)->key, key) != 0) p = &(*p)->next;
+  while (*p && strcmp((*p)->key, key) < 0) p = &(*p)->next;
   return p;
+}
+
+static struct entry* lookup(const char* key) {
+  struct entry* e = *find_slot(key);
+  return e && strcmp(e->key, key) == 0 ? e : NULL;
 }
 
 static void reply(struct client* c, const char* fmt, const char* a, const char* b) {
@@ -101,7 +110,7 @@ static void reply(struct client* c, const char* fmt, const char* a, const char* 
 
 static int cmd_get(struct client* c, char** argv, int argc) {
   (void)argc;
-  struct entry* e = *find_slot(argv[1]);
+  struct entry* e = lookup(argv[1]);
   stats.gets++;
   if (!e) {
     stats.misses++;
@@ -119,7 +128,7 @@ static int cmd_set(struct client* c, char** argv, int argc) {
   char* value = strdup(argv[2]);
   if (!value) return -1;
   stats.sets++;
-  if (*slot) {
+  if (*slot && strcmp((*slot)->key, argv[1]) == 0) {
     free((*slot)->value);
     (*slot)->value = value;
   } else {
@@ -127,6 +136,7 @@ static int cmd_set(struct client* c, char** argv, int argc) {
     if (!e) return -1;
     e->key = strdup(argv[1]);
     e->value = value;
+    e->next = *slot;
     *slot = e;
     store.count++;
   }
@@ -138,7 +148,7 @@ static int cmd_del(struct client* c, char** argv, int argc) {
   (void)argc;
   struct entry** slot = find_slot(argv[1]);
   stats.dels++;
-  if (!*slot) {
+  if (!*slot || strcmp((*slot)->key, argv[1]) != 0) {
     reply(c, "NOTFOUND\n", "", "");
     return 0;
   }
@@ -154,7 +164,7 @@ static int cmd_del(struct client* c, char** argv, int argc) {
 
 static int cmd_hits(struct client* c, char** argv, int argc) {
   (void)argc;
-  struct entry* e = *find_slot(argv[1]);
+  struct entry* e = lookup(argv[1]);
   char n[32];
   snprintf(n, sizeof n, "%d", e ? e->hits : 0);
   reply(c, e ? "HITS %s\n" : "NOTFOUND\n", n, "");

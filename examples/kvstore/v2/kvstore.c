@@ -8,9 +8,13 @@
  * and a longer history; a new variable `value_bytes`, maintained by the commands and computed
  * from the transferred table by a callback.
  *
+ * Backward callbacks say how to undo the two semantic changes (rehash, time stamps), so that the
+ * whole state is validated (KV_FORWARD_ONLY leaves them out).
+ *
  * Fault builds for the rollback tests (never in production): KV_FAULT_INIT_CRASH,
  * KV_FAULT_INIT_HANG, KV_FAULT_CALLBACK_CRASH, KV_FAULT_CALLBACK_REFUSE, KV_FAULT_CALLBACK_SLOW,
- * KV_FAULT_NARROW_HITS.
+ * KV_FAULT_NARROW_HITS; for the validation tests: KV_FAULT_CALLBACK_OVERFLOW (a callback writes
+ * one byte too many), KV_FAULT_CALLBACK_POINTER (a callback corrupts a pointer).
  *
  * Protocol: one command per line, one reply line.
  *   SET key value -> OK          GET key -> VALUE value | NOTFOUND    DEL key -> OK | NOTFOUND
@@ -27,6 +31,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -38,8 +43,10 @@
 #include <unistd.h>
 
 #include "tandem/live.h"
+#include "../fault_inject.h" /* KV_FAULT_INJECTION builds only: the campaign */
 
 TANDEM_PROGRAM("kvstore");
+TANDEM_VERSION("v2", "v1");
 
 #define KV_VERSION "v2"
 #define NBUCKETS 128
@@ -101,10 +108,18 @@ static unsigned hash(const char* s) {
   return h;
 }
 
+/* Chains are kept sorted by key: a lookup stops early, and the order of a chain never depends
+ * on the order of insertions (so a rehash can be undone exactly, which validates it). Returns
+ * where the key is, or where it belongs. */
 static struct entry** find_slot(const char* key) {
   struct entry** p = &store.buckets[hash(key) % NBUCKETS];
-  while (*p && strcmp((*p)->key, key) != 0) p = &(*p)->next;
+  while (*p && strcmp((*p)->key, key) < 0) p = &(*p)->next;
   return p;
+}
+
+static struct entry* lookup(const char* key) {
+  struct entry* e = *find_slot(key);
+  return e && strcmp(e->key, key) == 0 ? e : NULL;
 }
 
 static void reply(struct client* c, const char* fmt, const char* a, const char* b) {
@@ -122,7 +137,7 @@ static void reply(struct client* c, const char* fmt, const char* a, const char* 
 
 static int cmd_get(struct client* c, char** argv, int argc) {
   (void)argc;
-  struct entry* e = *find_slot(argv[1]);
+  struct entry* e = lookup(argv[1]);
   stats.gets++;
   if (!e) {
     stats.misses++;
@@ -141,7 +156,7 @@ static int cmd_set(struct client* c, char** argv, int argc) {
   if (!value) return -1;
   stats.sets++;
   value_bytes += strlen(value);
-  if (*slot) {
+  if (*slot && strcmp((*slot)->key, argv[1]) == 0) {
     value_bytes -= strlen((*slot)->value);
     free((*slot)->value);
     (*slot)->value = value;
@@ -150,6 +165,7 @@ static int cmd_set(struct client* c, char** argv, int argc) {
     if (!e) return -1;
     e->key = strdup(argv[1]);
     e->value = value;
+    e->next = *slot;
     *slot = e;
     store.count++;
   }
@@ -161,7 +177,7 @@ static int cmd_del(struct client* c, char** argv, int argc) {
   (void)argc;
   struct entry** slot = find_slot(argv[1]);
   stats.dels++;
-  if (!*slot) {
+  if (!*slot || strcmp((*slot)->key, argv[1]) != 0) {
     reply(c, "NOTFOUND\n", "", "");
     return 0;
   }
@@ -178,7 +194,7 @@ static int cmd_del(struct client* c, char** argv, int argc) {
 
 static int cmd_hits(struct client* c, char** argv, int argc) {
   (void)argc;
-  struct entry* e = *find_slot(argv[1]);
+  struct entry* e = lookup(argv[1]);
   char n[32];
   snprintf(n, sizeof n, "%ld", e ? (long)e->hits : 0L);
   reply(c, e ? "HITS %s\n" : "NOTFOUND\n", n, "");
@@ -187,7 +203,7 @@ static int cmd_hits(struct client* c, char** argv, int argc) {
 
 static int cmd_append(struct client* c, char** argv, int argc) {
   (void)argc;
-  struct entry* e = *find_slot(argv[1]);
+  struct entry* e = lookup(argv[1]);
   if (!e) return cmd_set(c, argv, argc);
   size_t a = strlen(e->value), b = strlen(argv[2]);
   char* value = realloc(e->value, a + b + 1);
@@ -327,20 +343,20 @@ static int rehash_store(void* new_obj, const void* old_obj, const struct tandem_
 #ifdef KV_FAULT_CALLBACK_SLOW
   sleep(3); /* long enough for a test to kill the old version in the middle of the transfer */
 #endif
-  struct entry* all = NULL;
-  for (int b = 0; b < NBUCKETS; b++) {
-    while (t->buckets[b]) {
+  struct entry* all = KV_INIT((struct entry*)NULL);
+  for (int b = 0; KV_BRANCH(b < NBUCKETS); b++) {
+    while (KV_BRANCH(t->buckets[b] != NULL)) {
       struct entry* e = t->buckets[b];
       t->buckets[b] = e->next;
-      e->next = all;
+      e->next = KV_PTR(all);
       all = e;
     }
   }
-  while (all) {
+  while (KV_BRANCH(all != NULL)) {
     struct entry* e = all;
     all = e->next;
     struct entry** slot = &t->buckets[hash(e->key) % NBUCKETS];
-    e->next = *slot;
+    e->next = KV_PTR(*slot);
     *slot = e;
   }
   return 0;
@@ -350,19 +366,103 @@ TANDEM_TRANSFORM_VAR("kvstore.c:store", rehash_store);
 static int stamp_entry(void* new_obj, const void* old_obj, const struct tandem_xfer* x) {
   (void)old_obj;
   (void)x;
-  ((struct entry*)new_obj)->created = time(NULL);
+  time_t now = time(NULL);
+  memcpy(&((struct entry*)new_obj)->created, &now, KV_SIZE(sizeof now));
+#ifdef KV_FAULT_CALLBACK_POINTER
+  ((struct entry*)new_obj)->key += 1; /* a bug: the key pointer is off by one */
+#endif
   return 0;
 }
 TANDEM_TRANSFORM_TYPE("struct entry", stamp_entry);
+
+/* ---- back to v1: what validates the callbacks above (and a cold rollback to v1) ---- */
+#ifndef KV_FORWARD_ONLY /* the build without them shows what is then left unvalidated */
+#define V1_NBUCKETS 64
+
+struct entry_v1 { /* struct entry as v1 laid it out */
+  struct entry* next;
+  char* key;
+  char* value;
+  int hits;
+  short flags;
+};
+
+struct table_v1 {
+  struct entry* buckets[V1_NBUCKETS];
+  unsigned count;
+};
+
+/* The v1 successor of an entry: v1 bucket b became v2 buckets b and b + 64, each still sorted, so
+ * the v1 chain is their merge by key. */
+static struct entry* v1_next(const char* key) {
+  unsigned b = hash(key) % V1_NBUCKETS;
+  struct entry* best = KV_INIT((struct entry*)NULL);
+  for (unsigned half = b; KV_BRANCH(half < NBUCKETS); half += V1_NBUCKETS)
+    for (struct entry* c = store.buckets[half]; KV_BRANCH(c != NULL); c = c->next)
+      if (KV_BRANCH(strcmp(c->key, key) > 0)) {
+        if (!best || strcmp(c->key, best->key) < 0) best = c;
+        break;
+      }
+  return KV_PTR(best);
+}
+
+static int unhash_store(void* old_obj, const void* new_obj, const struct tandem_xfer* x) {
+  (void)x;
+  struct table_v1* old = old_obj;
+  const struct table* t = new_obj;
+  for (unsigned b = 0; KV_BRANCH(b < V1_NBUCKETS); b++) {
+    struct entry* a = t->buckets[b];
+    struct entry* c = t->buckets[b + V1_NBUCKETS];
+    old->buckets[b] = KV_PTR(!a ? c : !c ? a : strcmp(a->key, c->key) < 0 ? a : c);
+  }
+  old->count = t->count;
+  return 0;
+}
+TANDEM_BACKWARD_VAR("kvstore.c:store", unhash_store);
+
+static int unstamp_entry(void* old_obj, const void* new_obj, const struct tandem_xfer* x) {
+  (void)x;
+  struct entry_v1* old = old_obj;
+  const struct entry* e = new_obj;
+  old->next = v1_next(e->key); /* key, value and hits: the default conversion */
+  return 0;
+}
+TANDEM_BACKWARD_TYPE("struct entry", unstamp_entry);
+#endif
+
+#ifdef KV_FAULT_CALLBACK_OVERFLOW
+/* A history conversion that copies one byte too many: past the end of last_cmds, over the first
+ * byte of the member after it (last_at). Its backward callback is right. */
+static int widen_history(void* new_obj, const void* old_obj, const struct tandem_xfer* x) {
+  (void)old_obj;
+  (void)x;
+  struct stats* s = new_obj;
+  int history[NHISTORY + 1];
+  for (int i = 0; i <= NHISTORY; i++) history[i] = i < 8 ? s->last_cmds[i] : -1;
+  volatile size_t bytes = sizeof s->last_cmds + 1; /* the bug (volatile: the compiler cannot
+                                                       see it) */
+  memcpy((char*)s + offsetof(struct stats, last_cmds), history, bytes);
+  return 0;
+}
+static int narrow_history(void* old_obj, const void* new_obj, const struct tandem_xfer* x) {
+  (void)old_obj;
+  (void)new_obj;
+  (void)x;
+  return 0; /* the default conversion keeps the first 8 entries */
+}
+TANDEM_TRANSFORM_VAR("kvstore.c:stats", widen_history);
+TANDEM_BACKWARD_VAR("kvstore.c:stats", narrow_history);
+#endif
 
 /* value_bytes is new: compute it from the transferred table (runs after rehash_store). */
 static int count_value_bytes(void* new_obj, const void* old_obj, const struct tandem_xfer* x) {
   (void)old_obj;
   (void)x;
-  unsigned long total = 0;
-  for (int b = 0; b < NBUCKETS; b++)
-    for (struct entry* e = store.buckets[b]; e; e = e->next) total += strlen(e->value);
-  *(unsigned long*)new_obj = total;
+  unsigned long total = KV_INIT(0ul);
+  for (int b = 0; KV_BRANCH(b < NBUCKETS); b++)
+    for (struct entry* e = store.buckets[b]; KV_BRANCH(e != NULL); e = e->next)
+      total += strlen(e->value);
+  *KV_PTR((unsigned long*)new_obj) = total;
   return 0;
 }
 TANDEM_INIT_VAR("kvstore.c:value_bytes", count_value_bytes);

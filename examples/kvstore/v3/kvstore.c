@@ -1,9 +1,11 @@
 /* kvstore v3: a small key-value server over TCP, live-updatable with `tandem update`.
  *
- * Changes from v2 (each transferred live): struct entry split into the entry, its value (a string
- * buffer with a flexible array member) and its metadata (hits, created, accessed), by a callback
- * that reads the v2 layout; stats.gets narrowed from unsigned long to unsigned int (the transfer
- * checks that every value fits) and the command history truncated from 16 to 4 entries.
+ * Changes from v2 (each transferred live): struct entry split into the entry and its metadata
+ * (hits, created, and a new accessed time), members reordered, by a callback that reads the v2
+ * layout and a backward callback that joins them again (which validates the split);
+ * stats.gets narrowed from unsigned long to unsigned int (the transfer checks that every value
+ * fits) and the command history truncated from 16 to 4 entries.
+ * KV_FAULT_FORGET_FIELD builds a split that forgets a field (a validation test).
  *
  * Protocol: one command per line, one reply line.
  *   SET key value -> OK          GET key -> VALUE value | NOTFOUND    DEL key -> OK | NOTFOUND
@@ -23,17 +25,14 @@
 #include <unistd.h>
 
 #include "tandem/live.h"
+#include "../fault_inject.h" /* KV_FAULT_INJECTION builds only: the campaign */
 
 TANDEM_PROGRAM("kvstore");
+TANDEM_VERSION("v3", "v2");
 
 #define KV_VERSION "v3"
 #define NBUCKETS 128
 #define NHISTORY 4
-
-struct value {
-  size_t len;
-  char data[];
-};
 
 struct meta {
   long hits;
@@ -44,7 +43,7 @@ struct meta {
 struct entry {
   struct entry* next;
   char* key;
-  struct value* val;
+  char* value;
   struct meta* meta;
 };
 
@@ -91,10 +90,18 @@ static unsigned hash(const char* s) {
   return h;
 }
 
+/* Chains are kept sorted by key: a lookup stops early, and the order of a chain never depends
+ * on the order of insertions (so a rehash can be undone exactly, which validates it). Returns
+ * where the key is, or where it belongs. */
 static struct entry** find_slot(const char* key) {
   struct entry** p = &store.buckets[hash(key) % NBUCKETS];
-  while (*p && strcmp((*p)->key, key) != 0) p = &(*p)->next;
+  while (*p && strcmp((*p)->key, key) < 0) p = &(*p)->next;
   return p;
+}
+
+static struct entry* lookup(const char* key) {
+  struct entry* e = *find_slot(key);
+  return e && strcmp(e->key, key) == 0 ? e : NULL;
 }
 
 static void reply(struct client* c, const char* fmt, const char* a, const char* b) {
@@ -110,19 +117,9 @@ static void reply(struct client* c, const char* fmt, const char* a, const char* 
   }
 }
 
-static struct value* make_value(const char* a, const char* b) {
-  size_t la = strlen(a), lb = strlen(b);
-  struct value* v = malloc(sizeof *v + la + lb + 1);
-  if (!v) return NULL;
-  v->len = la + lb;
-  memcpy(v->data, a, la);
-  memcpy(v->data + la, b, lb + 1);
-  return v;
-}
-
 static int cmd_get(struct client* c, char** argv, int argc) {
   (void)argc;
-  struct entry* e = *find_slot(argv[1]);
+  struct entry* e = lookup(argv[1]);
   stats.gets++;
   if (!e) {
     stats.misses++;
@@ -131,28 +128,29 @@ static int cmd_get(struct client* c, char** argv, int argc) {
   }
   e->meta->hits++;
   e->meta->accessed = time(NULL);
-  reply(c, "VALUE %s\n", e->val->data, "");
+  reply(c, "VALUE %s\n", e->value, "");
   return 0;
 }
 
 static int cmd_set(struct client* c, char** argv, int argc) {
   (void)argc;
   struct entry** slot = find_slot(argv[1]);
-  struct value* value = make_value(argv[2], "");
+  char* value = strdup(argv[2]);
   if (!value) return -1;
   stats.sets++;
-  value_bytes += value->len;
-  if (*slot) {
-    value_bytes -= (*slot)->val->len;
-    free((*slot)->val);
-    (*slot)->val = value;
+  value_bytes += strlen(value);
+  if (*slot && strcmp((*slot)->key, argv[1]) == 0) {
+    value_bytes -= strlen((*slot)->value);
+    free((*slot)->value);
+    (*slot)->value = value;
   } else {
     struct entry* e = calloc(1, sizeof *e);
     if (!e) return -1;
     e->meta = calloc(1, sizeof *e->meta);
     e->meta->created = time(NULL);
     e->key = strdup(argv[1]);
-    e->val = value;
+    e->value = value;
+    e->next = *slot;
     *slot = e;
     store.count++;
   }
@@ -164,15 +162,15 @@ static int cmd_del(struct client* c, char** argv, int argc) {
   (void)argc;
   struct entry** slot = find_slot(argv[1]);
   stats.dels++;
-  if (!*slot) {
+  if (!*slot || strcmp((*slot)->key, argv[1]) != 0) {
     reply(c, "NOTFOUND\n", "", "");
     return 0;
   }
   struct entry* e = *slot;
   *slot = e->next;
-  value_bytes -= e->val->len;
+  value_bytes -= strlen(e->value);
   free(e->key);
-  free(e->val);
+  free(e->value);
   free(e->meta);
   free(e);
   store.count--;
@@ -182,7 +180,7 @@ static int cmd_del(struct client* c, char** argv, int argc) {
 
 static int cmd_hits(struct client* c, char** argv, int argc) {
   (void)argc;
-  struct entry* e = *find_slot(argv[1]);
+  struct entry* e = lookup(argv[1]);
   char n[32];
   snprintf(n, sizeof n, "%ld", e ? e->meta->hits : 0L);
   reply(c, e ? "HITS %s\n" : "NOTFOUND\n", n, "");
@@ -191,13 +189,14 @@ static int cmd_hits(struct client* c, char** argv, int argc) {
 
 static int cmd_append(struct client* c, char** argv, int argc) {
   (void)argc;
-  struct entry* e = *find_slot(argv[1]);
+  struct entry* e = lookup(argv[1]);
   if (!e) return cmd_set(c, argv, argc);
-  struct value* value = make_value(e->val->data, argv[2]);
+  size_t a = strlen(e->value), b = strlen(argv[2]);
+  char* value = realloc(e->value, a + b + 1);
   if (!value) return -1;
-  value_bytes += value->len - e->val->len;
-  free(e->val);
-  e->val = value;
+  memcpy(value + a, argv[2], b + 1);
+  e->value = value;
+  value_bytes += b;
   stats.appends++;
   reply(c, "OK\n", "", "");
   return 0;
@@ -325,23 +324,38 @@ struct entry_v2 {
   time_t created;
 };
 
-/* Splits a v2 entry: its string becomes a struct value, its counters a struct meta. The old
- * string was transferred (old copies keep their pointers valid in this process): free it. */
+/* Splits a v2 entry: its counters move into a struct meta (next, key and value are transferred
+ * by default, matched by name). */
 static int split_entry(void* new_obj, const void* old_obj, const struct tandem_xfer* x) {
   (void)x;
   struct entry* e = new_obj;
   const struct entry_v2* old = old_obj;
-  if (old->value == NULL) return 1;
-  e->val = make_value(old->value, "");
-  e->meta = malloc(sizeof *e->meta);
-  if (!e->val || !e->meta) return 1;
-  e->meta->hits = old->hits;
-  e->meta->created = old->created;
-  e->meta->accessed = 0;
-  free(old->value);
+  struct meta* m = malloc(sizeof *m);
+  if (!m) return 1;
+  struct meta fresh = {KV_INIT(old->hits), KV_INIT(old->created), KV_INIT((time_t)0)};
+  memcpy(m, &fresh, KV_SIZE(sizeof fresh));
+  e->meta = KV_PTR(m);
+#ifdef KV_FAULT_FORGET_FIELD
+  m->created = 0; /* a bug: the creation time is not carried over */
+#endif
   return 0;
 }
 TANDEM_TRANSFORM_TYPE("struct entry", split_entry);
+
+/* Back to v2: the counters return into the entry (validates the split, and undoes it when v3 is
+ * updated back to v2). */
+static int join_entry(void* old_obj, const void* new_obj, const struct tandem_xfer* x) {
+  (void)x;
+  struct entry_v2* old = old_obj;
+  const struct entry* e = new_obj;
+  const struct meta* m = KV_PTR(e->meta);
+  if (KV_BRANCH(m != NULL)) {
+    old->hits = KV_INIT(m->hits);
+    old->created = KV_INIT(m->created);
+  }
+  return 0;
+}
+TANDEM_BACKWARD_TYPE("struct entry", join_entry);
 
 static int start_listening(int port) {
   listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -8,7 +8,8 @@ namespace {
 
 bool is_write_side(AnnKind k) {
   return k == AnnKind::kSkip || k == AnnKind::kRename || k == AnnKind::kTransformVar ||
-         k == AnnKind::kTransformType || k == AnnKind::kInitVar;
+         k == AnnKind::kTransformType || k == AnnKind::kInitVar || k == AnnKind::kBackwardVar ||
+         k == AnnKind::kBackwardType;
 }
 
 std::string trim(std::string s) {
@@ -30,13 +31,50 @@ std::pair<std::string, std::string> split_variable_path(const std::string& path)
 Annotations::Annotations(const Program& src, const Program& dst) {
   for (const auto& raw : src.annotations())
     if (!is_write_side(static_cast<AnnKind>(raw.kind))) add(raw, false);
-  for (const auto& raw : dst.annotations()) add(raw, true);
+  // The destination's backward callbacks convert back to its predecessor: the validation's
+  // (Annotations::backward), never a forward transfer's.
+  for (const auto& raw : dst.annotations()) {
+    auto kind = static_cast<AnnKind>(raw.kind);
+    if (kind != AnnKind::kBackwardVar && kind != AnnKind::kBackwardType) add(raw, true);
+  }
+}
+
+Annotations Annotations::backward(const Program& new_program, const Program& old_program) {
+  Annotations a;
+  for (const auto* p : {&new_program, &old_program})
+    for (const auto& raw : p->annotations())
+      if (!is_write_side(static_cast<AnnKind>(raw.kind))) a.add(raw, false);
+  for (const auto& raw : new_program.annotations()) {
+    auto kind = static_cast<AnnKind>(raw.kind);
+    if (kind == AnnKind::kRename) {
+      RawAnnotation inverted = raw;
+      inverted.path = raw.arg;
+      inverted.arg = raw.path;
+      a.add(inverted, true);
+    } else if (kind == AnnKind::kSkip || kind == AnnKind::kBackwardVar ||
+               kind == AnnKind::kBackwardType) {
+      a.add(raw, true);
+    }
+  }
+  return a;
+}
+
+Annotations Annotations::without_callbacks() const {
+  Annotations a = *this;
+  for (auto it = a.by_path_.begin(); it != a.by_path_.end();) {
+    AnnKind k = it->second.kind;
+    bool callback = k == AnnKind::kTransformVar || k == AnnKind::kTransformType ||
+                    k == AnnKind::kInitVar || k == AnnKind::kBackwardVar ||
+                    k == AnnKind::kBackwardType;
+    it = callback ? a.by_path_.erase(it) : std::next(it);
+  }
+  return a;
 }
 
 void Annotations::add(const RawAnnotation& raw, bool from_dst) {
   auto kind = static_cast<AnnKind>(raw.kind);
   if (raw.kind < static_cast<uint32_t>(AnnKind::kUnion) ||
-      raw.kind > static_cast<uint32_t>(AnnKind::kRange)) {
+      raw.kind > static_cast<uint32_t>(AnnKind::kBackwardType)) {
     errors_.push_back("unknown annotation kind " + std::to_string(raw.kind) + " on " + raw.path);
     return;
   }

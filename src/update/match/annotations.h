@@ -29,6 +29,8 @@ enum class AnnKind : uint32_t {
   kTransformType = 10,
   kInitVar = 11,
   kRange = 12,
+  kBackwardVar = 13,
+  kBackwardType = 14,
 };
 
 struct Annotation {
@@ -58,6 +60,12 @@ class Annotations {
   // True if some annotation path starts with prefix ("struct T." ...).
   bool mentions(const std::string& prefix) const;
   const std::vector<std::string>& errors() const { return errors_; }
+  // The annotations of the backward transfer (validation): from the new version's state back into
+  // the old one. Read-side kinds of both; the new version's skips, its renames inverted, and its
+  // backward callbacks.
+  static Annotations backward(const Program& new_program, const Program& old_program);
+  // The same without any callback (transform, init, backward).
+  Annotations without_callbacks() const;
   // Adds one annotation as if the source (from_dst = false) or destination binary declared it.
   void add(const RawAnnotation& raw, bool from_dst);
 

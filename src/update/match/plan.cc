@@ -158,8 +158,12 @@ uint32_t TypeMatcher::plan(TypeId s, TypeId d, bool old_layout, const std::strin
   ctx.var_path = context;
   ctx.dst_table = &dt;
   const std::string& dname = dt[d].name;
-  ctx.discover_dropped = (!dname.empty() && ann_.find(AnnKind::kTransformType, dname)) ||
-                         (!context.empty() && ann_.find(AnnKind::kTransformVar, context));
+  // Objects reachable only through what the update drops are still transferred when a callback
+  // converts the enclosing object (a transform, or the converters that undo an update).
+  ctx.discover_dropped = (!dname.empty() && (ann_.find(AnnKind::kTransformType, dname) ||
+                                             ann_.find(AnnKind::kBackwardType, dname))) ||
+                         (!context.empty() && (ann_.find(AnnKind::kTransformVar, context) ||
+                                               ann_.find(AnnKind::kBackwardVar, context)));
   std::vector<Frame> saved;
   saved.swap(frames_);
   emit(p, s, d, 0, 0, ctx);
@@ -633,6 +637,8 @@ void TypeMatcher::emit_array(Plan& p, TypeId s, TypeId d, uint64_t so, uint64_t 
     op.len = (S.count - n) * ssz;
     op.what = name(p, where + " (truncated array)");
     p.ops.push_back(op);
+    if (ctx.discover_dropped && src_.has_pointers(es))
+      for (uint64_t i = n; i < S.count; i++) emit_discover(p, es, so + i * ssz, ctx);
   } else if (S.count < D.count) {
     note(where + ": array grown from " + std::to_string(S.count) + " to " +
          std::to_string(D.count) + " elements");

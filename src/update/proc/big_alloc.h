@@ -6,23 +6,28 @@
 // is installed, else from mmap advised as transparent huge pages (THP is usually in "madvise"
 // mode); smaller ones go to operator new. BigAllocator plugs this into std::vector.
 // Threading: the arena is used by the update's threads only while ScopedBigArena lives; take()
-// is called from one thread at a time (the transform's helper thread allocates nothing big).
+// and give_back() are called from one thread at a time (the transform's helper thread allocates
+// and frees nothing big).
 #pragma once
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <vector>
 
 namespace tandem::update {
 
 inline constexpr size_t kBigAllocation = size_t{1} << 20;
 
 // Memory faulted in before the update's pause: big allocations are carved from it while it
-// lasts (freeing them inside it is a no-op; the arena is unmapped as a whole). One arena at a
-// time, installed by ScopedBigArena on the thread that runs the update.
+// lasts. A freed block is reused by later allocations (first fit: a validated update's way back
+// reuses what the forward run has released, and vectors reuse what they grew out of); the arena
+// is unmapped as a whole. One arena at a time, installed by ScopedBigArena on the thread that
+// runs the update.
 class BigArena {
  public:
   explicit BigArena(size_t bytes) : size_((bytes + kHuge - 1) & ~(kHuge - 1)) {
@@ -47,11 +52,37 @@ class BigArena {
 
   void* take(size_t bytes) {
     bytes = (bytes + 63) & ~size_t{63};
-    if (base_ == nullptr || used_ + bytes > size_) return nullptr;
+    if (base_ == nullptr) return nullptr;
+    for (size_t i = 0; i < free_.size(); i++) {
+      auto& [at, len] = free_[i];
+      if (len < bytes) continue;
+      void* p = at;
+      at += bytes;
+      len -= bytes;
+      if (len == 0) free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+      return p;
+    }
+    if (used_ + bytes > size_) return nullptr;
     void* p = base_ + used_;
     used_ += bytes;
+    peak_ = std::max(peak_, used_);
     return p;
   }
+  void give_back(void* p, size_t bytes) {
+    bytes = (bytes + 63) & ~size_t{63};
+    uint8_t* at = static_cast<uint8_t*>(p);
+    if (at + bytes == base_ + used_) {
+      used_ -= bytes;
+      return;
+    }
+    free_.push_back({at, bytes});
+  }
+  // The high-water mark.
+  size_t used() const { return peak_; }
+  size_t size() const { return size_; }
+  // Bytes of big allocations that did not fit (faulted in during the update instead).
+  size_t missed() const { return missed_; }
+  void note_miss(size_t bytes) { missed_ += bytes; }
   bool owns(const void* p) const {
     return base_ && p >= base_ && static_cast<const uint8_t*>(p) < base_ + size_;
   }
@@ -65,12 +96,16 @@ class BigArena {
   uint8_t* base_ = nullptr;
   size_t size_ = 0;
   size_t used_ = 0;
+  size_t peak_ = 0;
+  size_t missed_ = 0;
+  std::vector<std::pair<uint8_t*, size_t>> free_;  // freed blocks below used_ (few: big ones)
 };
 
 class ScopedBigArena {
  public:
   explicit ScopedBigArena(size_t bytes) : arena_(bytes) { BigArena::current() = &arena_; }
   ~ScopedBigArena() { BigArena::current() = nullptr; }
+  const BigArena& arena() const { return arena_; }
 
  private:
   BigArena arena_;
@@ -78,8 +113,10 @@ class ScopedBigArena {
 
 inline void* big_alloc(size_t bytes) {
   if (bytes < kBigAllocation) return ::operator new(bytes);
-  if (BigArena* arena = BigArena::current())
+  if (BigArena* arena = BigArena::current()) {
     if (void* p = arena->take(bytes)) return p;
+    if (arena->size()) arena->note_miss(bytes);
+  }
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   madvise(p, bytes, MADV_HUGEPAGE);
@@ -93,7 +130,10 @@ inline void big_free(void* p, size_t bytes) {
     return;
   }
   BigArena* arena = BigArena::current();
-  if (arena && arena->owns(p)) return;
+  if (arena && arena->owns(p)) {
+    arena->give_back(p, bytes);
+    return;
+  }
   munmap(p, bytes);
 }
 

@@ -62,6 +62,7 @@ class ProcessView {
                                                      uint64_t block_addr);
   pid_t pid() const { return pid_; }
   Program& program() { return *program_; }
+  std::shared_ptr<Program> shared_program() const { return program_; }
   const Program& program() const { return *program_; }
   const ProcessMaps& maps() const { return maps_; }
   const RemoteMemory& memory() const { return memory_; }

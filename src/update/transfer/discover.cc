@@ -7,6 +7,7 @@
 
 #include "update/proc/remote_io.h"
 #include "update/transfer/engine_impl.h"
+#include "update/transfer/fault.h"
 
 namespace tandem::update {
 
@@ -59,6 +60,10 @@ StateTransfer::StateTransfer(ProcessView& src, std::shared_ptr<Program> dst_prog
     : impl_(std::make_unique<Impl>(src, std::move(dst_program), std::move(events), stats_)) {}
 
 StateTransfer::~StateTransfer() = default;
+
+void StateTransfer::undo_with(Agent& source_sandbox) {
+  impl_->undo_agent = &source_sandbox;
+}
 
 std::vector<std::string> StateTransfer::notes() const {
   std::vector<std::string> all =
@@ -123,7 +128,10 @@ std::string StateTransfer::Impl::describe(uint32_t o, uint64_t off, int depth) c
 Expected<void> StateTransfer::read_source() {
   Impl& m = *impl_;
   auto t0 = std::chrono::steady_clock::now();
-  m.ann = Annotations(m.src.program(), *m.dstp);
+  // Undoing an update converts like a validation does: the source (the newer version) says how
+  // to go back, with its renames inverted and its backward callbacks.
+  m.ann = m.undo_agent ? Annotations::backward(m.src.program(), *m.dstp)
+                       : Annotations(m.src.program(), *m.dstp);
   for (const auto& e : m.ann.errors()) m.notes.push_back(e);
   m.matcher = std::make_unique<TypeMatcher>(m.src.program().types(), m.dstp->types(), m.ann);
   auto heap = HeapIndex::load(m.src);
@@ -398,7 +406,7 @@ void StateTransfer::Impl::scan(uint32_t o) {
   const Plan& p = matcher->get(plan);
   uint64_t esz = p.src_size;
   if (p.has_pointers)
-    for (uint64_t i = 0; i < count; i++) walk(plan, base + i * esz, o, i * esz);
+    for (uint64_t i = 0; FI_BRANCH(i < count); i++) walk(plan, base + i * esz, o, i * esz);
   if (flex != ~0u) {
     Flex f = flexes[flex];
     if (matcher->get(f.plan).has_pointers)
@@ -412,7 +420,7 @@ void StateTransfer::Impl::walk(uint32_t plan, const uint8_t* base, uint32_t o, u
   for (const Op& op : p.ops) {
     switch (op.kind) {
       case OpKind::kPointer: {
-        uint64_t v = load64(base + op.src_off);
+        uint64_t v = FI_PTR(load64(base + op.src_off));
         if (op.flags & kPtrTagged) v &= ~op.tag_mask;
         uint64_t end = (op.flags & kPtrRange) ? load64(base + op.src_off + op.range_delta) : 0;
         on_pointer(o, obj_off + op.src_off, op, v, end);
@@ -420,7 +428,7 @@ void StateTransfer::Impl::walk(uint32_t plan, const uint8_t* base, uint32_t o, u
       }
       case OpKind::kRepeat:
         if (matcher->get(op.sub).has_pointers)
-          for (uint64_t k = 0; k < op.len; k++)
+          for (uint64_t k = 0; FI_BRANCH(k < op.len); k++)
             walk(op.sub, base + op.src_off + k * op.src_stride, o,
                  obj_off + op.src_off + k * op.src_stride);
         break;
@@ -496,7 +504,7 @@ void StateTransfer::Impl::on_pointer(uint32_t o, uint64_t off, const Op& op, uin
     return;
   }
   bool old_layout = op.flags & kPtrOldLayout;
-  if (x.state == ObjState::kUntyped) {
+  if (FI_BRANCH(x.state == ObjState::kUntyped)) {
     if (t.off == 0) {
       // The begin of a [begin, end) range: only the live elements are typed.
       uint64_t live = ~uint64_t{0};

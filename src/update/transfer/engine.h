@@ -36,6 +36,8 @@
 #include "update/proc/process.h"
 #include "update/transfer/heap_index.h"
 
+#include <sys/types.h>
+
 namespace tandem::update {
 
 // What runs inside the destination process on request (runtime/live_abi.h). Failures are
@@ -55,6 +57,30 @@ class Agent {
   // Runs `count` struct tl_call_req at `array`; returns the index of the first failing call and
   // its return value, or -1.
   virtual Expected<std::pair<int64_t, int64_t>> call(uint64_t array, uint64_t count) = 0;
+  // Backward callbacks run in a disposable copy of the process (runtime/live_abi.h SANDBOX):
+  // between sandbox_begin() and sandbox_end(), map() and call() are served by the copy, whose
+  // pid sandbox_begin() returns.
+  virtual Expected<pid_t> sandbox_begin() = 0;
+  virtual Expected<void> sandbox_end() = 0;
+};
+
+// How much of a transfer the backward transfer validated: objects (variables, registered
+// locals, heap objects) and the bytes of them the forward transfer read, transferred forward
+// vs written back and so compared by the old process.
+struct Coverage {
+  uint64_t objects = 0, objects_validated = 0;
+  uint64_t bytes = 0, bytes_validated = 0;
+  uint64_t backward_callbacks = 0;
+  // Why objects were left out, with counts ("12 objects of struct entry: forward callback
+  // stamp_entry without a backward one").
+  std::vector<std::string> left_out;
+  double percent_bytes() const { return bytes ? 100.0 * bytes_validated / bytes : 100.0; }
+};
+
+// A word that differs between the old process and the reversed copy, named.
+struct Difference {
+  uint64_t addr = 0, past = 0, reversed = 0, words = 0;
+  std::string where;  // "kvstore.c:stats.gets (unsigned long)" or "heap object (...)...."
 };
 
 struct TransferStats {
@@ -74,14 +100,30 @@ class StateTransfer {
   StateTransfer(ProcessView& src, std::shared_ptr<Program> dst_program, EventFn events);
   ~StateTransfer();
 
+  // This transfer undoes an update (a cold rollback): the destination is the version the source
+  // was updated from, and the conversions are the source version's backward callbacks, run in a
+  // sandbox copy of the source process through `source_sandbox`. Call before read_source().
+  void undo_with(Agent& source_sandbox);
   Expected<void> read_source();
   Expected<void> run(ProcessView& dst, Agent& agent);
+  // Time-traveling validation, after run(): transfers the destination's state (`dst_again`: the
+  // destination process, viewed afresh after its callbacks) back into `reversed`, a copy of the
+  // source process taken before the transfer, writing every object the forward transfer moved
+  // back at its original address after zeroing the bytes it read there. Nothing of the forward
+  // run's results but the pairing of objects (validated against the destination's heap registry)
+  // is trusted: contents, pointers and types are read again from the destination. The comparison
+  // itself is the source process's (runtime/ttst.c). Backward callbacks run through `agent` in a
+  // sandbox copy of the destination.
+  Expected<Coverage> run_backward(ProcessView& dst_again, ProcessView& reversed, Agent& agent);
+  // Names the object and member of the source process at an address (for diff reports).
+  std::string describe_source_address(uint64_t addr) const;
   const TransferStats& stats() const { return stats_; }
   // Changes seen by the type matcher and findings that did not stop the transfer.
   std::vector<std::string> notes() const;
 
+  struct Impl;  // engine_impl.h: shared by the engine's files only
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
   TransferStats stats_;
 };

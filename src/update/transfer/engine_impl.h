@@ -2,6 +2,7 @@
 // (destination side). Not installed, not used elsewhere.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -39,6 +40,7 @@ struct Obj {
   uint8_t reach = 0;
   bool old_layout = false;
   bool transfer = true;
+  bool validate = true;  // backward: written back (else only a target that pointers map to)
 };
 
 struct Flex {
@@ -128,6 +130,21 @@ struct StateTransfer::Impl {
   std::unordered_map<uint64_t, uint64_t> site_map;
   uint64_t last_site = 0, last_site_result = 0;  // most objects share their neighbour's site
   bool lenient = false;  // relocating old copies for callbacks: failures become NULL
+  // Backward (validation) mode: this Impl transfers the destination of `forward` back into a
+  // copy of its source; bytes the forward transfer read are zeroed before being written back.
+  const Impl* forward = nullptr;
+  Agent* undo_agent = nullptr;  // undoing an update: the source's backward callbacks run there
+  bool raw_pointers = false;  // building images for backward callbacks: pointers unrelocated
+  bool image_pass = false;    // relocating those images: pointee types are of the old table
+  struct ReadMask {
+    std::vector<uint8_t> bytes;  // 1 where an element of the forward plan's source is read
+    bool full = false;
+    uint64_t count = 0;
+  };
+  std::unordered_map<uint32_t, ReadMask> read_masks;  // forward plan -> bytes it reads
+  const ReadMask& read_mask(uint32_t forward_plan);  // builds it: not from the worker threads
+  void zero_read_bytes(const Obj& x, uint8_t* d);
+  uint64_t read_bytes(const Obj& x);
 
   // Allocation in the destination while the discovery runs: typed heap objects wait in
   // `pending`; full batches go out through two scratch buffers, so that the destination
@@ -178,6 +195,8 @@ struct StateTransfer::Impl {
   // apply.cc
   Expected<void> place_roots();
   Expected<void> transform();
+  std::vector<uint32_t> spans_first_obj;  // per span: its first object (for messages)
+  std::vector<uint64_t> gap_checksums(const BigVector<uint32_t>& heap_objs);
   void transform_object(uint32_t o, Counters& c);
   // `cursor` walks ptr_targets (nullptr: classify every pointer).
   void apply_plan(uint32_t plan, const uint8_t* src, uint8_t* dst, uint32_t o, uint64_t obj_off,
@@ -189,6 +208,14 @@ struct StateTransfer::Impl {
   uint64_t dst_site(uint64_t src_site);
   Expected<void> run_callbacks(Agent& agent);
 };
+
+// backward.cc: callbacks converting an Impl's source objects into its destination's layout, run
+// in a sandbox copy of the source process (backward callbacks; undoing an update).
+Expected<uint64_t> run_converters(
+    StateTransfer::Impl& b, Agent& agent, TypeMatcher& image_matcher,
+    const std::function<std::vector<uint8_t>(uint32_t o, TypeId old_type)>& fresh);
+// backward.cc: the bytes of one destination element that a plan writes.
+std::vector<uint8_t> plan_write_mask(const TypeMatcher& m, uint32_t plan);
 
 // The member path of a byte offset in a type: ".a.b[3]" (for messages).
 std::string member_path(const TypeTable& t, TypeId type, uint64_t off);

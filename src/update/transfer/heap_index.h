@@ -22,10 +22,16 @@
 
 namespace tandem::update {
 
+// Allocations the transfer made in a new version carry this bit in their registry site (the
+// runtime stores the site it is given): the validation tells them from objects a callback freed
+// and whose address malloc then handed out again. Sites are user-space addresses (< 2^47).
+inline constexpr uint64_t kSiteTransferred = uint64_t{1} << 63;
+
 struct HeapObject {
   uint64_t addr = 0;
   uint64_t size = 0;
   uint64_t site = 0;
+  bool transferred = false;  // allocated by a state transfer (kSiteTransferred)
 };
 
 class HeapIndex {
@@ -41,7 +47,10 @@ class HeapIndex {
   // (their addr is 0); size() counts the live objects.
   size_t size() const { return live_; }
   size_t capacity() const { return slots_.size(); }
-  HeapObject operator[](uint32_t i) const { return {slots_[i].ptr, slots_[i].size, slots_[i].site}; }
+  HeapObject operator[](uint32_t i) const {
+    return {slots_[i].ptr, slots_[i].size, slots_[i].site & ~kSiteTransferred,
+            (slots_[i].site & kSiteTransferred) != 0};
+  }
   const uint8_t* bytes(uint32_t i) const { return local(slots_[i].ptr); }
   uint64_t untracked() const { return untracked_; }
 
