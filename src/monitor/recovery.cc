@@ -19,6 +19,7 @@
 #include "monitor/group.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -317,6 +318,26 @@ void Group::sync_fds_with_leader(Task& task, Member& m) {
   }
 }
 
+// The log does not keep the pipes, sockets and devices that served calls created (their peers
+// would never see end-of-file). A copy replaying such a call gets a stand-in (/dev/null) at the
+// same number instead, so that its own calls on that descriptor (close, dup2, fcntl F_SETFD:
+// lighttpd checks them at start-up) succeed as they did the first time, and the number is
+// taken as it was; served calls never touch it. The sync at the end of the replay gives the
+// copy the leader's descriptors.
+namespace {
+void install_stand_ins(Task& task, const SyscallRecord& record) {
+  for (const auto& nf : record.new_fds) {
+    if (nf.copy && nf.copy->valid()) continue;
+    ScopedFd stand_in(open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!stand_in.valid()) continue;
+    if (auto r = task.install_fd(stand_in.get(), nf.number, nf.cloexec); !r) {
+      TANDEM_LOG(kWarn, "cannot give a stand-in for descriptor {} to task {}: {}", nf.number,
+                 task.tid(), r.error().describe());
+    }
+  }
+}
+}  // namespace
+
 void Group::replay_arrival(Task& task, Member& m) {
   int v = m.version;
   if (!m.fds_synced_for_replay) {
@@ -401,6 +422,7 @@ void Group::replay_arrival(Task& task, Member& m) {
       m.state = Member::State::kRunning;
       if (m.call.nr == SYS_epoll_ctl) record_epoll_ctl({v});
       const Outputs& outs = part.own_outputs ? *part.own_outputs : entry.record->outputs;
+      install_stand_ins(task, *entry.record);
       complete_from_record(task, *entry.record, m.call, part.result, part.apply, outs);
       finish_call(task, part.result);
       break;

@@ -86,6 +86,28 @@ class Restart(TandemTest):
         self.assertNotIn("divergence", kinds)
         self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
 
+    def test_restart_replays_descriptor_calls_made_at_start_up(self):
+        # The only checkpoint is the first one, before start-up: the copy replays the opening
+        # of /dev/null, dup2 and fcntl on it. The log does not keep character devices, pipes
+        # or sockets; the copy's own dup2 and fcntl must still succeed as they did the first
+        # time, or the program takes an error path and cannot rejoin.
+        port, t, results = self.serve([target("echo_server_fdsetup_v1")] * 2, 1, checkpoint=100000)
+        c = EchoClient(port)
+        for i in range(20):
+            self.assertEqual(c.echo(b"m%d" % i), b"m%d" % i)
+        pids = [e for e in self.events_so_far() if e["event"] == "start"][0]["pids"]
+        os.kill(pids[0], signal.SIGKILL)
+        for i in range(20, 40):
+            self.assertEqual(c.echo(b"m%d" % i), b"m%d" % i)
+        c.close()
+        t.join(90)
+        r = results[0]
+        self.assertEqual(r.code, 0, r.err)
+        self.assertEqual([e["version"] for e in r.of("rejoined")], [1], r.err)
+        self.assertNotIn("rejoin-failed", r.kinds())
+        self.assertNotIn("drop", r.kinds())
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+
     def test_deterministic_crash_rejoins_with_its_input_withheld(self):
         port, t, results = self.serve([target("echo_server_v1"), target("echo_server_v2")], 2)
         c = EchoClient(port)

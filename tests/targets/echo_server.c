@@ -1,7 +1,10 @@
 // A TCP echo server on 127.0.0.1:PORT (argv[1]) serving N connections (argv[2]) one at a time.
 // Prints "listening" once it accepts connections. VERSION 2 crashes when a client sends "boom"
 // (then version 1 must keep the connection alive and answer).
+// With FD_SETUP it first points its standard input and output at /dev/null, as daemons do
+// (lighttpd), and gives up if the descriptor calls fail.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,13 @@
 int main(int argc, char** argv) {
   int port = argc > 1 ? atoi(argv[1]) : 7777;
   int conns = argc > 2 ? atoi(argv[2]) : 1;
+#ifdef FD_SETUP
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0 || dup2(null, 0) != 0 || fcntl(null, F_SETFD, FD_CLOEXEC) != 0 || close(null)) {
+    perror("setting default fds");
+    return 4;
+  }
+#endif
   int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
