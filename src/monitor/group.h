@@ -74,6 +74,9 @@ struct Checkpoint {
   std::mutex mu;  // filled by closures on the members' tracer threads
   uint64_t log_index = 0;
   std::vector<std::optional<Task::Snapshot>> snapshots;
+  // Each member's descriptor numbers at the checkpoint (with FD_CLOEXEC): a copy replaying
+  // from here needs something at each of them (see sync_fds_with_leader).
+  std::vector<std::map<int, bool>> fds;
 };
 
 struct Member {
@@ -129,6 +132,7 @@ struct Member {
   bool fds_synced_for_replay = false;  // got the leader's descriptors before replaying
   uint64_t synced_at = ~0ull;          // log position when it last got the leader's descriptors
   uint64_t cursor = 0;
+  std::map<int, bool> checkpoint_fds;  // its descriptors at the checkpoint it replays from
   int restarts = 0;
   std::optional<uint64_t> last_crash_at;  // log position of its last crash
   // Its killed checkpoint copies (its children without exit signal): reaped at its next call.
@@ -244,7 +248,7 @@ class Group {
   // Gives a restored member the descriptors the leader has now (a frozen copy holds none) and
   // closes those it has that the leader has not. Consumes its current call: the caller makes it
   // repeat the call.
-  void sync_fds_with_leader(Task& task, Member& m);
+  void sync_fds_with_leader(Task& task, Member& m, const std::map<int, bool>* stand_ins);
   std::vector<int> participants() const;
   bool process_ordering() const;
 

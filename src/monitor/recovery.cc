@@ -35,6 +35,30 @@ namespace tandem {
 
 using namespace detail;
 
+namespace {
+// The descriptor numbers of process `pid`, each with whether it has FD_CLOEXEC.
+std::map<int, bool> list_fds(pid_t pid) {
+  std::map<int, bool> fds;
+  if (DIR* d = opendir(fmt::format("/proc/{}/fd", pid).c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.') fds[atoi(e->d_name)] = false;
+    }
+    closedir(d);
+  }
+  for (auto& [fd, cloexec] : fds) cloexec = fd_is_cloexec(pid, fd);
+  return fds;
+}
+
+// /dev/null at `fd` of `task`: a stand-in for a descriptor the copy's replay expects to exist.
+void install_stand_in(Task& task, int fd, bool cloexec) {
+  ScopedFd stand_in(open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!stand_in.valid()) return;
+  if (auto r = task.install_fd(stand_in.get(), fd, cloexec); !r) {
+    TANDEM_LOG(kWarn, "cannot give a stand-in for descriptor {} to task {}: {}", fd, task.tid(),
+               r.error().describe());
+  }
+}
+}  // namespace
 
 void Group::maybe_checkpoint(Task* current, const std::vector<int>& p) {
   const MonitorOptions& opts = monitor_.options();
@@ -58,6 +82,9 @@ void Group::maybe_checkpoint(Task* current, const std::vector<int>& p) {
   }
   auto cp = std::make_shared<Checkpoint>();
   cp->snapshots.resize(members_.size());
+  cp->fds.resize(members_.size());
+  // Every member is stopped at its call: its descriptor table is what its copy starts from.
+  for (int v : p) cp->fds[v] = list_fds(members_[v]->tgid);
   // Each member's new copy replaces (and reaps) its previous one.
   std::vector<std::optional<Task::Snapshot>> previous(members_.size());
   if (checkpoint_ != nullptr) {
@@ -233,6 +260,8 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
     revived.replaying = true;
     revived.snapshot_on_arrival = true;
     revived.cursor = from;
+    if (static_cast<size_t>(version) < checkpoint_->fds.size())
+      revived.checkpoint_fds = checkpoint_->fds[version];
     revived.restarts = restarts;
     revived.last_crash_at = position;
     revived.dispositions = m.dispositions;
@@ -274,7 +303,13 @@ bool Group::matches_part(const Member& m, const LogEntry::Part& part) const {
   return calls_equal(m, logged);
 }
 
-void Group::sync_fds_with_leader(Task& task, Member& m) {
+// Gives the copy of `m` the leader's descriptors at their numbers and closes the others. With
+// `stand_ins` (the copy's descriptors at its checkpoint, before it replays), each of those the
+// leader no longer has becomes /dev/null: the replay's own calls on it (close, dup2, fcntl
+// F_SETFD) must succeed as they did the first time. A connection the leader closed since the
+// checkpoint is the usual case: the copy's replayed close(fd) failed with EBADF and lighttpd
+// logged it, a write the log did not have, so the copy could never rejoin.
+void Group::sync_fds_with_leader(Task& task, Member& m, const std::map<int, bool>* stand_ins) {
   std::vector<int> p = participants();
   int leader = p.empty() ? -1 : preferred_among(p);
   std::set<int> keep;
@@ -293,6 +328,7 @@ void Group::sync_fds_with_leader(Task& task, Member& m) {
     }
     return fds;
   };
+  std::set<int> stood_in;
   std::set<int> leader_fds;
   if (leader >= 0) {
     pid_t lead_pid = members_[leader]->tgid;
@@ -308,12 +344,19 @@ void Group::sync_fds_with_leader(Task& task, Member& m) {
       }
     }
   }
+  if (stand_ins != nullptr) {
+    for (auto [fd, cloexec] : *stand_ins) {
+      if (leader_fds.count(fd) != 0 || keep.count(fd) != 0) continue;
+      install_stand_in(task, fd, cloexec);
+      stood_in.insert(fd);
+    }
+  }
   if (task.stop() == StopPoint::kSyscallEntry) {
     // Nothing installed: consume the call with a harmless one so that it can be repeated.
     (void)task.inject({SYS_getpid, {}});
   }
   for (int fd : list(m.tgid)) {
-    if (leader_fds.count(fd) == 0 && keep.count(fd) == 0)
+    if (leader_fds.count(fd) == 0 && keep.count(fd) == 0 && stood_in.count(fd) == 0)
       (void)task.inject({SYS_close, {static_cast<uint64_t>(fd)}});
   }
 }
@@ -328,12 +371,7 @@ namespace {
 void install_stand_ins(Task& task, const SyscallRecord& record) {
   for (const auto& nf : record.new_fds) {
     if (nf.copy && nf.copy->valid()) continue;
-    ScopedFd stand_in(open("/dev/null", O_RDWR | O_CLOEXEC));
-    if (!stand_in.valid()) continue;
-    if (auto r = task.install_fd(stand_in.get(), nf.number, nf.cloexec); !r) {
-      TANDEM_LOG(kWarn, "cannot give a stand-in for descriptor {} to task {}: {}", nf.number,
-                 task.tid(), r.error().describe());
-    }
+    install_stand_in(task, nf.number, nf.cloexec);
   }
 }
 }  // namespace
@@ -344,7 +382,7 @@ void Group::replay_arrival(Task& task, Member& m) {
     // A frozen copy holds no descriptors: it starts with the leader's, at their numbers.
     m.fds_synced_for_replay = true;
     m.synced_at = m.cursor;
-    sync_fds_with_leader(task, m);
+    sync_fds_with_leader(task, m, &m.checkpoint_fds);
     if (task.stop() == StopPoint::kSyscallExit) {
       task.repeat_call();
       return;
@@ -376,7 +414,7 @@ void Group::replay_arrival(Task& task, Member& m) {
     // that happened, it replays their new steps first, and syncs again.
     if (m.synced_at != m.cursor) {
       m.synced_at = m.cursor;
-      sync_fds_with_leader(task, m);
+      sync_fds_with_leader(task, m, nullptr);
       if (task.stop() == StopPoint::kSyscallExit) {
         task.repeat_call();
         return;

@@ -108,6 +108,36 @@ class Restart(TandemTest):
         self.assertNotIn("drop", r.kinds())
         self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
 
+    def test_restart_replays_close_of_a_connection_the_leader_closed_since(self):
+        # Checkpoints every 200 calls: the last one is taken while the first connection is
+        # open (400 calls of echoes), none after it closes. The follower is killed while the
+        # server waits for the second connection: its copy replays the close of the first
+        # connection, which the leader no longer has. The close must succeed as it did the first
+        # time (this server gives up if it fails, as lighttpd logs it), or the copy cannot rejoin.
+        port, t, results = self.serve([target("echo_server_checkclose_v1")] * 2, 2,
+                                      checkpoint=200)
+        c = EchoClient(port)
+        for i in range(200):
+            self.assertEqual(c.echo(b"m%d" % i), b"m%d" % i)
+        c.close()
+        time.sleep(0.5)
+        pids = [e for e in self.events_so_far() if e["event"] == "start"][0]["pids"]
+        os.kill(pids[0], signal.SIGKILL)
+        c = EchoClient(port)
+        for i in range(20):
+            self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
+        c.close()
+        t.join(90)
+        r = results[0]
+        self.assertEqual(r.code, 0, r.err)
+        self.assertEqual(r.out, b"listening\nserved 2\n")
+        self.assertEqual([e["version"] for e in r.of("restart")], [1], r.err)
+        self.assertGreater(r.of("restart")[0]["checkpoint"], 0)
+        self.assertEqual([e["version"] for e in r.of("rejoined")], [1], r.err)
+        self.assertNotIn("rejoin-failed", r.kinds())
+        self.assertNotIn("drop", r.kinds())
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+
     def test_deterministic_crash_rejoins_with_its_input_withheld(self):
         port, t, results = self.serve([target("echo_server_v1"), target("echo_server_v2")], 2)
         c = EchoClient(port)

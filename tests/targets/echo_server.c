@@ -2,7 +2,8 @@
 // Prints "listening" once it accepts connections. VERSION 2 crashes when a client sends "boom"
 // (then version 1 must keep the connection alive and answer).
 // With FD_SETUP it first points its standard input and output at /dev/null, as daemons do
-// (lighttpd), and gives up if the descriptor calls fail.
+// (lighttpd), and gives up if the descriptor calls fail. With CHECK_CLOSE it gives up when
+// closing a connection fails (lighttpd logs it).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -47,7 +48,14 @@ int main(int argc, char** argv) {
 #endif
       if (write(c, buf, (size_t)n) != n) break;
     }
+#ifdef CHECK_CLOSE
+    if (close(c) != 0) {
+      perror("close");
+      return 5;
+    }
+#else
     close(c);
+#endif
   }
   printf("served %d\n", conns);
   return 0;
