@@ -48,7 +48,10 @@ static recvfrom_fn real_recvfrom;
 static recvmsg_fn real_recvmsg;
 
 static int armed;              /* this process belongs to the version that crashes */
-static const char *pattern;    /* NULL: no pattern */
+static const char *pattern;    /* NULL: no pattern; else points at pattern_copy */
+/* The environment's own strings may not last: nginx (setproctitle) writes its process title
+ * over the memory where argv and the environment were. */
+static char pattern_copy[256];
 static size_t pattern_len;
 static long nth;               /* 0: no count */
 static long socket_reads;      /* successful reads from sockets so far (private memory) */
@@ -78,9 +81,10 @@ __attribute__((constructor)) static void crashinject_init(int argc, char **argv,
   const char *p = getenv("TANDEM_CRASH_PATTERN");
   const char *n = getenv("TANDEM_CRASH_NTH");
   const char *o = getenv("TANDEM_CRASH_ONCE");
-  if (p != NULL && *p != '\0') {
-    pattern = p;
+  if (p != NULL && *p != '\0' && strlen(p) < sizeof pattern_copy) {
     pattern_len = strlen(p);
+    memcpy(pattern_copy, p, pattern_len + 1);
+    pattern = pattern_copy;
   }
   if (n != NULL) nth = atol(n);
   once = o != NULL && strcmp(o, "1") == 0;
