@@ -48,36 +48,49 @@ void Group::record_epoll_ctl(const std::vector<int>& p) {
 // epoll_wait or when a cookie cannot be translated (then the follower gets them unchanged).
 std::optional<Outputs> Group::follower_epoll_outputs(const SyscallRecord& record, int executor,
                                                      int follower, const std::set<int>& withheld,
-                                                     int64_t* count) {
+                                                     int64_t* count,
+                                                     const std::vector<int>* event_fds) {
   int nr = record.call.nr;
   if (nr != SYS_epoll_wait && nr != SYS_epoll_pwait && nr != SYS_epoll_pwait2) return std::nullopt;
   int epfd = static_cast<int>(record.call.args[0]);
   Outputs o = record.outputs;
   std::lock_guard lock(process_->mu);
-  auto& lead = process_->epoll[executor];
   auto& own_reg = process_->epoll[follower];
+  // The executor's descriptor of each ready event: as logged with the step (a replaying
+  // version takes it later, when the executor may have registered that cookie for another
+  // descriptor), or from its registrations now.
+  std::vector<int> fds;
+  if (event_fds != nullptr) {
+    fds = *event_fds;
+  } else {
+    fds = epoll_event_fds_locked(record, executor);
+  }
   if (!withheld.empty()) {
     // Events of descriptors withheld from this follower (after a restart) are not its own.
     for (auto& blob : o.blobs) {
       if (blob.arg != 1 || blob.part != 0) continue;
       std::vector<uint8_t> kept;
+      std::vector<int> kept_fds;
       constexpr size_t kEvent = 12;  // struct epoll_event is packed on x86-64
-      for (size_t off = 0; off + kEvent <= blob.bytes.size(); off += kEvent) {
-        uint64_t cookie = 0;
-        std::memcpy(&cookie, blob.bytes.data() + off + 4, 8);
-        auto fd = lead.fd_of_cookie.find({epfd, cookie});
-        if (fd != lead.fd_of_cookie.end() && withheld.count(fd->second) != 0) continue;
+      size_t k = 0;
+      for (size_t off = 0; off + kEvent <= blob.bytes.size(); off += kEvent, ++k) {
+        int fd = k < fds.size() ? fds[k] : -1;
+        if (fd >= 0 && withheld.count(fd) != 0) continue;
         kept.insert(kept.end(), blob.bytes.begin() + static_cast<long>(off),
                     blob.bytes.begin() + static_cast<long>(off + kEvent));
+        kept_fds.push_back(fd);
       }
       if (count != nullptr) *count = static_cast<int64_t>(kept.size() / kEvent);
       blob.bytes = std::move(kept);
+      fds = std::move(kept_fds);
     }
   }
-  auto ok = translate_epoll_cookies(o, [&](uint64_t c) -> std::optional<uint64_t> {
-    auto fd = lead.fd_of_cookie.find({epfd, c});
-    if (fd == lead.fd_of_cookie.end()) return std::nullopt;
-    auto own = own_reg.cookie.find({epfd, fd->second});
+  size_t k = 0;
+  auto ok = translate_epoll_cookies(o, [&](uint64_t) -> std::optional<uint64_t> {
+    int fd = k < fds.size() ? fds[k] : -1;
+    ++k;
+    if (fd < 0) return std::nullopt;
+    auto own = own_reg.cookie.find({epfd, fd});
     if (own == own_reg.cookie.end()) return std::nullopt;
     return own->second;
   });
@@ -87,6 +100,17 @@ std::optional<Outputs> Group::follower_epoll_outputs(const SyscallRecord& record
     return std::nullopt;
   }
   return o;
+}
+
+std::vector<int> Group::epoll_event_fds_locked(const SyscallRecord& record, int executor) {
+  int epfd = static_cast<int>(record.call.args[0]);
+  auto& lead = process_->epoll[executor];
+  std::vector<int> fds;
+  for (const EpollReady& e : epoll_ready_events(record.outputs)) {
+    auto fd = lead.fd_of_cookie.find({epfd, e.cookie});
+    fds.push_back(fd == lead.fd_of_cookie.end() ? -1 : fd->second);
+  }
+  return fds;
 }
 
 void Group::add_member(int version, TaskId task, pid_t tid, pid_t tgid) {

@@ -64,6 +64,11 @@ struct LogEntry {
   };
   std::shared_ptr<const SyscallRecord> record;
   std::vector<std::optional<Part>> parts;  // per version; empty: it was not part of it
+  // epoll_wait: the executor's descriptor of each ready event when the step was taken. Its
+  // cookies alone do not say later: nginx registers a freed connection structure (same
+  // cookie) for the next connection's descriptor, and a version replaying the step after that
+  // was handed the wrong connection.
+  std::vector<int> epoll_fds;
   // Versions that were replaying when this step was taken: they take it as the executor did
   // (as followers would have), when they get there.
   std::vector<bool> replayers;
@@ -216,6 +221,7 @@ class Group {
   void emulate(Task* current, const std::vector<int>& participants);
   void refuse(Task* current, const std::vector<int>& participants);
   void finish_everyone_round(Task* current);
+  void report_restored_children(const std::vector<int>& vs);
   // Copies the file content the shared-mapping owner sees into the others' anonymous copies.
   void fill_shared_map_copies(const std::vector<int>& participants);
   void everyone_exit(Task& task, Member& m, int version);
@@ -271,9 +277,14 @@ class Group {
   // The executor's epoll_wait outputs with the follower's own cookies, without the events of
   // descriptors withheld from it (then *count is the new number of events); nullopt when not
   // an epoll_wait or when a cookie cannot be translated.
+  // With `event_fds`, the executor's descriptor of each event (logged with the step).
   std::optional<Outputs> follower_epoll_outputs(const SyscallRecord& record, int executor,
                                                 int follower, const std::set<int>& withheld,
-                                                int64_t* count);
+                                                int64_t* count,
+                                                const std::vector<int>* event_fds = nullptr);
+  // The executor's descriptor of each ready event of an epoll_wait, from its registrations
+  // now (-1: unknown). Needs process_->mu.
+  std::vector<int> epoll_event_fds_locked(const SyscallRecord& record, int executor);
   void create_child_groups(std::vector<ChildPair> pairs);
 
   Monitor& monitor_;

@@ -38,4 +38,14 @@ bool PidMap::is_virtual_pid(pid_t virtual_pid) const {
   return false;
 }
 
+void PidMap::mark_restored(int version, pid_t virtual_pid) {
+  std::lock_guard lock(mu_);
+  restored_.insert({version, virtual_pid});
+}
+
+bool PidMap::take_restored(int version, pid_t virtual_pid) {
+  std::lock_guard lock(mu_);
+  return restored_.erase({version, virtual_pid}) != 0;
+}
+
 }  // namespace tandem

@@ -13,6 +13,8 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <utility>
 #include <vector>
 
 namespace tandem {
@@ -29,10 +31,19 @@ class PidMap {
   // True if `virtual_pid` is the virtual id of a process of the program.
   bool is_virtual_pid(pid_t virtual_pid) const;
 
+  // Processes restored from a checkpoint (a crashed version's copy). The copy is a clone of a
+  // frozen copy, not a child of the process that forked the original: its parent's wait4
+  // never reports it, so the parent takes another version's report of that child instead
+  // (Group::report_restored_children).
+  void mark_restored(int version, pid_t virtual_pid);
+  // True once per restored process: the caller reports its end to the parent.
+  bool take_restored(int version, pid_t virtual_pid);
+
  private:
   mutable std::mutex mu_;
   std::vector<std::map<pid_t, pid_t>> to_virtual_;
   std::vector<std::map<pid_t, pid_t>> to_real_;
+  std::set<std::pair<int, pid_t>> restored_;
 };
 
 }  // namespace tandem

@@ -27,6 +27,7 @@
 
 #include <fmt/format.h>
 
+#include "base/remote_mem.h"
 #include "base/scoped_fd.h"
 #include "monitor/group_util.h"
 #include "monitor/monitor.h"
@@ -148,6 +149,13 @@ void Group::log_append(LogEntry entry) {
   for (auto& m : members_) {
     if (m && m->replaying && m->state != Member::State::kGone) entry.replayers[m->version] = true;
   }
+  if (entry.record != nullptr && entry.record->executor_version >= 0) {
+    int nr = entry.record->call.nr;
+    if (nr == SYS_epoll_wait || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2) {
+      std::lock_guard lock(process_->mu);
+      entry.epoll_fds = epoll_event_fds_locked(*entry.record, entry.record->executor_version);
+    }
+  }
   log_.push_back(std::move(entry));
 }
 
@@ -169,7 +177,9 @@ std::optional<LogEntry::Part> Group::part_for_replayer(const LogEntry& entry, in
     part.own_outputs.reset();
     const std::set<int>& withheld = members_[v] ? members_[v]->withheld_fds : std::set<int>{};
     int64_t count = part.result;
-    if (auto own = follower_epoll_outputs(*entry.record, reference, v, withheld, &count); own) {
+    const std::vector<int>* fds = entry.epoll_fds.empty() ? nullptr : &entry.epoll_fds;
+    if (auto own = follower_epoll_outputs(*entry.record, reference, v, withheld, &count, fds);
+        own) {
       part.own_outputs = std::make_shared<Outputs>(std::move(*own));
       part.result = count;
     }
@@ -271,6 +281,7 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
     members_[version] = std::move(revived);
     restarting_ = false;
     monitor_.pids().add(version, snap->pid, virtual_pid);
+    monitor_.pids().mark_restored(version, virtual_pid);
     {
       std::lock_guard plock(process_->mu);
       if (counted_out_) {
@@ -294,6 +305,38 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
   return snap;
 }
 
+// wait4 of a process whose child was restored from a checkpoint in this version: the copy is
+// not its child (a clone of a frozen copy), so its kernel never reports the child's end, and
+// the crashed original stays a zombie traced by tandem, which the parent does not see either.
+// When another version's wait4 reports that child (by its virtual pid) and this version's
+// found nothing (0 with WNOHANG, or ECHILD), this version takes that report: the pid and the
+// status. nginx's master reaps its workers this way at shutdown; without it the master of the
+// version whose worker was restored diverged there. The versions end their paired processes
+// in lockstep, so the copy ends with the other version's child; a wait4 that blocks in this
+// version (no WNOHANG) and a waitid are not covered (docs/limits.md).
+void Group::report_restored_children(const std::vector<int>& vs) {
+  for (int v : vs) {
+    Member& m = *members_[v];
+    if (m.call.nr != SYS_wait4 || m.own_result > 0) continue;
+    for (int w : vs) {
+      const Member& o = *members_[w];
+      if (w == v || o.call.nr != SYS_wait4 || o.own_result <= 0) continue;
+      auto child = static_cast<pid_t>(o.own_result);
+      if (!monitor_.pids().take_restored(v, child)) continue;
+      if (m.call.args[1] != 0 && o.call.args[1] != 0) {
+        auto status = RemoteMemory(o.tid).read_value(remote_ptr<int>(o.call.args[1]));
+        if (status) (void)RemoteMemory(m.tid).write_value(remote_ptr<int>(m.call.args[1]), *status);
+      }
+      monitor_.events().emit("restored-child-reported",
+                             {{"version", v + 1}, {"group", id_}, {"pid", child},
+                              {"from_version", w + 1}},
+                             "");
+      m.own_result = child;
+      break;
+    }
+  }
+}
+
 bool Group::matches_part(const Member& m, const LogEntry::Part& part) const {
   Member logged;
   logged.call.nr = part.nr;
@@ -304,9 +347,9 @@ bool Group::matches_part(const Member& m, const LogEntry::Part& part) const {
 }
 
 // Gives the copy of `m` the leader's descriptors at their numbers and closes the others. With
-// `stand_ins` (the copy's descriptors at its checkpoint, before it replays), each of those the
-// leader no longer has becomes /dev/null: the replay's own calls on it (close, dup2, fcntl
-// F_SETFD) must succeed as they did the first time. A connection the leader closed since the
+// `stand_ins` (the copy's descriptors at its checkpoint, before it replays), it gets only those
+// numbers, and each of them the leader no longer has becomes /dev/null: the replay's own calls
+// on it (close, dup2, fcntl F_SETFD) must succeed as they did the first time. A connection the leader closed since the
 // checkpoint is the usual case: the copy's replayed close(fd) failed with EBADF and lighttpd
 // logged it, a write the log did not have, so the copy could never rejoin.
 void Group::sync_fds_with_leader(Task& task, Member& m, const std::map<int, bool>* stand_ins) {
@@ -318,6 +361,23 @@ void Group::sync_fds_with_leader(Task& task, Member& m, const std::map<int, bool
     for (auto& [fd, path] : process_->own_fds[m.version]) keep.insert(fd);
   }
   keep.insert(m.local_fds.begin(), m.local_fds.end());
+  // A descriptor another member is closing right now (its close ran, the step is not in the
+  // log yet): the copy keeps it, and closes it itself when it takes that step. Taking the
+  // leader's table as it is mid-call made nginx's copy close a file twice (EBADF, an alert
+  // the log did not have), so it could not rejoin.
+  std::vector<std::pair<int, int>> closing;
+  for (auto& other : members_) {
+    if (other && other->version != m.version && other->state == Member::State::kExecuting) {
+      auto range = fds_closed_by(other->call);
+      if (range.first >= 0) closing.push_back(range);
+    }
+  }
+  auto being_closed = [&](int fd) {
+    for (auto [lo, hi] : closing) {
+      if (fd >= lo && fd <= hi) return true;
+    }
+    return false;
+  };
   auto list = [](pid_t pid) {
     std::set<int> fds;
     if (DIR* d = opendir(fmt::format("/proc/{}/fd", pid).c_str())) {
@@ -329,6 +389,7 @@ void Group::sync_fds_with_leader(Task& task, Member& m, const std::map<int, bool
     return fds;
   };
   std::set<int> stood_in;
+  std::set<int> skipped;  // leader's descriptors not given (opened after the checkpoint)
   std::set<int> leader_fds;
   if (leader >= 0) {
     pid_t lead_pid = members_[leader]->tgid;
@@ -336,9 +397,24 @@ void Group::sync_fds_with_leader(Task& task, Member& m, const std::map<int, bool
     ScopedFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, lead_pid, 0)));
     for (int fd : leader_fds) {
       if (keep.count(fd) != 0) continue;
+      bool cloexec = false;
+      if (stand_ins != nullptr) {
+        // Only the numbers it had at the checkpoint: the descriptors its replay opens itself
+        // (read-only files run in every version) must get the numbers they got the first time,
+        // the lowest free ones. With the leader's newer connections in the way they did not:
+        // nginx's copy served a file at another number than its log had and could not rejoin.
+        auto at = stand_ins->find(fd);
+        if (at == stand_ins->end()) {
+          skipped.insert(fd);
+          continue;
+        }
+        cloexec = at->second;
+      } else {
+        cloexec = fd_is_cloexec(lead_pid, fd);
+      }
       ScopedFd copy(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
       if (!copy.valid()) continue;
-      if (auto r = task.install_fd(copy.get(), fd, fd_is_cloexec(lead_pid, fd)); !r) {
+      if (auto r = task.install_fd(copy.get(), fd, cloexec); !r) {
         TANDEM_LOG(kWarn, "cannot give descriptor {} to restored version {}: {}", fd,
                    m.version + 1, r.error().describe());
       }
@@ -356,7 +432,8 @@ void Group::sync_fds_with_leader(Task& task, Member& m, const std::map<int, bool
     (void)task.inject({SYS_getpid, {}});
   }
   for (int fd : list(m.tgid)) {
-    if (leader_fds.count(fd) == 0 && keep.count(fd) == 0 && stood_in.count(fd) == 0)
+    bool given = leader_fds.count(fd) != 0 && skipped.count(fd) == 0;
+    if (!given && keep.count(fd) == 0 && stood_in.count(fd) == 0 && !being_closed(fd))
       (void)task.inject({SYS_close, {static_cast<uint64_t>(fd)}});
   }
 }
@@ -425,6 +502,10 @@ void Group::replay_arrival(Task& task, Member& m) {
   }
   const LogEntry& entry = log_[m.cursor - log_base_];
   const LogEntry::Part part = *part_for_replayer(entry, v);
+  if (log_level() >= LogLevel::kDebug)
+    TANDEM_LOG(kDebug, "group {}: version {} replays step {}: {} (logged: call {} on fd {}, how {}, "
+               "result {})", id_, v + 1, m.cursor, decode(m), part.nr, part.fd,
+               static_cast<int>(part.how), part.result);
   if (!matches_part(m, part)) {
     // A benign extra call of the copy runs on its own; anything else: it did not do what the
     // version did the first time.
@@ -432,10 +513,29 @@ void Group::replay_arrival(Task& task, Member& m) {
       run_local(&task, m, true);
       return;
     }
+    // What the log has there: the call, and the first argument that differs.
+    SyscallCall logged;
+    logged.nr = part.nr;
+    const SyscallInfo* logged_info = part.nr >= 0 ? info_of(logged) : nullptr;
+    int differs = part.signature && m.signature ? m.signature->first_difference(*part.signature)
+                                                : Signature::kDifferentCall;
+    // A write it makes instead (a program logging what went wrong in its replay): its text.
+    std::string wrote;
+    if (m.call.nr == SYS_write && m.call.args[2] > 0) {
+      auto bytes = RemoteMemory(m.tid).read_bytes(remote_addr(m.call.args[1]),
+                                                  std::min<uint64_t>(m.call.args[2], 400));
+      if (bytes) {
+        for (uint8_t c : *bytes) wrote.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '.');
+      }
+    }
     monitor_.events().emit("rejoin-failed",
                            {{"version", v + 1},
                             {"group", id_},
                             {"call", decode(m)},
+                            {"wrote", wrote},
+                            {"expected", logged_info != nullptr ? logged_info->name : "?"},
+                            {"expected_fd", part.fd},
+                            {"first_difference", differs},
                             {"log_position", m.cursor}});
     defer_drop(v, fmt::format("could not rejoin: its replay made {}", decode(m)));
     return;
@@ -502,6 +602,9 @@ void Group::replay_arrival(Task& task, Member& m) {
 
 void Group::replay_exit(Task& task, Member& m) {
   int64_t r = task.result();
+  if (log_level() >= LogLevel::kDebug)
+    TANDEM_LOG(kDebug, "group {}: version {} ran its own call of step {}: result {}", id_,
+               m.version + 1, m.cursor, r);
   const SyscallInfo* info = info_of(m.call);
   if (info != nullptr && info->ret == RetKind::kPid && r > 0)
     task.set_result(monitor_.pids().to_virtual(m.version, static_cast<pid_t>(r)));

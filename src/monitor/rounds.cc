@@ -308,6 +308,7 @@ void Group::finish_everyone_round(Task* current) {
     if (info != nullptr && info->ret == RetKind::kPid && m.own_result > 0)
       m.own_result = monitor_.pids().to_virtual(v, static_cast<pid_t>(m.own_result));
   }
+  report_restored_children(vs);
   // Calls on each version's own files (its /proc entries) legitimately differ.
   bool own_files = false;
   if (!vs.empty()) {
