@@ -138,6 +138,46 @@ class Restart(TandemTest):
         self.assertNotIn("drop", r.kinds())
         self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
 
+    def test_restarted_child_is_reaped_by_its_parent(self):
+        # The child (an echo server) of version 1 faults once, on "boom" (the crash-injection
+        # preload, selected by argv[0]: two paths to one binary), and is restarted from its
+        # checkpoint. The copy is not its parent's child: when it exits, the parent's
+        # waitpid(-1, WNOHANG) must still report it as the other version's does.
+        preload = os.environ.get("CRASHINJECT", "build/tests/preload/libtandem_crashinject.so")
+        bins = []
+        for v in ("a", "b"):
+            os.makedirs(os.path.join(self.tmp, v))
+            path = os.path.join(self.tmp, v, "forking_echo")
+            os.symlink(os.path.abspath(target("forking_echo_v1")), path)
+            bins.append(path)
+        env = dict(os.environ, LD_PRELOAD=os.path.abspath(preload),
+                   TANDEM_CRASH_VERSION_MATCH="/a/forking_echo", TANDEM_CRASH_PATTERN="boom",
+                   TANDEM_CRASH_ONCE="1")
+        port = free_port()
+        results = []
+        t = threading.Thread(target=lambda: results.append(
+            self.tandem(bins, args=[str(port)], timeout=90, opts=["--checkpoint", "20"],
+                        env=env)))
+        t.start()
+        c = EchoClient(port)
+        for i in range(30):
+            self.assertEqual(c.echo(b"m%d" % i), b"m%d" % i)
+        self.assertEqual(c.echo(b"boom"), b"boom")
+        for i in range(30):
+            self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
+        c.close()
+        t.join(90)
+        r = results[0]
+        self.assertEqual(r.code, 0, r.err)
+        self.assertEqual(r.out, b"listening\nchild exited 0\n")
+        self.assertEqual([(e["version"], e["signal"]) for e in r.of("crash")], [(1, 11)])
+        self.assertEqual([e["version"] for e in r.of("restart")], [1], r.err)
+        self.assertEqual([e["version"] for e in r.of("rejoined")], [1], r.err)
+        self.assertEqual([e["version"] for e in r.of("restored-child-reported")], [1], r.err)
+        self.assertNotIn("divergence", r.kinds())
+        self.assertNotIn("drop", r.kinds())
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+
     def test_deterministic_crash_rejoins_with_its_input_withheld(self):
         port, t, results = self.serve([target("echo_server_v1"), target("echo_server_v2")], 2)
         c = EchoClient(port)
