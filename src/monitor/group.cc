@@ -475,6 +475,7 @@ void Group::record_disposition(Member& m) {
 
 void Group::try_decide(Task* current) {
   if (round_.active) return;
+  resume_deferred_replays();
   std::vector<int> p = participants();
   if (p.empty()) return;
   // A call of the leader on a descriptor withheld from some version does not concern that

@@ -136,6 +136,9 @@ struct Member {
   bool snapshot_on_arrival = false;   // take a new frozen copy at the checkpoint call
   bool fds_synced_for_replay = false;  // got the leader's descriptors before replaying
   uint64_t synced_at = ~0ull;          // log position when it last got the leader's descriptors
+  // Caught up while the others were inside a call it cannot join (a descriptor-table change
+  // or an ordered wait): it waits at its call until that step is in the log (resume_replay).
+  bool rejoin_deferred = false;
   uint64_t cursor = 0;
   std::map<int, bool> checkpoint_fds;  // its descriptors at the checkpoint it replays from
   int restarts = 0;
@@ -172,6 +175,8 @@ class Group {
   // Callbacks from the monitor (the task belongs to this group).
   void on_syscall_entry(Task& task, int version);
   void on_syscall_exit(Task& task, int version);
+  // A replaying member whose rejoin was deferred goes on (posted to its task).
+  void resume_replay(Task& task, int version);
   void on_async_signal(Task& task, int version, const siginfo_t& info, bool internal);
   void on_child(Task& parent, int version, Task& child, bool thread);
   // The member of `version` is gone (exited, crashed, dropped), if it is still `task`.
@@ -222,6 +227,8 @@ class Group {
   void refuse(Task* current, const std::vector<int>& participants);
   void finish_everyone_round(Task* current);
   void report_restored_children(const std::vector<int>& vs);
+  void resume_deferred_replays();
+  bool can_join_round(const Member& m) const;
   // Copies the file content the shared-mapping owner sees into the others' anonymous copies.
   void fill_shared_map_copies(const std::vector<int>& participants);
   void everyone_exit(Task& task, Member& m, int version);

@@ -210,12 +210,35 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
   {
     std::lock_guard lock(mu_);
     if (!members_[version] || members_[version]->state == Member::State::kGone ||
-        members_[version]->task != task || checkpoint_ == nullptr)
+        members_[version]->task != task)
       return std::nullopt;
     Member& m = *members_[version];
     const MonitorOptions& opts = monitor_.options();
+    // Why it cannot come back, for the events (it is dropped).
+    auto refuse = [&](const std::string& why) {
+      monitor_.events().emit("restart-refused",
+                             {{"version", version + 1}, {"group", id_}, {"reason", why}},
+                             fmt::format("{} not restarted: {}", monitor_.version_name(version),
+                                         why));
+    };
+    if (checkpoint_ == nullptr) {
+      if (opts.checkpoint_interval > 0) {
+        int threads = 0;
+        {
+          std::lock_guard plock(process_->mu);
+          threads = process_->threads;
+        }
+        refuse(threads > 1 ? "multi-threaded: a checkpoint (fork) copies one thread"
+                           : "no checkpoint (abandoned at process creation, exec, wait or a "
+                             "merged write)");
+      }
+      return std::nullopt;
+    }
     uint64_t position = m.replaying ? m.cursor : log_base_ + log_.size();
-    if (m.restarts >= opts.max_restarts) return std::nullopt;
+    if (m.restarts >= opts.max_restarts) {
+      refuse(fmt::format("restarted {} times already (--max-restarts)", m.restarts));
+      return std::nullopt;
+    }
     std::optional<uint64_t> withhold_at;
     int withhold_fd = -1;
     if (m.last_crash_at && *m.last_crash_at == position) {
@@ -485,6 +508,15 @@ void Group::replay_arrival(Task& task, Member& m) {
     defer_drop(v, "could not rejoin: its log was discarded");
     return;
   }
+  if (m.cursor == end && round_.active &&
+      (round_.ordered || round_.fd_ordered || round_.merged_write)) {
+    // The others are inside a call that is not in the log yet and that it cannot join (nginx:
+    // a close, a descriptor-table change made in the leader's order). Rejoining now made it
+    // make that call after the others had gone on: a divergence right after the rejoin. It
+    // waits at its call and replays that step once it is logged.
+    m.rejoin_deferred = true;
+    return;
+  }
   if (m.cursor == end) {
     // Caught up. Its descriptors become the leader's again (it replayed served calls without
     // the connections opened meanwhile) before it takes part; if the others went on while
@@ -600,6 +632,33 @@ void Group::replay_arrival(Task& task, Member& m) {
   }
 }
 
+bool Group::can_join_round(const Member& m) const {
+  return round_.active && !round_.ordered && !round_.fd_ordered && !round_.merged_write &&
+         round_.executor >= 0 && members_[round_.executor] &&
+         calls_equal(m, *members_[round_.executor]);
+}
+
+void Group::resume_deferred_replays() {
+  if (round_.active) return;
+  for (auto& m : members_) {
+    if (!m || !m->rejoin_deferred || m->state == Member::State::kGone) continue;
+    m->rejoin_deferred = false;
+    int version = m->version;
+    monitor_.backend().post(m->task, [this, version](Task& t) { resume_replay(t, version); });
+  }
+}
+
+void Group::resume_replay(Task& task, int version) {
+  {
+    std::lock_guard lock(mu_);
+    if (!members_[version] || members_[version]->state == Member::State::kGone ||
+        members_[version]->task != task.id() || !members_[version]->replaying)
+      return;
+    replay_arrival(task, *members_[version]);
+  }
+  flush_drops();
+}
+
 void Group::replay_exit(Task& task, Member& m) {
   int64_t r = task.result();
   if (log_level() >= LogLevel::kDebug)
@@ -632,9 +691,7 @@ void Group::finish_rejoin(Task& task, Member& m) {
                           {"guarantee", guarantee}},
                          fmt::format("{} rejoined at {}", monitor_.version_name(v), decode(m)));
   // Caught up while the others are in the middle of this very call: it joins that round.
-  if (round_.active && !round_.ordered && !round_.fd_ordered && !round_.merged_write &&
-      round_.executor >= 0 && members_[round_.executor] &&
-      calls_equal(m, *members_[round_.executor])) {
+  if (round_.active && can_join_round(m)) {
     round_.participants.push_back(v);
     if (round_.cls == SyscallClass::kEveryone) {
       m.state = Member::State::kExecuting;
