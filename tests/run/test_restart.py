@@ -4,11 +4,12 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 import unittest
 
-from harness import TandemTest, target, free_port
+from harness import TANDEM, TandemTest, target, free_port
 
 
 class EchoClient:
@@ -177,6 +178,55 @@ class Restart(TandemTest):
         self.assertNotIn("divergence", r.kinds())
         self.assertNotIn("drop", r.kinds())
         self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+
+    def test_exit_status_after_a_restart_is_the_programs(self):
+        # One version faults once on "boom" (crash-injection preload) and comes back; then
+        # tandem is stopped with SIGTERM, which the echo server does not handle. The status is
+        # 128 + SIGTERM, as natively: the crash it came back from does not count. (Which
+        # version decides the status depends on the order the versions die in: the leader and
+        # the follower crash in turn, twice each.)
+        preload = os.environ.get("CRASHINJECT", "build/tests/preload/libtandem_crashinject.so")
+        bins = []
+        for v in ("a", "b"):
+            os.makedirs(os.path.join(self.tmp, v))
+            path = os.path.join(self.tmp, v, "echo_server")
+            os.symlink(os.path.abspath(target("echo_server_v1")), path)
+            bins.append(path)
+        for run, crashing in enumerate(("b", "a", "b", "a")):
+            with self.subTest(run=run, crashing=crashing):
+                self.stopped_after_restart(bins, preload, crashing, run)
+
+    def stopped_after_restart(self, bins, preload, crashing, run):
+        env = dict(os.environ, LD_PRELOAD=os.path.abspath(preload),
+                   TANDEM_CRASH_VERSION_MATCH=f"/{crashing}/echo_server",
+                   TANDEM_CRASH_PATTERN="boom", TANDEM_CRASH_ONCE="1")
+        port = free_port()
+        for name in os.listdir(self.events_dir):
+            os.unlink(os.path.join(self.events_dir, name))
+        events = os.path.join(self.events_dir, f"events-{run}.jsonl")
+        proc = subprocess.Popen([TANDEM, "run", "-q", "--events", events, "--checkpoint", "20",
+                                 *bins, "--", str(port), "5"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            c = EchoClient(port)
+            for i in range(30):
+                self.assertEqual(c.echo(b"m%d" % i), b"m%d" % i)
+            self.assertEqual(c.echo(b"boom"), b"boom")
+            for i in range(30):
+                self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
+            deadline = time.monotonic() + 20
+            while "rejoined" not in [e["event"] for e in self.events_so_far()]:
+                self.assertLess(time.monotonic(), deadline, "no rejoin")
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        kinds = [e["event"] for e in self.events_so_far()]
+        self.assertIn("restart", kinds)
+        self.assertEqual(proc.returncode, 128 + signal.SIGTERM, err)
 
     def test_deterministic_crash_rejoins_with_its_input_withheld(self):
         port, t, results = self.serve([target("echo_server_v1"), target("echo_server_v2")], 2)
