@@ -633,9 +633,19 @@ void Group::replay_arrival(Task& task, Member& m) {
 }
 
 bool Group::can_join_round(const Member& m) const {
-  return round_.active && !round_.ordered && !round_.fd_ordered && !round_.merged_write &&
-         round_.executor >= 0 && members_[round_.executor] &&
-         calls_equal(m, *members_[round_.executor]);
+  if (!round_.active || round_.ordered || round_.fd_ordered || round_.merged_write) return false;
+  // A kEveryone round has no executor: any participant made the call. (Without this, a copy
+  // that caught up during nginx's close of a file never joined it and diverged at once.)
+  int reference = round_.executor;
+  if (reference < 0 && round_.cls == SyscallClass::kEveryone) {
+    for (int v : round_.participants) {
+      if (v != m.version && members_[v] && members_[v]->state != Member::State::kGone) {
+        reference = v;
+        break;
+      }
+    }
+  }
+  return reference >= 0 && members_[reference] && calls_equal(m, *members_[reference]);
 }
 
 void Group::resume_deferred_replays() {
