@@ -677,6 +677,12 @@ void Group::replay_exit(Task& task, Member& m) {
   const SyscallInfo* info = info_of(m.call);
   if (info != nullptr && info->ret == RetKind::kPid && r > 0)
     task.set_result(monitor_.pids().to_virtual(m.version, static_cast<pid_t>(r)));
+  // alarm's seconds left are what the version saw the first time (its timer is set again
+  // now; the restored copy had none).
+  if (m.call.nr == SYS_alarm && m.cursor >= log_base_ && m.cursor - log_base_ < log_.size()) {
+    if (auto part = part_for_replayer(log_[m.cursor - log_base_], m.version))
+      task.set_result(part->result);
+  }
   m.replay_own = false;
   ++m.cursor;
   m.state = Member::State::kRunning;

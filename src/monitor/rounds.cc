@@ -309,6 +309,13 @@ void Group::finish_everyone_round(Task* current) {
       m.own_result = monitor_.pids().to_virtual(v, static_cast<pid_t>(m.own_result));
   }
   report_restored_children(vs);
+  // alarm returns the seconds left on the version's own timer: they depend on timing, and a
+  // copy restored from a checkpoint has no timer (fork does not copy it). Every version sees
+  // the preferred version's value.
+  if (!vs.empty() && members_[vs[0]]->call.nr == SYS_alarm) {
+    int64_t r = members_[preferred_among(vs)]->own_result;
+    for (int v : vs) members_[v]->own_result = r;
+  }
   // Calls on each version's own files (its /proc entries) legitimately differ.
   bool own_files = false;
   if (!vs.empty()) {

@@ -269,6 +269,19 @@ class Restart(TandemTest):
         self.assertNotIn("restart", r.kinds())
         self.assertEqual([e["version"] for e in r.of("drop")], [2])
 
+    def test_timer_left_after_a_restart(self):
+        # A copy restored from a checkpoint has no timer (fork does not copy it): its alarm()
+        # answers what the version saw the first time, and later alarms the leader's value.
+        lines = "".join(f"line {i}\n" for i in range(6)) + "crash\nafter\ncrash\n"
+        r = self.tandem([target("alarmcrash_v1"), target("alarmcrash_v2")],
+                        stdin=lines.encode(), opts=["--checkpoint", "3"])
+        expected = "".join(f"echo: line {i}\n" for i in range(6))
+        expected += "timer set: yes\necho: after\ntimer set: yes\n"
+        self.assertEqual((r.code, r.out.decode()), (0, expected), r.err)
+        self.assertEqual(len(r.of("restart")), 1, r.err)
+        self.assertEqual(len(r.of("rejoined")), 1, r.err)
+        self.assertEqual((r.of("divergence"), r.of("drop")), ([], []), r.err)
+
 
 if __name__ == "__main__":
     unittest.main()
