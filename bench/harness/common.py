@@ -19,6 +19,7 @@ import dataclasses
 import json
 import os
 import platform
+import re
 import signal
 import socket
 import statistics
@@ -180,7 +181,10 @@ def _children_cpu():
 
 def last_line(text, limit=160):
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1][:limit] if lines else ""
+    if not lines:
+        return ""
+    # Drop a log line's "pid:role date time # " prefix (redis) so equal reasons read alike.
+    return re.sub(r"^\d+:[A-Z] \d+ \w+ \d+ [\d:.]+ [#*.-] ", "", lines[-1])[:limit]
 
 
 def free_port():

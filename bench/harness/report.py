@@ -44,9 +44,13 @@ def fmt_ratio(r):
     return f"×{r:.0f}"
 
 
-def _cell(entry, metric):
+def _cell(entry, metric, notes):
     if entry.get("failed"):
-        return "failed: " + entry["failed"].replace("|", "\\|")
+        # Reasons are long: the cell names a footnote under the table, shared by equal reasons.
+        reason = entry["failed"].replace("|", "\\|")
+        if reason not in notes:
+            notes.append(reason)
+        return f"**failed** [{notes.index(reason) + 1}]"
     text = fmt_value(entry.get("median"), metric)
     if entry.get("ratio") is not None:
         text += f" ({fmt_ratio(entry['ratio'])})"
@@ -57,9 +61,12 @@ def _table(rows):
     names = list(rows[0]["configs"])
     head = "| | " + " | ".join(CONFIG_TITLES.get(n, n) for n in names) + " |"
     lines = [head, "|---|" + "---:|" * len(names)]
+    notes = []
     for row in rows:
-        cells = [_cell(row["configs"][n], row["metric"]) for n in names]
+        cells = [_cell(row["configs"][n], row["metric"], notes) for n in names]
         lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
+    if notes:
+        lines += ["", "Failures:", ""] + [f"{i}. {n}" for i, n in enumerate(notes, 1)]
     return lines
 
 
@@ -108,6 +115,8 @@ def markdown(results):
         lines += [f"## {SUITE_TITLES.get(name, name)}", ""]
         if name == "update":
             lines += _update_md(suite)
+        elif suite.get("failed"):
+            lines += [f"failed: {suite['failed']}", ""]
         else:
             if suite.get("rounds"):
                 lines += [f"{suite['rounds']} round{'s' if suite['rounds'] > 1 else ''}. "
