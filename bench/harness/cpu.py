@@ -88,14 +88,14 @@ def _workloads(ctx):
     d = os.path.join(ctx.tmp, "cpu")
     os.makedirs(d, exist_ok=True)
     text = os.path.join(d, "text.txt")
-    _text_file(text, 0.25 if q else 2)
+    _text_file(text, 0.25 if q else 3)
     sql = os.path.join(d, "work.sql")
-    rows = 20000 if q else 300000
+    rows = 20000 if q else 600000
     with open(sql, "w") as f:
         f.write(SQL.format(rows=rows, half=rows // 2))
     py = os.path.join(d, "compute.py")
     with open(py, "w") as f:
-        f.write(PY_SCRIPT.replace("{limit}", str(30000 if q else 600000)))
+        f.write(PY_SCRIPT.replace("{limit}", str(30000 if q else 1000000)))
     c = os.path.join(d, "gen.c")
     with open(c, "w") as f:
         f.write(_c_source(40 if q else 400))

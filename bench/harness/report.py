@@ -74,7 +74,7 @@ def _update_md(suite):
     if suite.get("failed"):
         return [f"failed: {suite['failed']}", ""]
     r = suite["results"]
-    lines = [f"Medians of {r.get('repeat')} runs each (run.py's own method). Full tables: "
+    lines = [f"Medians of {r.get('repeat')} run(s) each (run.py's own method). Full tables: "
              f"[{suite['files'][1]}]({suite['files'][1]}).", "",
              "| heap objects | changed types | update ms | pause ms |", "|---:|---:|---:|---:|"]
     for row in r.get("heapbench", []):

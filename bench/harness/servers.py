@@ -20,7 +20,7 @@ import subprocess
 from .common import (Config, Failed, alternate, describe_failure, free_port, last_line, reap,
                      run_bounded, spawn, summarize, summarize_events, wait_for_port)
 
-ROUNDS = 3
+ROUNDS = 5
 START_TIMEOUT = 15
 CONNECTIONS = 10
 
