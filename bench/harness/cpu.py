@@ -1,4 +1,5 @@
-"""cpu: CPU-bound real programs, native vs `tandem run --copies 2` (one follower).
+"""cpu: CPU-bound real programs, native vs `tandem run --copies 2` (one follower), and with one
+version to tell interception from the cost of running a second version.
 
 Each input is generated here, deterministically, so that every run does the same work and the
 output of a tandem run can be compared with native's: a run whose output differs is recorded as
@@ -140,7 +141,10 @@ def configs_for(ctx, argv, stdin_path, out_file):
             raise Failed("output differs from native")
         return secs, {"cpu_s": round(cpu, 3)}
 
+    # tandem-1 separates the cost of interception from that of a second version, which needs
+    # a second free CPU and holds the first at every rendezvous when it does not get one.
     return [Config("native", lambda _: once(argv, None)),
+            Config("tandem-1", lambda _: once(tandem_cmd(ctx, 1, argv, events), events)),
             Config("tandem-2", lambda _: once(tandem_cmd(ctx, 2, argv, events), events))]
 
 

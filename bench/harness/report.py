@@ -110,7 +110,7 @@ def markdown(results):
         "(A B A B ...); a cell shows the median over rounds and, in parentheses, the median of "
         "the per-round ratios to native. **×r means r times slower than native** (time: "
         "tandem ÷ native; throughput: native ÷ tandem). A configuration that could not run shows "
-        "`failed:` and the reason.", ""]
+        "**failed** and a footnote with the reason.", ""]
     for name, suite in results["suites"].items():
         lines += [f"## {SUITE_TITLES.get(name, name)}", ""]
         if name == "update":
