@@ -173,6 +173,7 @@ def _ratio_plot(plt, name, suite):
         for x, y in zip(xs, ys):
             ax.text(x, y, fmt_ratio(y)[1:], ha="center", va="bottom", fontsize=6)
     ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xlim(-0.6, len(rows) - 0.4)  # keep slots of failed configurations in view
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels([r["name"] for r in rows], rotation=20, ha="right", fontsize=8)
     if top > 20:
