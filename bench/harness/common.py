@@ -56,9 +56,12 @@ class Config:
 def alternate(configs, rounds, log=print):
     """Runs rounds x configs in alternating order. A measure returns a number, a dict of
     numbers (several metrics from one run), or either with a dict of details as a pair.
-    Returns {config name: {"runs": [...], "failed": reason or None, "details": [...]}}."""
+    Returns ({config name: {"runs": [...], "failed": reason or None, "details": [...]}},
+    the 1-minute load average at the start of each round)."""
     raw = {c.name: {"runs": [None] * rounds, "failed": None, "details": []} for c in configs}
+    loads = []
     for r in range(rounds):
+        loads.append(round(os.getloadavg()[0], 2))  # tells a disturbed round afterwards
         for c in configs:
             slot = raw[c.name]
             if slot["failed"]:
@@ -72,7 +75,7 @@ def alternate(configs, rounds, log=print):
             except Failed as e:
                 slot["failed"] = str(e) if r == 0 else f"run {r + 1} of {rounds}: {e}"
                 log(f"    {c.name}: failed: {slot['failed']}")
-    return raw
+    return raw, loads
 
 
 def summarize(raw, better, key=None):
@@ -103,8 +106,8 @@ def summarize(raw, better, key=None):
 
 def measure_rows(configs, rounds, better, log, name, metric, **extra):
     """The usual case: one number per run, one row."""
-    raw = alternate(configs, rounds, log)
-    return {"name": name, "metric": metric, "better": better,
+    raw, loads = alternate(configs, rounds, log)
+    return {"name": name, "metric": metric, "better": better, "round_load": loads,
             "configs": summarize(raw, better), **extra}
 
 
@@ -295,9 +298,10 @@ def git_commit(repo):
     try:
         head = subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"],
                               capture_output=True, text=True, timeout=10).stdout.strip()
+        # Changes to what is measured, not to the results folder this run writes into.
         dirty = subprocess.run(["git", "-C", repo, "status", "--porcelain", "--", "src", "tools",
-                                "runtime", "bench"], capture_output=True, text=True,
-                               timeout=10).stdout.strip()
+                                "runtime", "bench", ":!bench/results"], capture_output=True,
+                               text=True, timeout=10).stdout.strip()
         return head + ("+changes" if dirty else "")
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"

@@ -119,7 +119,10 @@ def markdown(results):
             lines += [f"failed: {suite['failed']}", ""]
         else:
             if suite.get("rounds"):
-                lines += [f"{suite['rounds']} round{'s' if suite['rounds'] > 1 else ''}. "
+                loads = [x for row in suite["rows"] for x in row.get("round_load", [])]
+                lines += [f"{suite['rounds']} round{'s' if suite['rounds'] > 1 else ''}"
+                          + (f" (load average {min(loads)}–{max(loads)} at their starts)"
+                             if loads else "") + ". "
                           + (f"Placement: {suite['placement']}. " if suite.get("placement") else "")
                           + (f"Load: {suite['load']}." if suite.get("load") else ""), ""]
             lines += _table(suite["rows"]) + [""]

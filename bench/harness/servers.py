@@ -218,10 +218,10 @@ def run(ctx, log):
         configs = [Config(label, (lambda c: lambda r: _serve_once(ctx, name, make_argv, load,
                                                                  c, r))(copies))
                    for label, copies in (("native", 0), ("tandem-1", 1), ("tandem-2", 2))]
-        raw = alternate(configs, ctx.rounds(ROUNDS), log)
+        raw, loads = alternate(configs, ctx.rounds(ROUNDS), log)
         for metric in metrics:
             rows.append({"name": metric, "metric": "requests/s", "better": "higher",
-                         "configs": summarize(raw, "higher", key=metric)})
+                         "round_load": loads, "configs": summarize(raw, "higher", key=metric)})
     server_cpu, load_cpu = _cpus()
     return {"rows": rows,
             "placement": f"load generator on CPU {load_cpu} (taskset); native server on CPU "
