@@ -109,8 +109,8 @@ def markdown(results):
         "- Method: every round runs each configuration once, alternating native and tandem "
         "(A B A B ...); a cell shows the median over rounds and, in parentheses, the median of "
         "the per-round ratios to native. **×r means r times slower than native** (time: "
-        "tandem ÷ native; throughput: native ÷ tandem). A configuration that could not run shows "
-        "**failed** and a footnote with the reason.", ""]
+        "tandem ÷ native; throughput: native ÷ tandem). A configuration that could not run "
+        "shows **failed** and a footnote with the reason.", ""]
     for name, suite in results["suites"].items():
         lines += [f"## {SUITE_TITLES.get(name, name)}", ""]
         if name == "update":
@@ -123,7 +123,8 @@ def markdown(results):
                 lines += [f"{suite['rounds']} round{'s' if suite['rounds'] > 1 else ''}"
                           + (f" (load average {min(loads)}–{max(loads)} at their starts)"
                              if loads else "") + ". "
-                          + (f"Placement: {suite['placement']}. " if suite.get("placement") else "")
+                          + (f"Placement: {suite['placement']}. "
+                             if suite.get("placement") else "")
                           + (f"Load: {suite['load']}." if suite.get("load") else ""), ""]
             lines += _table(suite["rows"]) + [""]
         if suite.get("plot"):

@@ -89,7 +89,7 @@ def memcached_argv(d, port):
     return argv
 
 
-# ---- load generators: each returns ({metric: value}, details) or raises Failed ------------------------
+# ---- load generators: each returns ({metric: value}, details) or raises Failed ----------
 
 def redis_load(ctx, port, cpu):
     n = 2000 if ctx.quick else 50000

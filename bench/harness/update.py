@@ -20,7 +20,8 @@ def run(ctx, log):
     cmd = [sys.executable, script, "--build", ctx.build, "--out", out]
     if ctx.quick:
         cmd.append("--quick")
-    log(f"  update: {' '.join(os.path.relpath(c, ctx.repo) if c.startswith(ctx.repo) else c for c in cmd[1:])}")
+    shown = [os.path.relpath(c, ctx.repo) if c.startswith(ctx.repo) else c for c in cmd[1:]]
+    log(f"  update: {' '.join(shown)}")
     try:
         rc, stdout, err, secs, _ = run_bounded(cmd, TIMEOUT_QUICK if ctx.quick else TIMEOUT_FULL,
                                                stdin=subprocess.DEVNULL)
