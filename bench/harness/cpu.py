@@ -5,8 +5,8 @@ Each input is generated here, deterministically, so that every run does the same
 output of a tandem run can be compared with native's: a run whose output differs is recorded as
 failed, since a fast wrong answer is not a result. Times are wall-clock seconds of the whole
 command, tandem's start-up included (about 30 ms). The programs are single-threaded (xz is
-asked for -T1: tandem refuses threads today), so native uses one CPU and tandem's two versions
-run side by side on the two vCPUs.
+asked for -T1, so that its output and its use of the CPUs do not depend on the machine), so
+native uses one CPU and tandem's two versions run side by side on the two vCPUs.
 """
 import hashlib
 import os

@@ -1,18 +1,21 @@
-"""servers: real servers under a bounded load on 127.0.0.1, native vs tandem with 1 and 2
-versions (0 and 1 follower).
+"""servers: real servers under a bounded load on 127.0.0.1, native vs tandem with 1, 2 and 3
+versions (0, 1 and 2 followers).
 
 Every run starts a fresh server on a free port with a temporary configuration, waits until it
 listens, runs the load generator for a fixed duration or request count, and stops the server
 (SIGTERM, then SIGKILL to its whole process group): nothing survives a run, and every step has a
 timeout. A server that cannot start or serve under a configuration is recorded as failed with
-its reason (tandem refuses threads today, so redis and memcached are expected to fail there).
+its reason. So is a tandem run in which a version diverged, crashed or was dropped: the number
+would then not be the cost of running that many versions.
 
 CPU placement (2 vCPUs): the load generator is pinned to the last CPU; the native server to the
-first; tandem pins version 1 (and its tracer thread) to the first CPU and version 2 to the
-second, where it shares the CPU with the load generator. The generators are single-threaded
+first; tandem pins version k (and its tracer thread) to CPU k-1 mod vCPUs: version 1 on the
+first CPU, version 2 on the second, where it shares the CPU with the load generator, version 3
+on the first again, with version 1. The generators are single-threaded
 closed loops (a fixed number of connections), so a slower server gets fewer requests rather
 than a queue that grows without bound.
 """
+import json
 import os
 import re
 import subprocess
@@ -192,7 +195,23 @@ def _serve_once(ctx, name, make_argv, load, copies, rnd):
         reap(proc)
     if events:
         detail["events"] = summarize_events(events)[1]
+        _check_versions(events, copies)
     return metrics, detail
+
+
+def _check_versions(events, copies):
+    """Every version served the whole run: none diverged, crashed or was dropped before the
+    harness stopped the server (a drop of kind "killed" is that stop)."""
+    with open(events) as f:
+        evs = [json.loads(line) for line in f if line.strip()]
+    bad = [e for e in evs if e.get("event") in ("divergence", "crash") or
+           (e.get("event") == "drop" and e.get("kind") != "killed")]
+    if bad:
+        e = bad[0]
+        what = e.get("reason") or e.get("resolution") or e.get("signal_name") or ""
+        raise Failed(f"version {e.get('version', '?')}: {e['event']}" +
+                     (f" ({str(what)[:120]})" if what else "") +
+                     (f", and {len(bad) - 1} more events like it" if len(bad) > 1 else ""))
 
 
 def _version(cmd):
@@ -217,7 +236,8 @@ def run(ctx, log):
         log(f"  servers {name}")
         configs = [Config(label, (lambda c: lambda r: _serve_once(ctx, name, make_argv, load,
                                                                  c, r))(copies))
-                   for label, copies in (("native", 0), ("tandem-1", 1), ("tandem-2", 2))]
+                   for label, copies in (("native", 0), ("tandem-1", 1), ("tandem-2", 2),
+                                           ("tandem-3", 3))]
         raw, loads = alternate(configs, ctx.rounds(ROUNDS), log)
         for metric in metrics:
             rows.append({"name": metric, "metric": "requests/s", "better": "higher",
@@ -226,7 +246,8 @@ def run(ctx, log):
     return {"rows": rows,
             "placement": f"load generator on CPU {load_cpu} (taskset); native server on CPU "
                          f"{server_cpu}; tandem: version 1 on CPU {server_cpu}, version 2 on "
-                         f"CPU {load_cpu} (shared with the load generator)",
+                         f"CPU {load_cpu} (shared with the load generator), version 3 on CPU "
+                         f"{server_cpu} (shared with version 1)",
             "load": f"{CONNECTIONS} connections; wrk -t1 {'1' if ctx.quick else '5'} s; "
                     f"redis-benchmark -n {2000 if ctx.quick else 50000} -t set,get; "
                     f"memcaslap -T1 -c16 {'1' if ctx.quick else '5'} s",
