@@ -14,7 +14,7 @@ SUITE_TITLES = {
     "micro": "micro: cost of one system call (ns per call, lower is better)",
     "cpu": "cpu: CPU-bound programs (wall-clock seconds, lower is better)",
     "servers": "servers: throughput under a bounded load (requests/s, higher is better)",
-    "update": "update: live update (bench/update/run.py)",
+    "update": "update: live update (bench/update/run.py and ttst.py)",
 }
 
 
@@ -90,6 +90,20 @@ def _update_md(suite):
         o = a["overhead_ns_per_pair"]
         lines += ["", f"Allocator (tandem-live vs glibc): +{o['hot']} ns per malloc/free pair "
                       f"(hot), +{o['batch']} ns (1,000 live objects)."]
+    v = suite.get("validation")
+    if v and v.get("failed"):
+        lines += ["", f"Validated vs forward-only (bench/update/ttst.py): failed: {v['failed']}"]
+    elif v:
+        t = v["results"]
+        lines += ["", f"Validated (the default) vs forward-only (`--no-validate`) updates, half "
+                      f"of the types changed, medians of {t.get('repeat')} run(s); peak memory of a "
+                      f"validated update over the program's own. Full table: "
+                      f"[{v['files'][1]}]({v['files'][1]}).", "",
+                  "| state | validated ms | forward-only ms | ratio | peak PSS / program |",
+                  "|---|---:|---:|---:|---:|"]
+        for row in t.get("rows", []):
+            lines.append(f"| {row['name']} | {row['validated_ms']} | {row['forward_only_ms']} | "
+                         f"×{row['ratio']} | ×{row['memory']['pss_all']} |")
     return lines + [""]
 
 
@@ -102,7 +116,9 @@ def markdown(results):
                   "pipeline works; its numbers are not results.", ""]
     lines += [
         f"- Run: {results['started']} (UTC), {results['seconds']:.0f} s, commit "
-        f"{results['commit']}; results: `{results['json']}`.",
+        f"{results['commit']}; results: `{results['json']}`"
+        + (" (suites marked below come from an earlier run)." if any(
+            s.get("from_run") for s in results["suites"].values()) else "."),
         f"- Machine: {m['cpu_model']}, {m['vcpus']} vCPUs ({m['virtualization']}), "
         f"{m['mem_gib']} GiB, Linux {m['kernel']}. Shared with other work: load average "
         f"{load['start'][0]} at the start, {load['end'][0]} at the end.",
@@ -113,6 +129,11 @@ def markdown(results):
         "shows **failed** and a footnote with the reason.", ""]
     for name, suite in results["suites"].items():
         lines += [f"## {SUITE_TITLES.get(name, name)}", ""]
+        if suite.get("from_run"):
+            r = suite["from_run"]
+            lines += [f"From the earlier run of {r['started']} (commit {r['commit']}, "
+                      f"`{r['json']}`; load average {r['load']['start'][0]} at its start, "
+                      f"{r['load']['end'][0]} at its end).", ""]
         if name == "update":
             lines += _update_md(suite)
         elif suite.get("failed"):

@@ -1,7 +1,9 @@
-"""update: the live-update benchmarks of bench/update/run.py, run as they are and folded into
-this report (update time against heap objects and changed-type share, the example server, the
-allocator's overhead). run.py owns its method (medians of --repeat runs, every update verified);
-this module only runs it with a timeout and reads its results.json.
+"""update: the live-update benchmarks of bench/update/run.py and bench/update/ttst.py, run as
+they are and folded into this report: update time against heap objects and changed-type share,
+the example server, the allocator's overhead (run.py; `tandem update` validates by default), and
+validated vs forward-only updates (`--no-validate`) with the peak memory of a validated one
+(ttst.py). Each script owns its method (medians of --repeat runs, every update verified); this
+module only runs them with a timeout and reads their JSON.
 """
 import json
 import os
@@ -32,6 +34,30 @@ def run(ctx, log):
                           f"{last_line(err or stdout.decode())}"}
     with open(os.path.join(out, "results.json")) as f:
         results = json.load(f)
-    return {"results": results, "seconds": round(secs, 1),
-            "files": [os.path.relpath(os.path.join(out, n), ctx.out)
-                      for n in ("results.json", "results.md")]}
+    suite = {"results": results, "seconds": round(secs, 1),
+             "files": [os.path.relpath(os.path.join(out, n), ctx.out)
+                       for n in ("results.json", "results.md")]}
+    suite["validation"] = _ttst(ctx, out, log)
+    return suite
+
+
+def _ttst(ctx, out, log):
+    """Validated vs forward-only updates (bench/update/ttst.py), or {"failed": reason}."""
+    script = os.path.join(ctx.repo, "bench", "update", "ttst.py")
+    if not os.path.exists(script):
+        return {"failed": "bench/update/ttst.py is missing"}
+    cmd = [sys.executable, script, "--build", ctx.build, "--out", out]
+    cmd += ["--repeat", "1", "--counts", "1000,10000"] if ctx.quick else ["--repeat", "3"]
+    log("  update: bench/update/ttst.py " + " ".join(cmd[3:]))
+    try:
+        rc, stdout, err, _, _ = run_bounded(cmd, TIMEOUT_QUICK if ctx.quick else TIMEOUT_FULL,
+                                            stdin=subprocess.DEVNULL)
+    except Exception as e:
+        return {"failed": str(e)}
+    if rc != 0:
+        return {"failed": f"bench/update/ttst.py exit status {rc}: "
+                          f"{last_line(err or stdout.decode())}"}
+    with open(os.path.join(out, "ttst.json")) as f:
+        return {"results": json.load(f),
+                "files": [os.path.relpath(os.path.join(out, n), ctx.out)
+                          for n in ("ttst.json", "ttst.md")]}
