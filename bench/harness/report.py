@@ -96,8 +96,8 @@ def _update_md(suite):
     elif v:
         t = v["results"]
         lines += ["", f"Validated (the default) vs forward-only (`--no-validate`) updates, half "
-                      f"of the types changed, medians of {t.get('repeat')} run(s); peak memory of a "
-                      f"validated update over the program's own. Full table: "
+                      f"of the types changed, medians of {t.get('repeat')} run(s); peak memory of "
+                      f"a validated update over the program's own. Full table: "
                       f"[{v['files'][1]}]({v['files'][1]}).", "",
                   "| state | validated ms | forward-only ms | ratio | peak PSS / program |",
                   "|---|---:|---:|---:|---:|"]
