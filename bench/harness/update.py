@@ -48,7 +48,8 @@ def _ttst(ctx, out, log):
         return {"failed": "bench/update/ttst.py is missing"}
     cmd = [sys.executable, script, "--build", ctx.build, "--out", out]
     cmd += ["--repeat", "1", "--counts", "1000,10000"] if ctx.quick else ["--repeat", "3"]
-    log("  update: bench/update/ttst.py " + " ".join(cmd[3:]))
+    shown = [os.path.relpath(c, ctx.repo) if c.startswith(ctx.repo) else c for c in cmd[1:]]
+    log(f"  update: {' '.join(shown)}")
     try:
         rc, stdout, err, _, _ = run_bounded(cmd, TIMEOUT_QUICK if ctx.quick else TIMEOUT_FULL,
                                             stdin=subprocess.DEVNULL)
