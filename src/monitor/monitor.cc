@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <optional>
 #include <thread>
 #include <cstring>
@@ -251,12 +252,17 @@ bool Monitor::start(std::string& error, int& exit_code) {
 
 int Monitor::run() {
   // Time bounds the event-driven rendezvous cannot notice by itself (held versions).
-  std::atomic<bool> done{false};
-  std::thread watchdog([this, &done] {
+  // It wakes every 250 ms, and at once when the program ended (tandem exits without delay).
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  bool done = false;
+  std::thread watchdog([this, &done, &done_mu, &done_cv] {
     auto limit = static_cast<uint64_t>(options_.reconverge_seconds * 1e9);
-    while (!done.load()) {
-      timespec pause{0, 250 * 1000 * 1000};
-      nanosleep(&pause, nullptr);
+    for (;;) {
+      {
+        std::unique_lock lock(done_mu);
+        if (done_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return done; })) break;
+      }
       std::vector<Group*> groups;
       {
         std::lock_guard lock(mu_);
@@ -274,7 +280,11 @@ int Monitor::run() {
     }
   });
   backend_.run(*this);
-  done = true;
+  {
+    std::lock_guard lock(done_mu);
+    done = true;
+  }
+  done_cv.notify_all();
   watchdog.join();
   if (forced_exit_ >= 0) return forced_exit_;
   std::lock_guard lock(mu_);
