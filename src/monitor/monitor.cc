@@ -535,6 +535,10 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
       drop_version(version, fmt::format("died of signal {}", sig), "crash");
     }
   }
+  if (site && site->syscall >= 0) {
+    std::lock_guard lock(mu_);
+    death_sites_.erase(tid);  // decided (or not a member any more: no peer looks for it)
+  }
   if (is_root) {
     events_.emit("exit", {{"version", version + 1},
                           {"status", describe_status(wait_status)},

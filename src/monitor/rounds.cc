@@ -254,7 +254,6 @@ void Group::start_everyone_round(Task* current, const std::vector<int>& p) {
   if (exits) round_.active = false;
 }
 
-
 void Group::fill_shared_map_copies(const std::vector<int>& p) {
   int owner = round_.shared_map_owner;
   const Member* o = members_[owner] ? &*members_[owner] : nullptr;
