@@ -44,7 +44,7 @@ def alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
+    except OSError:  # ENOENT, or ESRCH when it goes while being read
         return False
 
 
@@ -59,7 +59,7 @@ def our_children():
                 fields = f.read().rsplit(")", 1)[1].split()
             if int(fields[1]) == me:
                 kids.append(int(entry))
-        except (FileNotFoundError, IndexError, ValueError):
+        except (OSError, IndexError, ValueError):  # gone meanwhile (ENOENT or ESRCH)
             pass
     return kids
 
