@@ -33,6 +33,19 @@ static bool is_writable_shared_file_map(const SyscallCall& call) {
 
 using namespace detail;
 
+// How `m` took part in a step the executor served, as the restart log keeps it.
+static LogEntry::Part served_part(const Member& m, bool from_socket, int64_t result) {
+  LogEntry::Part part;
+  part.how = LogEntry::Part::How::kServed;
+  part.nr = m.call.nr;
+  part.fd = fd_argument(m.call);
+  part.from_socket = from_socket;
+  part.signature = m.signature;
+  part.canonical_path = m.canonical_path;
+  part.result = result;
+  return part;
+}
+
 // Waiting for "any child" returns whichever child ended first, which differs between versions:
 // the executor waits first, and every other version then waits for its own copy of that child
 // (blocking if needed: paired children end the same way).
@@ -665,15 +678,7 @@ void Group::on_syscall_exit(Task& task, int version) {
         if (checkpoint_ != nullptr) {
           entry.record = record;
           entry.parts.resize(members_.size());
-          LogEntry::Part part;
-          part.how = LogEntry::Part::How::kServed;
-          part.nr = m.call.nr;
-      part.fd = fd_argument(m.call);
-          part.from_socket = from_socket;
-          part.signature = m.signature;
-          part.canonical_path = m.canonical_path;
-          part.result = program_result;
-          entry.parts[version] = std::move(part);
+          entry.parts[version] = served_part(m, from_socket, program_result);
         }
         // New descriptors change the followers' tables: with threads, in the leader's order.
         uint64_t fd_seq = 0;
@@ -716,14 +721,7 @@ void Group::on_syscall_exit(Task& task, int version) {
           std::shared_ptr<Process> process = process_;
           const Outputs* outs = own_outputs->has_value() ? &**own_outputs : &record->outputs;
           if (checkpoint_ != nullptr) {
-            LogEntry::Part part;
-            part.how = LogEntry::Part::How::kServed;
-            part.nr = fm.call.nr;
-            part.fd = fd_argument(fm.call);
-            part.from_socket = from_socket;
-            part.signature = fm.signature;
-            part.canonical_path = fm.canonical_path;
-            part.result = result;
+            LogEntry::Part part = served_part(fm, from_socket, result);
             part.apply = apply;
             if (own_outputs->has_value()) part.own_outputs = std::make_shared<Outputs>(**own_outputs);
             entry.parts[f] = std::move(part);
