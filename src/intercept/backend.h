@@ -153,6 +153,11 @@ class Task {
 
   // Kills the task's whole process (SIGKILL). The sink later gets on_gone.
   virtual void kill_process() = 0;
+
+  // --- while running (in a call it executes): a blocking call returns at once with a restart
+  // code (the sink sees its exit) and is then made again, as after a signal without handler;
+  // no signal is delivered. Used to reach a version blocked in a call. ---
+  virtual void interrupt() = 0;
 };
 
 class EventSink {

@@ -201,6 +201,28 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
         defer_drop(m->version, fmt::format("did not reconverge within {} s",
                                            static_cast<double>(limit_ns) / 1e9));
     }
+    // A signal every version now has (the last copies are pending in the kernels of versions
+    // stopped at their call) waits for the next call; a version blocked in the call it executes
+    // for the others would make it wait for that call's end (an accept, a read of a pipe
+    // nobody writes): it is interrupted once, makes its call again, and the signal is
+    // delivered at it.
+    if (internal_signal_due(now_ns, limit_ns)) {
+      bool kick = false;
+      {
+        std::lock_guard plock(process_->mu);
+        for (PendingSignal& ps : process_->signals) {
+          if (ps.internal && !ps.kicked) kick = ps.kicked = true;
+        }
+      }
+      if (!round_.active) {
+        try_decide(nullptr);
+      } else if (kick) {
+        for (auto& m : members_) {
+          if (m && m->state == Member::State::kExecuting && !m->at_exit)
+            monitor_.backend().post(m->task, [](Task& t) { t.interrupt(); });
+        }
+      }
+    }
   }
   flush_drops();
 }

@@ -237,6 +237,12 @@ class Group {
                           bool fd_change = false);
   void continue_ordered_wait(Task* current, Member& executor, int64_t result);
   bool deliver_signals(Task* current, const std::vector<int>& participants);
+  // An internal signal that every participant has (reported, or pending in its kernel while
+  // it is stopped), or that waited past `limit_ns`: it can be delivered at the next call.
+  bool internal_signal_due(uint64_t now_ns, uint64_t limit_ns);
+  // After `vs` replaced or cancelled their timers (alarm, setitimer): the old timer's signal
+  // reaches every version or none, as the preferred one saw it.
+  void reconcile_timer_signal(const std::vector<int>& vs, int sig);
   // Starts a follower's part of a descriptor-table change in the leader's order.
   void in_fd_order(Member& m, uint64_t seq, std::function<void(Task&)> fn);
   void divergence(Task* current, const std::vector<int>& participants,

@@ -218,6 +218,43 @@ std::optional<bool> cloexec_from_call(const SyscallCall& c) {
 }
 
 // True if signal `sig` is pending in the kernel for `tid` (thread or process queue).
+std::optional<siginfo_t> sigpipe_for(const SyscallCall& c, int64_t result, pid_t tid,
+                                     pid_t virtual_pid) {
+  if (result != -EPIPE) return std::nullopt;
+  switch (c.nr) {
+    case SYS_write:
+    case SYS_writev:
+    case SYS_pwritev:
+    case SYS_pwritev2:
+    case SYS_splice:
+    case SYS_tee:
+    case SYS_sendfile:
+      break;
+    case SYS_sendto:
+    case SYS_sendmmsg:
+      if ((c.args[3] & MSG_NOSIGNAL) != 0) return std::nullopt;
+      break;
+    case SYS_sendmsg:
+      if ((c.args[2] & MSG_NOSIGNAL) != 0) return std::nullopt;
+      break;
+    default:
+      return std::nullopt;
+  }
+  siginfo_t si{};
+  si.si_signo = SIGPIPE;
+  si.si_code = SI_USER;
+  si.si_pid = virtual_pid;
+  std::ifstream in(fmt::format("/proc/{}/status", tid));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Uid:", 0) == 0) {
+      si.si_uid = static_cast<uid_t>(std::stoul(line.substr(4)));
+      break;
+    }
+  }
+  return si;
+}
+
 bool signal_pending(pid_t tid, int sig) {
   std::ifstream in(fmt::format("/proc/{}/status", tid));
   std::string line;

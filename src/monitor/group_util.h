@@ -1,6 +1,7 @@
 // Small helpers of the group code: restart codes, open flags, FD_CLOEXEC, pending signals.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -40,6 +41,13 @@ bool fd_is_cloexec(pid_t pid, int fd);
 std::optional<bool> cloexec_from_call(const SyscallCall& c);
 // True if signal `sig` is pending in the kernel for `tid` (thread or process queue).
 bool signal_pending(pid_t tid, int sig);
+// The SIGPIPE the kernel sends a process whose call returned EPIPE (a write to a pipe or
+// socket without reader, without MSG_NOSIGNAL), as that process would receive it (si_pid its
+// own pid as the program knows it, si_uid its real uid); nullopt when the call raises none.
+// A version served such a call's result gets it from tandem, as the executor got it from the
+// kernel.
+std::optional<siginfo_t> sigpipe_for(const SyscallCall& c, int64_t result, pid_t tid,
+                                     pid_t virtual_pid);
 // True if `tid` blocks `sig`.
 bool signal_blocked(pid_t tid, int sig);
 const SyscallInfo* info_of(const SyscallCall& c);

@@ -46,6 +46,7 @@ struct PendingSignal {
   std::set<int> received;    // versions that received it
   std::map<int, int> copies; // how many copies each version received (standard signals merge)
   uint64_t first_seen_ns = 0;  // an internal signal waits for every version's copy this long
+  bool kicked = false;         // the versions' blocking call was interrupted for it (once)
 };
 
 class Process {

@@ -594,6 +594,9 @@ void Group::replay_arrival(Task& task, Member& m) {
       const Outputs& outs = part.own_outputs ? *part.own_outputs : entry.record->outputs;
       install_stand_ins(task, *entry.record);
       complete_from_record(task, *entry.record, m.call, part.result, part.apply, outs);
+      if (auto si = sigpipe_for(m.call, part.result, task.tid(),
+                                monitor_.pids().to_virtual(v, task.tgid())))
+        task.send_signal(SIGPIPE, &*si);
       finish_call(task, part.result);
       break;
     }

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -327,6 +328,16 @@ void Group::finish_everyone_round(Task* current) {
   if (!vs.empty() && members_[vs[0]]->call.nr == SYS_alarm) {
     int64_t r = members_[preferred_among(vs)]->own_result;
     for (int v : vs) members_[v]->own_result = r;
+  }
+  if (!vs.empty()) {
+    const SyscallCall& c = members_[vs[0]]->call;
+    bool set = c.nr == SYS_setitimer && members_[vs[0]]->own_result == 0;
+    if (c.nr == SYS_alarm || (set && c.args[0] == ITIMER_REAL))
+      reconcile_timer_signal(vs, SIGALRM);
+    else if (set && c.args[0] == ITIMER_VIRTUAL)
+      reconcile_timer_signal(vs, SIGVTALRM);
+    else if (set && c.args[0] == ITIMER_PROF)
+      reconcile_timer_signal(vs, SIGPROF);
   }
   // Calls on each version's own files (its /proc entries) legitimately differ.
   bool own_files = false;
@@ -726,13 +737,16 @@ void Group::on_syscall_exit(Task& task, int version) {
             if (own_outputs->has_value()) part.own_outputs = std::make_shared<Outputs>(**own_outputs);
             entry.parts[f] = std::move(part);
           }
-          auto complete = [record, fcall, result, apply, own_outputs, outs, fd_seq, process,
-                           f](Task& t) {
+          const PidMap* pids = &monitor_.pids();
+          auto complete = [record, fcall, result, apply, own_outputs, outs, fd_seq, process, f,
+                           pids](Task& t) {
             complete_from_record(t, *record, fcall, result, apply, *outs);
             if (fd_seq != 0) {
               std::lock_guard lock(process->mu);
               process->applied(f, fd_seq);
             }
+            if (auto si = sigpipe_for(fcall, result, t.tid(), pids->to_virtual(f, t.tgid())))
+              t.send_signal(SIGPIPE, &*si);
             finish_call(t, result);
           };
           if (fd_seq != 0) {

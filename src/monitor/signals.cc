@@ -94,8 +94,11 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
       if (ps.internal) {
         // Each version gets its own copy (its child ended, its timer fired) when its process
         // gets there, which depends on other processes' timing: wait for all of them, within
-        // the reconvergence time.
-        for (int v : p) ready &= ps.received.count(v) != 0;
+        // the reconvergence time. A version stopped at its call cannot report its copy: the
+        // kernel holds it pending (it is swallowed when it comes, see `owed` below).
+        for (int v : p) {
+          ready &= ps.received.count(v) != 0 || signal_pending(members_[v]->tid, ps.signo);
+        }
         auto limit = static_cast<uint64_t>(monitor_.options().reconverge_seconds * 1e9);
         if (!ready && monotonic_ns() - ps.first_seen_ns > limit) {
           monitor_.events().emit("divergence",
@@ -147,8 +150,17 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
       handler = d->second.first > 1;  // not SIG_DFL (0) nor SIG_IGN (1)
       flags = d->second.second;
     }
-    bool eintr = handler && code != 0 && code != kERestartNoIntr &&
-                 (code != kERestartSys || (flags & SA_RESTART) == 0);
+    // A call that only waits for a signal (pause, or sigsuspend with the signal unblocked
+    // before it) returns with EINTR after the handler, as if it had started: made again after
+    // the handler it would wait for another signal (natively the signal almost always comes
+    // while it waits).
+    int64_t how = code;
+    if (how == 0 && handler &&
+        (m.call.nr == SYS_pause ||
+         (m.call.nr == SYS_rt_sigsuspend && !signal_blocked(m.tid, sig))))
+      how = kERestartNoHand;
+    bool eintr = handler && how != 0 && how != kERestartNoIntr &&
+                 (how != kERestartSys || (flags & SA_RESTART) == 0);
     if (checkpoint_ != nullptr) {
       LogEntry::Part part;
       part.how = LogEntry::Part::How::kSignal;
@@ -179,6 +191,78 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
                                     {"internal", chosen->internal}});
   round_.interrupted_code = 0;
   return true;
+}
+
+bool Group::internal_signal_due(uint64_t now_ns, uint64_t limit_ns) {
+  std::vector<int> p = participants();
+  if (p.empty()) return false;
+  std::lock_guard plock(process_->mu);
+  for (const PendingSignal& ps : process_->signals) {
+    if (!ps.internal || (ps.thread_directed && ps.group != id_)) continue;
+    if (now_ns - ps.first_seen_ns > limit_ns) return true;
+    bool ready = true;
+    for (int v : p) {
+      ready &= ps.received.count(v) != 0 || signal_pending(members_[v]->tid, ps.signo);
+    }
+    if (ready) return true;
+  }
+  return false;
+}
+
+void Group::reconcile_timer_signal(const std::vector<int>& vs, int sig) {
+  // The call replaced or cancelled each version's timer. Its old expiry may have reached some
+  // versions and not others (each version's timer fires at its own time, the cancel is made at
+  // the same call): as the preferred version saw it, every version gets that signal, or none.
+  // Copies still pending in a version's kernel are accounted for (swallowed when they come).
+  if (vs.empty()) return;
+  int pref = preferred_among(vs);
+  std::lock_guard plock(process_->mu);
+  auto& signals = process_->signals;
+  auto it = std::find_if(signals.begin(), signals.end(), [&](const PendingSignal& ps) {
+    return ps.internal && !ps.thread_directed && ps.signo == sig;
+  });
+  std::map<int, bool> kernel;
+  for (int v : vs) {
+    bool reported = it != signals.end() && it->received.count(v) != 0;
+    kernel[v] = !reported && signal_pending(members_[v]->tid, sig);
+  }
+  bool preferred_has = (it != signals.end() && it->received.count(pref) != 0) || kernel[pref];
+  bool partial = false;
+  for (int v : vs) {
+    bool has = (it != signals.end() && it->received.count(v) != 0) || kernel[v];
+    partial |= has != preferred_has;
+  }
+  if (!partial) return;
+  for (int v : vs) {
+    if (kernel[v]) process_->owed[v][sig]++;
+  }
+  if (preferred_has) {
+    if (it == signals.end()) {
+      PendingSignal ps;
+      ps.signo = sig;
+      ps.info.si_signo = sig;
+      ps.info.si_code = SI_KERNEL;
+      ps.internal = true;
+      ps.group = id_;
+      ps.first_seen_ns = monotonic_ns();
+      signals.push_back(ps);
+      it = std::prev(signals.end());
+    }
+    for (int v : vs) {
+      if (it->received.insert(v).second) it->copies[v] = 1;
+    }
+  } else if (it != signals.end()) {
+    signals.erase(it);
+  }
+  monitor_.events().emit("timer-signal-reconciled",
+                         {{"group", id_},
+                          {"signal", sig},
+                          {"delivered", preferred_has},
+                          {"versions", [&] {
+                             nlohmann::json a = nlohmann::json::array();
+                             for (int v : vs) a.push_back(v + 1);
+                             return a;
+                           }()}});
 }
 
 }  // namespace tandem

@@ -636,4 +636,10 @@ void PtraceTask::kill_process() {
   }
 }
 
+void PtraceTask::interrupt() {
+  // A task we stop at PTRACE_EVENT_STOP, resumed by the tracer thread (job control is not
+  // emulated). Harmless when the task is not in a call, or already stopped.
+  if (phase_ != Phase::kStopped) ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr);
+}
+
 }  // namespace tandem

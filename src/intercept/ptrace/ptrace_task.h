@@ -58,6 +58,7 @@ class PtraceTask final : public Task {
   Result<Snapshot> take_snapshot(std::optional<Snapshot> replaces) override;
   void resume_snapshot() override;
   void kill_process() override;
+  void interrupt() override;
   // A frozen copy made by take_snapshot: its first stop keeps it stopped; resume_snapshot
   // restores `snapshot_regs_` (rewound to the call) and lets it go.
   void make_snapshot(const user_regs_struct& regs) {
