@@ -266,6 +266,19 @@ class Sandbox(TandemTest):
         self.assertEqual(len(r.of("restart-refused")), 1)
 
 
+class EventLoops(TandemTest):
+    def test_epoll_loop_with_every_kind_of_descriptor(self):
+        # epoll_pwait2 over a TCP listener (SO_REUSEPORT, accept4), a non-blocking client, a
+        # Unix socket pair, eventfd, timerfd and signalfd; answers sent with sendfile and splice.
+        native = self.native(target("evloop_v1"), [self.tmp])
+        self.assertEqual(native.returncode, 0, native.stdout)
+        self.assertIn(b"peer closed", native.stdout)
+        for copies in (2, 3):
+            r = self.tandem([target("evloop_v1")], [self.tmp], opts=["--copies", str(copies)])
+            self.assertEqual((r.code, r.out), (0, native.stdout), f"--copies {copies}: {r.err}")
+            self.assertNoDivergence(r)
+
+
 class SharedMemory(TandemTest):
     """MAP_SHARED mappings: of a file, written once (the preferred version maps the file, the
     others get an anonymous copy of its content); anonymous, shared with a forked child."""
