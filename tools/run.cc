@@ -36,6 +36,7 @@ struct RunArgs {
   bool aslr = false;
   int checkpoint = 1000;
   int max_restarts = 3;
+  double hang = 10;
   std::string promote_after;
 };
 
@@ -165,6 +166,8 @@ int run_command(const RunArgs& a) {
     return user_error(exit_code::kUsage, "--checkpoint and --max-restarts must be >= 0");
   opts.checkpoint_interval = a.checkpoint;
   opts.max_restarts = a.max_restarts;
+  if (!(a.hang >= 0)) return user_error(exit_code::kUsage, "--hang must be >= 0 (seconds)");
+  opts.hang_cpu_seconds = a.hang;
   if (!a.promote_after.empty()) {
     if (!parse_promote_after(a.promote_after, opts.promote_after_seconds,
                              opts.promote_after_calls))
@@ -243,6 +246,9 @@ void setup(CLI::App& app, std::function<int()>& action) {
                   "(1000; 0: crashed versions are dropped)");
   run->add_option("--max-restarts", args->max_restarts,
                   "Restart a crashed version at most N times (3)");
+  run->add_option("--hang", args->hang,
+                  "A version that computes this many CPU seconds without a call while the "
+                  "others wait for it is hung: killed, then restarted like a crash (10; 0: never)");
   run->add_option("--promote-after", args->promote_after,
                   "Canary: the oldest version leads until the newest ran this long (30s, 5m) "
                   "or this many calls (10000) without diverging");

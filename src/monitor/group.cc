@@ -11,6 +11,9 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <optional>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -193,9 +196,65 @@ bool Group::calls_equal(const Member& a, const Member& b) const {
   return true;
 }
 
+namespace {
+// CPU time (user + system, clock ticks) of thread `tid` so far; nullopt when it is gone.
+std::optional<uint64_t> thread_cpu_ticks(pid_t tid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", tid));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t paren = text.rfind(')');
+  if (paren == std::string::npos) return std::nullopt;
+  std::istringstream fields(text.substr(paren + 2));
+  std::string field;
+  uint64_t utime = 0, stime = 0;
+  // After the command: state(3) ... utime is field 14, stime 15.
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return utime + stime;
+}
+}  // namespace
+
 void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
+  struct Hung {
+    int version;
+    pid_t tgid;
+    double cpu_seconds;
+  };
+  std::vector<Hung> hung;
   {
     std::lock_guard lock(mu_);
+    // An endless loop: a version that keeps computing without reaching its next call while
+    // the others wait at theirs (or while it replays the log). Measured in CPU time, not wall time, so that a version
+    // starved of its CPU or sleeping in a call tandem lets run natively is not taken for hung.
+    double hang = monitor_.options().hang_cpu_seconds;
+    bool someone_waits = false;
+    for (auto& m : members_) {
+      if (m && m->state == Member::State::kArrived && !m->replaying) someone_waits = true;
+    }
+    static const long ticks_per_second = sysconf(_SC_CLK_TCK);
+    for (auto& m : members_) {
+      if (!m || m->state == Member::State::kGone) continue;
+      // A copy replaying the log has the log's next step to reach, whoever waits.
+      bool awaited = someone_waits || m->replaying;
+      if (hang <= 0 || !awaited || m->state != Member::State::kRunning) {
+        m->lag_tracked = false;
+        continue;
+      }
+      auto cpu = thread_cpu_ticks(m->tid);
+      if (!cpu) continue;
+      if (!m->lag_tracked || m->lag_calls != m->calls) {
+        m->lag_tracked = true;
+        m->lag_calls = m->calls;
+        m->lag_cpu_start = *cpu;
+        continue;
+      }
+      double used = static_cast<double>(*cpu - m->lag_cpu_start) / ticks_per_second;
+      if (used >= hang) {
+        hung.push_back({m->version, m->tgid, used});
+        m->lag_tracked = false;
+      }
+    }
     for (auto& m : members_) {
       if (m && m->state == Member::State::kHeld && now_ns - m->held_since_ns > limit_ns)
         defer_drop(m->version, fmt::format("did not reconverge within {} s",
@@ -223,6 +282,18 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
         }
       }
     }
+  }
+  for (const Hung& h : hung) {
+    // Killed like a crash (SIGKILL): restarted from its checkpoint, or dropped.
+    monitor_.events().emit("hang",
+                           {{"version", h.version + 1},
+                            {"group", id_},
+                            {"pid", h.tgid},
+                            {"cpu_seconds", h.cpu_seconds}},
+                           fmt::format("{} hung: {:.1f} s of CPU without reaching its next "
+                                       "call; killed",
+                                       monitor_.version_name(h.version), h.cpu_seconds));
+    ::kill(h.tgid, SIGKILL);
   }
   flush_drops();
 }

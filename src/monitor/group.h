@@ -127,6 +127,11 @@ struct Member {
   uint64_t held_since_ns = 0;
   int consecutive_divergences = 0;
   uint64_t calls = 0;
+  // Hang detection: CPU time (clock ticks) when the others were first seen waiting for it
+  // while it ran, at its call count `lag_calls` (see Group::watchdog).
+  bool lag_tracked = false;
+  uint64_t lag_calls = 0;
+  uint64_t lag_cpu_start = 0;
 
   std::set<int> local_fds;            // descriptors only this version has
 

@@ -46,6 +46,10 @@ struct MonitorOptions {
   double promote_after_seconds = 0;
   uint64_t promote_after_calls = 0;
   int max_restarts = 3;
+  // A version that used this many seconds of CPU without reaching its next call while the
+  // other versions wait at theirs is hung (an endless loop): it is killed, and restarted like a
+  // crashed version. 0: never.
+  double hang_cpu_seconds = 10;
   // Keep address-space randomisation (off by default: addresses leak into names and hash
   // seeds, and versions then diverge; see docs/limits.md).
   bool aslr = false;

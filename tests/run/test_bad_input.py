@@ -52,6 +52,8 @@ class BadInput(TandemTest):
                            125, "--leader")
         self.assertOneLine(self.run_tandem("run", "--policy", "majority", target("calc_v1"), target("calc_v2")),
                            125, "majority")
+        self.assertOneLine(self.run_tandem("run", "--hang", "-1", target("calc_v1"), target("calc_v2")),
+                           125, "--hang")
 
     def test_broken_rules_file(self):
         rules = os.path.join(self.tmp, "rules")

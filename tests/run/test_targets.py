@@ -61,6 +61,20 @@ class Crashes(TandemTest):
         self.assertEqual(sorted(e["version"] for e in r.of("drop")), [1, 2])
 
 
+    def test_endless_loop_in_one_version(self):
+        # Version 2 computes forever on "loop" while version 1 waits at its next call: after
+        # --hang seconds of CPU it is killed as hung and handled like a crash.
+        r = self.tandem([target("looper_v1"), target("looper_v2")], stdin=b"a\nb\nloop\nc\n",
+                        opts=["--hang", "0.5"])
+        self.assertEqual((r.code, r.out), (0, b"echo: a\necho: b\nno loop\necho: c\n"), r.err)
+        hangs = r.of("hang")
+        self.assertTrue(hangs, r.err)
+        self.assertEqual({h["version"] for h in hangs}, {2})
+        self.assertTrue(all(h["cpu_seconds"] >= 0.5 for h in hangs), hangs)
+        self.assertEqual({c["version"] for c in r.of("crash")}, {2})
+        self.assertIn(b"hung", r.err)
+
+
 class Equivalence(TandemTest):
     def test_benign_extra_calls_are_absorbed(self):
         r = self.tandem([target("benign_v1"), target("benign_v2")])
