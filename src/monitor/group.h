@@ -229,6 +229,8 @@ class Group {
   void report_restored_children(const std::vector<int>& vs);
   void resume_deferred_replays();
   bool can_join_round(const Member& m) const;
+  // The active round is another member's close of a descriptor withheld from `m`.
+  bool round_closes_withheld(const Member& m) const;
   // Copies the file content the shared-mapping owner sees into the others' anonymous copies.
   void fill_shared_map_copies(const std::vector<int>& participants);
   void everyone_exit(Task& task, Member& m, int version);

@@ -500,7 +500,18 @@ void Group::replay_arrival(Task& task, Member& m) {
   uint64_t end = log_base_ + log_.size();
   // Steps it did not take: those of others only, and those on connections withheld from it.
   auto skip = [&](uint64_t i) {
-    auto part = part_for_replayer(log_[i - log_base_], v);
+    const LogEntry& e = log_[i - log_base_];
+    // The leader's close of a withheld connection: from the next step on that number is shared
+    // again (try_decide does the same for the versions that take part). Kept withheld, the
+    // copy skipped the leader's next connection at that number too (accept4 gave it the same
+    // one) and diverged right after its rejoin.
+    for (const auto& other : e.parts) {
+      if (other && other->nr == SYS_close && m.withheld_fds.count(other->fd) != 0) {
+        m.withheld_fds.erase(other->fd);
+        return true;
+      }
+    }
+    auto part = part_for_replayer(e, v);
     return !part || (part->fd >= 0 && m.withheld_fds.count(part->fd) != 0);
   };
   while (m.cursor < end && skip(m.cursor)) ++m.cursor;
@@ -509,11 +520,12 @@ void Group::replay_arrival(Task& task, Member& m) {
     return;
   }
   if (m.cursor == end && round_.active &&
-      (round_.ordered || round_.fd_ordered || round_.merged_write)) {
+      (round_.ordered || round_.fd_ordered || round_.merged_write || round_closes_withheld(m))) {
     // The others are inside a call that is not in the log yet and that it cannot join (nginx:
     // a close, a descriptor-table change made in the leader's order). Rejoining now made it
     // make that call after the others had gone on: a divergence right after the rejoin. It
-    // waits at its call and replays that step once it is logged.
+    // waits at its call and replays that step once it is logged. Likewise the leader's close
+    // of a connection withheld from it: the step that makes that number shared again.
     m.rejoin_deferred = true;
     return;
   }
@@ -630,6 +642,17 @@ void Group::replay_arrival(Task& task, Member& m) {
       break;
     }
   }
+}
+
+bool Group::round_closes_withheld(const Member& m) const {
+  if (!round_.active || m.withheld_fds.empty()) return false;
+  for (int v : round_.participants) {
+    const auto& o = members_[v];
+    if (v == m.version || !o || o->state == Member::State::kGone || o->call.nr != SYS_close)
+      continue;
+    if (m.withheld_fds.count(static_cast<int>(o->call.args[0])) != 0) return true;
+  }
+  return false;
 }
 
 bool Group::can_join_round(const Member& m) const {

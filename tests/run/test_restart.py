@@ -234,8 +234,16 @@ class Restart(TandemTest):
         # "boom" crashes the new version every time it reads it: restarted, it crashes again
         # in replay at the same step; restarted once more with that input withheld (its
         # connection reset for it), it rejoins and serves the next connection with the other.
-        for msg in (b"hello", b"boom", b"after the crash"):
+        for msg in (b"hello", b"boom"):
             self.assertEqual(c.echo(msg), msg)
+        # The connection stays open until the copy rejoined: it rejoins with that connection
+        # withheld. (Had the leader closed it before, the number would be shared again: see
+        # the next test.)
+        deadline = time.monotonic() + 30
+        while "rejoined" not in [e["event"] for e in self.events_so_far()]:
+            self.assertLess(time.monotonic(), deadline, "no rejoin")
+            time.sleep(0.02)
+        self.assertEqual(c.echo(b"after the crash"), b"after the crash")
         c.close()
         c = EchoClient(port)
         for msg in (b"second connection", b"both versions again"):
@@ -250,11 +258,50 @@ class Restart(TandemTest):
         self.assertEqual(r.of("restart")[1]["withheld_fd"], r.of("withheld")[0]["fd"])
         rejoined = r.of("rejoined")
         self.assertEqual(len(rejoined), 1)
-        self.assertNotEqual(rejoined[0]["withheld_fds"], [])
+        self.assertEqual(rejoined[0]["withheld_fds"], [r.of("withheld")[0]["fd"]])
         self.assertNotIn("drop", r.kinds())
         self.assertNotIn("divergence", r.kinds())
         # Both versions ran to the end: the restarted one served the second connection too.
         self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+
+    def test_withheld_connection_closed_by_the_leader_while_the_copy_replays(self):
+        # A long log (one checkpoint, before start-up; 1500 echoes before "boom"): the copy
+        # replays it twice (crash, then the withheld input) while the leader finishes the
+        # first connection and accepts the second, at the same descriptor number. The leader's
+        # close of the withheld connection makes that number shared again for the copy too:
+        # it replays the second connection's steps and rejoins without diverging.
+        port, t, results = self.serve([target("echo_server_v1"), target("echo_server_v2")], 2,
+                                      checkpoint=100000)
+        c = EchoClient(port)
+        for i in range(1500):
+            self.assertEqual(c.echo(b"m%d" % i), b"m%d" % i)
+        for msg in (b"boom", b"after the crash"):
+            self.assertEqual(c.echo(msg), msg)
+        c.close()
+        c = EchoClient(port)
+        for i in range(20):
+            self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
+        replay = max(e["replay_steps"] for e in self.events_so_far() if e["event"] == "restart")
+        deadline = time.monotonic() + 30
+        while "rejoined" not in [e["event"] for e in self.events_so_far()]:
+            self.assertLess(time.monotonic(), deadline, "no rejoin")
+            time.sleep(0.02)
+        for i in range(20, 40):
+            self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
+        c.close()
+        t.join(90)
+        r = results[0]
+        self.assertEqual(r.code, 0, r.err)
+        self.assertEqual(r.out, b"listening\nserved 2\n")
+        self.assertGreater(replay, 3000)
+        self.assertEqual([e["version"] for e in r.of("restart")], [2, 2])
+        withheld = r.of("withheld")[0]["fd"]
+        # The second connection got the number of the first (the lowest free one).
+        self.assertEqual(r.of("rejoined")[0]["withheld_fds"], [], r.err)
+        self.assertNotIn("drop", r.kinds())
+        self.assertNotIn("divergence", r.kinds())
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+        self.assertGreaterEqual(withheld, 3)
 
     def test_without_checkpoints_a_crashed_version_is_dropped(self):
         port, t, results = self.serve([target("echo_server_v1"), target("echo_server_v2")], 1,
