@@ -238,6 +238,7 @@ class Group {
   void start_ordered_wait(Task* current, const std::vector<int>& participants,
                           bool fd_change = false);
   void continue_ordered_wait(Task* current, Member& executor, int64_t result);
+  bool take_over_ordered_wait(Task* current, Member& executor, int64_t result);
   bool deliver_signals(Task* current, const std::vector<int>& participants);
   // Starts a follower's part of a descriptor-table change in the leader's order.
   void in_fd_order(Member& m, uint64_t seq, std::function<void(Task&)> fn);

@@ -179,6 +179,55 @@ class Restart(TandemTest):
         self.assertNotIn("drop", r.kinds())
         self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
 
+    def test_restored_child_is_reported_to_a_blocking_wait(self):
+        # As above, but the parent blocks until the child ends (waitpid without WNOHANG, wait,
+        # waitid for that pid or any child), in the version whose child was restored (a, the
+        # follower) or in the other one (b, whose child's crash makes a lead). The copy is not
+        # its parent's child: the parent must get the other version's report (pid, status)
+        # without waiting forever or diverging.
+        for how in ("wait4", "wait4any", "waitid", "waitidany"):
+            for crashing in ("a", "b"):
+                with self.subTest(how=how, crashing=crashing):
+                    self.blocking_wait_for_restored_child(how, crashing)
+
+    def blocking_wait_for_restored_child(self, how, crashing):
+        preload = os.environ.get("CRASHINJECT", "build/tests/preload/libtandem_crashinject.so")
+        tmp = os.path.join(self.tmp, f"{how}-{crashing}")
+        bins = []
+        for v in ("a", "b"):
+            os.makedirs(os.path.join(tmp, v))
+            path = os.path.join(tmp, v, "waiting_echo")
+            os.symlink(os.path.abspath(target("waiting_echo_v1")), path)
+            bins.append(path)
+        env = dict(os.environ, LD_PRELOAD=os.path.abspath(preload),
+                   TANDEM_CRASH_VERSION_MATCH=f"/{crashing}/waiting_echo",
+                   TANDEM_CRASH_PATTERN="boom", TANDEM_CRASH_ONCE="1")
+        port = free_port()
+        results = []
+        t = threading.Thread(target=lambda: results.append(
+            self.tandem(bins, args=[str(port), how], timeout=60, opts=["--checkpoint", "20"],
+                        env=env)))
+        t.start()
+        c = EchoClient(port)
+        for i in range(30):
+            self.assertEqual(c.echo(b"m%d" % i), b"m%d" % i)
+        self.assertEqual(c.echo(b"boom"), b"boom")
+        for i in range(30):
+            self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
+        c.close()
+        t.join(60)
+        self.assertFalse(t.is_alive(), "tandem did not end")
+        r = results[0]
+        self.assertEqual((r.code, r.out), (0, b"listening\nchild exited 7: ok\n"), r.err)
+        crashed = 1 if crashing == "a" else 2
+        self.assertEqual([e["version"] for e in r.of("crash")], [crashed])
+        self.assertEqual([e["version"] for e in r.of("rejoined")], [crashed], r.err)
+        self.assertEqual([e["version"] for e in r.of("restored-child-reported")], [crashed],
+                         r.err)
+        self.assertNotIn("divergence", r.kinds())
+        self.assertNotIn("drop", r.kinds())
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+
     def test_exit_status_after_a_restart_is_the_programs(self):
         # One version faults once on "boom" (crash-injection preload) and comes back; then
         # tandem is stopped with SIGTERM, which the echo server does not handle. The status is
