@@ -631,6 +631,7 @@ Result<void> PtraceTask::strip_snapshot_fds() {
 
 void PtraceTask::resume_snapshot() {
   TANDEM_CHECK(snapshot_) << "resume_snapshot of task " << tid_ << ", not a snapshot";
+  restored_ = true;
   if (phase_ == Phase::kAwaitingFirstStop) {
     // Its first stop has not been seen yet: resumed from there (see TracerThread).
     resume_at_first_stop_ = true;
