@@ -59,8 +59,9 @@ void PidMap::hide(int version, pid_t real) {
   hidden_.insert({version, real});
 }
 
-bool PidMap::take_hidden(int version, pid_t real) {
+bool PidMap::take_hidden(int version, pid_t real, bool keep) {
   std::lock_guard lock(mu_);
+  if (keep) return hidden_.count({version, real}) != 0;
   return hidden_.erase({version, real}) != 0;
 }
 

@@ -44,8 +44,9 @@ class PidMap {
   // kernel hands its zombie to its parent, whose wait then reports a death the program must
   // not see (the copy carries on): the wait is answered as the restored child's instead.
   void hide(int version, pid_t real);
-  // True once if `real` is such a crashed original of `version`.
-  bool take_hidden(int version, pid_t real);
+  // True if `real` is such a crashed original of `version`; forgotten unless `keep` (a wait
+  // with WNOWAIT leaves the zombie for the next wait).
+  bool take_hidden(int version, pid_t real, bool keep = false);
 
  private:
   mutable std::mutex mu_;

@@ -577,8 +577,9 @@ void Group::everyone_exit(Task& task, Member& m, int version) {
     try_decide(&task);
     return;
   }
+  bool peek = m.call.nr == SYS_waitid && (m.call.args[3] & WNOWAIT) != 0;
   if (pid_t reported = reported_child(m.call, m.tid, r);
-      reported > 0 && monitor_.pids().take_hidden(version, reported)) {
+      reported > 0 && monitor_.pids().take_hidden(version, reported, peek)) {
     // The crashed original of a child restored from a checkpoint: tandem reaped it, and the
     // kernel handed its zombie to this parent, whose wait (in progress when the child crashed)
     // reported its death. The program must not see it (the copy carries on): the wait found
