@@ -53,6 +53,12 @@ class Restart(TandemTest):
         t.start()
         return port, t, results
 
+    def wait_for_event(self, kind, timeout=30):
+        deadline = time.monotonic() + timeout
+        while kind not in [e["event"] for e in self.events_so_far()]:
+            self.assertLess(time.monotonic(), deadline, f"no {kind} event")
+            time.sleep(0.02)
+
     def events_so_far(self):
         for name in os.listdir(self.events_dir):
             with open(os.path.join(self.events_dir, name)) as f:
@@ -143,64 +149,31 @@ class Restart(TandemTest):
         # The child (an echo server) of version 1 faults once, on "boom" (the crash-injection
         # preload, selected by argv[0]: two paths to one binary), and is restarted from its
         # checkpoint. The copy is not its parent's child: when it exits, the parent's
-        # waitpid(-1, WNOHANG) must still report it as the other version's does.
-        preload = os.environ.get("CRASHINJECT", "build/tests/preload/libtandem_crashinject.so")
-        bins = []
-        for v in ("a", "b"):
-            os.makedirs(os.path.join(self.tmp, v))
-            path = os.path.join(self.tmp, v, "forking_echo")
-            os.symlink(os.path.abspath(target("forking_echo_v1")), path)
-            bins.append(path)
-        env = dict(os.environ, LD_PRELOAD=os.path.abspath(preload),
-                   TANDEM_CRASH_VERSION_MATCH="/a/forking_echo", TANDEM_CRASH_PATTERN="boom",
-                   TANDEM_CRASH_ONCE="1")
-        port = free_port()
-        results = []
-        t = threading.Thread(target=lambda: results.append(
-            self.tandem(bins, args=[str(port)], timeout=90, opts=["--checkpoint", "20"],
-                        env=env)))
-        t.start()
-        c = EchoClient(port)
-        for i in range(30):
-            self.assertEqual(c.echo(b"m%d" % i), b"m%d" % i)
-        self.assertEqual(c.echo(b"boom"), b"boom")
-        for i in range(30):
-            self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
-        c.close()
-        t.join(90)
-        r = results[0]
-        self.assertEqual(r.code, 0, r.err)
-        self.assertEqual(r.out, b"listening\nchild exited 0\n")
-        self.assertEqual([(e["version"], e["signal"]) for e in r.of("crash")], [(1, 11)])
-        self.assertEqual([e["version"] for e in r.of("restart")], [1], r.err)
-        self.assertEqual([e["version"] for e in r.of("rejoined")], [1], r.err)
-        self.assertEqual([e["version"] for e in r.of("restored-child-reported")], [1], r.err)
-        self.assertNotIn("divergence", r.kinds())
-        self.assertNotIn("drop", r.kinds())
-        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+        # waitpid(-1, WNOHANG) after SIGCHLD must still report it as the other version's does.
+        self.restored_child_is_reported("sigchld", "a")
 
     def test_restored_child_is_reported_to_a_blocking_wait(self):
         # As above, but the parent blocks until the child ends (waitpid without WNOHANG, wait,
         # waitid for that pid or any child), in the version whose child was restored (a, the
-        # follower) or in the other one (b, whose child's crash makes a lead). The copy is not
-        # its parent's child: the parent must get the other version's report (pid, status)
-        # without waiting forever or diverging.
+        # follower) or in the other one (b, whose child's crash makes a lead). The parent must
+        # get the other version's report (pid, status), not the crashed original's death, and
+        # neither wait forever nor diverge.
         for how in ("wait4", "wait4any", "waitid", "waitidany"):
             for crashing in ("a", "b"):
                 with self.subTest(how=how, crashing=crashing):
-                    self.blocking_wait_for_restored_child(how, crashing)
+                    self.restored_child_is_reported(how, crashing)
 
-    def blocking_wait_for_restored_child(self, how, crashing):
+    def restored_child_is_reported(self, how, crashing):
         preload = os.environ.get("CRASHINJECT", "build/tests/preload/libtandem_crashinject.so")
         tmp = os.path.join(self.tmp, f"{how}-{crashing}")
         bins = []
         for v in ("a", "b"):
             os.makedirs(os.path.join(tmp, v))
-            path = os.path.join(tmp, v, "waiting_echo")
-            os.symlink(os.path.abspath(target("waiting_echo_v1")), path)
+            path = os.path.join(tmp, v, "forking_echo")
+            os.symlink(os.path.abspath(target("forking_echo_v1")), path)
             bins.append(path)
         env = dict(os.environ, LD_PRELOAD=os.path.abspath(preload),
-                   TANDEM_CRASH_VERSION_MATCH=f"/{crashing}/waiting_echo",
+                   TANDEM_CRASH_VERSION_MATCH=f"/{crashing}/forking_echo",
                    TANDEM_CRASH_PATTERN="boom", TANDEM_CRASH_ONCE="1")
         port = free_port()
         results = []
@@ -220,7 +193,8 @@ class Restart(TandemTest):
         r = results[0]
         self.assertEqual((r.code, r.out), (0, b"listening\nchild exited 7: ok\n"), r.err)
         crashed = 1 if crashing == "a" else 2
-        self.assertEqual([e["version"] for e in r.of("crash")], [crashed])
+        self.assertEqual([(e["version"], e["signal"]) for e in r.of("crash")], [(crashed, 11)])
+        self.assertEqual([e["version"] for e in r.of("restart")], [crashed], r.err)
         self.assertEqual([e["version"] for e in r.of("rejoined")], [crashed], r.err)
         self.assertEqual([e["version"] for e in r.of("restored-child-reported")], [crashed],
                          r.err)
@@ -263,10 +237,7 @@ class Restart(TandemTest):
             self.assertEqual(c.echo(b"boom"), b"boom")
             for i in range(30):
                 self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
-            deadline = time.monotonic() + 20
-            while "rejoined" not in [e["event"] for e in self.events_so_far()]:
-                self.assertLess(time.monotonic(), deadline, "no rejoin")
-                time.sleep(0.05)
+            self.wait_for_event("rejoined")
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=30)
         finally:
@@ -288,10 +259,7 @@ class Restart(TandemTest):
         # The connection stays open until the copy rejoined: it rejoins with that connection
         # withheld. (Had the leader closed it before, the number would be shared again: see
         # the next test.)
-        deadline = time.monotonic() + 30
-        while "rejoined" not in [e["event"] for e in self.events_so_far()]:
-            self.assertLess(time.monotonic(), deadline, "no rejoin")
-            time.sleep(0.02)
+        self.wait_for_event("rejoined")
         self.assertEqual(c.echo(b"after the crash"), b"after the crash")
         c.close()
         c = EchoClient(port)
@@ -331,10 +299,7 @@ class Restart(TandemTest):
         for i in range(20):
             self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
         replay = max(e["replay_steps"] for e in self.events_so_far() if e["event"] == "restart")
-        deadline = time.monotonic() + 30
-        while "rejoined" not in [e["event"] for e in self.events_so_far()]:
-            self.assertLess(time.monotonic(), deadline, "no rejoin")
-            time.sleep(0.02)
+        self.wait_for_event("rejoined")
         for i in range(20, 40):
             self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
         c.close()
