@@ -581,9 +581,12 @@ void Group::try_decide(Task* current) {
       for (int v : p) {
         if (v == lead || members_[v]->withheld_fds.count(fd) == 0) concerned.push_back(v);
       }
-      if (concerned.size() != p.size() && members_[lead]->call.nr == SYS_close) {
-        // The leader closes it: from now on that number is shared again.
-        for (int v : p) members_[v]->withheld_fds.erase(fd);
+      if (members_[lead]->call.nr == SYS_close) {
+        // The leader closes it: from now on that number is shared again (a version replaying
+        // meanwhile forgets it when it passes this step in the log).
+        for (auto& m : members_) {
+          if (m && !m->replaying) m->withheld_fds.erase(fd);
+        }
       }
       p = std::move(concerned);
     }

@@ -234,6 +234,8 @@ class Group {
   void report_restored_children(const std::vector<int>& vs);
   void resume_deferred_replays();
   bool can_join_round(const Member& m) const;
+  // The active round is another member's close of a descriptor withheld from `m`.
+  bool round_closes_withheld(const Member& m) const;
   // Copies the file content the shared-mapping owner sees into the others' anonymous copies.
   void fill_shared_map_copies(const std::vector<int>& participants);
   void everyone_exit(Task& task, Member& m, int version);
@@ -241,6 +243,7 @@ class Group {
   void start_ordered_wait(Task* current, const std::vector<int>& participants,
                           bool fd_change = false);
   void continue_ordered_wait(Task* current, Member& executor, int64_t result);
+  bool take_over_ordered_wait(Task* current, Member& executor, int64_t result);
   bool deliver_signals(Task* current, const std::vector<int>& participants);
   // An internal signal that every participant has (reported, or pending in its kernel while
   // it is stopped), or that waited past `limit_ns`: it can be delivered at the next call.

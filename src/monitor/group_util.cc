@@ -277,6 +277,13 @@ bool waits_for_any_child(const SyscallCall& c) {
   return false;
 }
 
+pid_t reported_child(const SyscallCall& c, pid_t tid, int64_t result) {
+  if (c.nr == SYS_wait4) return result > 0 ? static_cast<pid_t>(result) : 0;
+  if (c.nr != SYS_waitid || result != 0 || c.args[2] == 0) return 0;
+  return RemoteMemory(tid)
+      .read_value(remote_ptr<int32_t>(c.args[2] + offsetof(siginfo_t, si_pid)))
+      .value_or(0);
+}
 
 // The bytes a write or writev asks to write.
 Result<std::vector<uint8_t>> write_data(const Member& m) {

@@ -53,6 +53,9 @@ bool signal_blocked(pid_t tid, int sig);
 const SyscallInfo* info_of(const SyscallCall& c);
 // wait4(-1 / 0 / -pgid) and waitid(P_ALL / P_PGID): "any child" of a set.
 bool waits_for_any_child(const SyscallCall& c);
+// The child (real pid) a finished wait4 (`result` > 0) or waitid (0, pid in its siginfo) of
+// task `tid` reported; 0 if none.
+pid_t reported_child(const SyscallCall& c, pid_t tid, int64_t result);
 // Calls that change the descriptor table (ordered across threads, see Process).
 bool changes_fd_table(const SyscallCall& c);
 // The descriptor numbers such a call closes, as a range ([-1,-1] if none).

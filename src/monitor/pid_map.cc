@@ -48,4 +48,21 @@ bool PidMap::take_restored(int version, pid_t virtual_pid) {
   return restored_.erase({version, virtual_pid}) != 0;
 }
 
+bool PidMap::has_restored(int version) const {
+  std::lock_guard lock(mu_);
+  auto it = restored_.lower_bound({version, 0});
+  return it != restored_.end() && it->first == version;
+}
+
+void PidMap::hide(int version, pid_t real) {
+  std::lock_guard lock(mu_);
+  hidden_.insert({version, real});
+}
+
+bool PidMap::take_hidden(int version, pid_t real, bool keep) {
+  std::lock_guard lock(mu_);
+  if (keep) return hidden_.count({version, real}) != 0;
+  return hidden_.erase({version, real}) != 0;
+}
+
 }  // namespace tandem

@@ -38,12 +38,22 @@ class PidMap {
   void mark_restored(int version, pid_t virtual_pid);
   // True once per restored process: the caller reports its end to the parent.
   bool take_restored(int version, pid_t virtual_pid);
+  // True while `version` has a restored process whose end was not reported yet.
+  bool has_restored(int version) const;
+  // The crashed original a restored process replaced (real pid). Once tandem reaped it, the
+  // kernel hands its zombie to its parent, whose wait then reports a death the program must
+  // not see (the copy carries on): the wait is answered as the restored child's instead.
+  void hide(int version, pid_t real);
+  // True if `real` is such a crashed original of `version`; forgotten unless `keep` (a wait
+  // with WNOWAIT leaves the zombie for the next wait).
+  bool take_hidden(int version, pid_t real, bool keep = false);
 
  private:
   mutable std::mutex mu_;
   std::vector<std::map<pid_t, pid_t>> to_virtual_;
   std::vector<std::map<pid_t, pid_t>> to_real_;
   std::set<std::pair<int, pid_t>> restored_;
+  std::set<std::pair<int, pid_t>> hidden_;
 };
 
 }  // namespace tandem

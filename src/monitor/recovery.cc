@@ -280,6 +280,7 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
     // no new checkpoint then, which would drop the log the copy must replay.
     restarting_ = true;
     replaced = m.task;
+    pid_t replaced_tgid = m.tgid;
     pid_t virtual_pid = monitor_.pids().to_virtual(version, m.tgid);
     int restarts = m.restarts + 1;
     // The crashed member leaves the current round like any member that dies...
@@ -305,6 +306,7 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
     restarting_ = false;
     monitor_.pids().add(version, snap->pid, virtual_pid);
     monitor_.pids().mark_restored(version, virtual_pid);
+    monitor_.pids().hide(version, replaced_tgid);
     {
       std::lock_guard plock(process_->mu);
       if (counted_out_) {
@@ -335,26 +337,36 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
 // found nothing (0 with WNOHANG, or ECHILD), this version takes that report: the pid and the
 // status. nginx's master reaps its workers this way at shutdown; without it the master of the
 // version whose worker was restored diverged there. The versions end their paired processes
-// in lockstep, so the copy ends with the other version's child; a wait4 that blocks in this
-// version (no WNOHANG) and a waitid are not covered (docs/limits.md).
+// in lockstep, so the copy ends with the other version's child. The same holds for waitid
+// (the other version's siginfo), and for a wait that blocked: a wait for that child alone
+// fails at once (ECHILD) and waits at the barrier for the others'; a wait for any child is
+// made first by a version without a restored child (start_ordered_wait); a wait in progress
+// when the child crashed reports nothing (everyone_exit: the crashed original is hidden).
+// Called with pids already virtual (wait4's result, waitid's si_pid).
 void Group::report_restored_children(const std::vector<int>& vs) {
+  auto child_of = [](const Member& m) -> pid_t {
+    return reported_child(m.call, m.tid, m.own_result);
+  };
   for (int v : vs) {
     Member& m = *members_[v];
-    if (m.call.nr != SYS_wait4 || m.own_result > 0) continue;
+    if ((m.call.nr != SYS_wait4 && m.call.nr != SYS_waitid) || child_of(m) > 0) continue;
     for (int w : vs) {
       const Member& o = *members_[w];
-      if (w == v || o.call.nr != SYS_wait4 || o.own_result <= 0) continue;
-      auto child = static_cast<pid_t>(o.own_result);
-      if (!monitor_.pids().take_restored(v, child)) continue;
-      if (m.call.args[1] != 0 && o.call.args[1] != 0) {
-        auto status = RemoteMemory(o.tid).read_value(remote_ptr<int>(o.call.args[1]));
-        if (status) (void)RemoteMemory(m.tid).write_value(remote_ptr<int>(m.call.args[1]), *status);
+      if (w == v || o.call.nr != m.call.nr) continue;
+      pid_t child = child_of(o);
+      if (child <= 0 || !monitor_.pids().take_restored(v, child)) continue;
+      // wait4's status, or waitid's whole siginfo.
+      int arg = m.call.nr == SYS_wait4 ? 1 : 2;
+      uint64_t size = m.call.nr == SYS_wait4 ? sizeof(int) : sizeof(siginfo_t);
+      if (m.call.args[arg] != 0 && o.call.args[arg] != 0) {
+        auto bytes = RemoteMemory(o.tid).read_bytes(remote_addr(o.call.args[arg]), size);
+        if (bytes) (void)RemoteMemory(m.tid).write(remote_addr(m.call.args[arg]), *bytes);
       }
       monitor_.events().emit("restored-child-reported",
                              {{"version", v + 1}, {"group", id_}, {"pid", child},
                               {"from_version", w + 1}},
                              "");
-      m.own_result = child;
+      m.own_result = m.call.nr == SYS_wait4 ? child : 0;
       break;
     }
   }
@@ -500,7 +512,18 @@ void Group::replay_arrival(Task& task, Member& m) {
   uint64_t end = log_base_ + log_.size();
   // Steps it did not take: those of others only, and those on connections withheld from it.
   auto skip = [&](uint64_t i) {
-    auto part = part_for_replayer(log_[i - log_base_], v);
+    const LogEntry& e = log_[i - log_base_];
+    // The leader's close of a withheld connection: from the next step on that number is shared
+    // again (try_decide does the same for the versions that take part). Kept withheld, the
+    // copy skipped the leader's next connection at that number too (accept4 gave it the same
+    // one) and diverged right after its rejoin.
+    for (const auto& other : e.parts) {
+      if (other && other->nr == SYS_close && m.withheld_fds.count(other->fd) != 0) {
+        m.withheld_fds.erase(other->fd);
+        return true;
+      }
+    }
+    auto part = part_for_replayer(e, v);
     return !part || (part->fd >= 0 && m.withheld_fds.count(part->fd) != 0);
   };
   while (m.cursor < end && skip(m.cursor)) ++m.cursor;
@@ -509,11 +532,12 @@ void Group::replay_arrival(Task& task, Member& m) {
     return;
   }
   if (m.cursor == end && round_.active &&
-      (round_.ordered || round_.fd_ordered || round_.merged_write)) {
+      (round_.ordered || round_.fd_ordered || round_.merged_write || round_closes_withheld(m))) {
     // The others are inside a call that is not in the log yet and that it cannot join (nginx:
     // a close, a descriptor-table change made in the leader's order). Rejoining now made it
     // make that call after the others had gone on: a divergence right after the rejoin. It
-    // waits at its call and replays that step once it is logged.
+    // waits at its call and replays that step once it is logged. Likewise the leader's close
+    // of a connection withheld from it: the step that makes that number shared again.
     m.rejoin_deferred = true;
     return;
   }
@@ -633,6 +657,17 @@ void Group::replay_arrival(Task& task, Member& m) {
       break;
     }
   }
+}
+
+bool Group::round_closes_withheld(const Member& m) const {
+  if (!round_.active || m.withheld_fds.empty()) return false;
+  for (int v : round_.participants) {
+    const auto& o = members_[v];
+    if (v == m.version || !o || o->state == Member::State::kGone || o->call.nr != SYS_close)
+      continue;
+    if (m.withheld_fds.count(static_cast<int>(o->call.args[0])) != 0) return true;
+  }
+  return false;
 }
 
 bool Group::can_join_round(const Member& m) const {

@@ -59,6 +59,16 @@ void Group::start_ordered_wait(Task* current, const std::vector<int>& p, bool fd
   round_.fd_ordered = fd_change;
   round_.participants = p;
   int executor = preferred_among(p);
+  if (!fd_change && monitor_.pids().has_restored(executor)) {
+    // A child restored from a checkpoint is not its parent's child: a version with one cannot
+    // wait for it first. Another version's wait decides which child ended (a version with a
+    // restored child then takes its report: report_restored_children).
+    std::vector<int> others;
+    for (int v : p) {
+      if (!monitor_.pids().has_restored(v)) others.push_back(v);
+    }
+    if (!others.empty()) executor = preferred_among(others);
+  }
   round_.executor = executor;
   for (int v : p) {
     Member& m = *members_[v];
@@ -78,14 +88,7 @@ void Group::start_ordered_wait(Task* current, const std::vector<int>& p, bool fd
 
 void Group::continue_ordered_wait(Task* current, Member& e, int64_t r) {
   // Which child did the executor get? (wait4 returns it; waitid writes it in siginfo.)
-  pid_t child = 0;
-  if (e.call.nr == SYS_wait4) {
-    child = r > 0 ? static_cast<pid_t>(r) : 0;
-  } else if (r == 0 && e.call.args[2] != 0) {
-    RemoteMemory mem(e.tid);
-    child = mem.read_value(remote_ptr<int32_t>(e.call.args[2] + offsetof(siginfo_t, si_pid)))
-                .value_or(0);
-  }
+  pid_t child = reported_child(e.call, e.tid, r);
   pid_t virtual_child = child > 0 ? monitor_.pids().to_virtual(e.version, child) : 0;
   for (int v : round_.participants) {
     if (v == e.version) continue;
@@ -112,6 +115,31 @@ void Group::continue_ordered_wait(Task* current, Member& e, int64_t r) {
     m.state = Member::State::kExecuting;
     act(current, m, [c](Task& t) { t.run_instead(c, true); });
   }
+}
+
+// The executor of a wait for any child found nothing of its own (its wait reported a crashed
+// original, see everyone_exit): another participant that has not waited yet waits first in its
+// place; this one takes that version's report at the barrier. False if there is none.
+bool Group::take_over_ordered_wait(Task* current, Member& e, int64_t r) {
+  std::vector<int> waiting;
+  for (int v : round_.participants) {
+    if (v != e.version && members_[v] && members_[v]->state == Member::State::kWaiting)
+      waiting.push_back(v);
+  }
+  if (waiting.empty()) return false;
+  std::vector<int> others;
+  for (int v : waiting) {
+    if (!monitor_.pids().has_restored(v)) others.push_back(v);
+  }
+  int next = preferred_among(others.empty() ? waiting : others);
+  e.own_result = r;
+  e.at_exit = true;
+  round_.executor = next;
+  Member& n = *members_[next];
+  n.state = Member::State::kExecuting;
+  n.at_exit = false;
+  act(current, n, [](Task& t) { t.run_call(true); });
+  return true;
 }
 
 // Writes to the same descriptor whose byte streams agree but are cut into different calls
@@ -320,6 +348,17 @@ void Group::finish_everyone_round(Task* current) {
     const SyscallInfo* info = info_of(m.call);
     if (info != nullptr && info->ret == RetKind::kPid && m.own_result > 0)
       m.own_result = monitor_.pids().to_virtual(v, static_cast<pid_t>(m.own_result));
+  }
+  for (int v : vs) {
+    // waitid reports the child in its siginfo: the pid the program knows.
+    const Member& m = *members_[v];
+    if (pid_t child = reported_child(m.call, m.tid, m.own_result);
+        m.call.nr == SYS_waitid && child > 0) {
+      pid_t virtual_child = monitor_.pids().to_virtual(v, child);
+      if (virtual_child != child)
+        (void)RemoteMemory(m.tid).write_value(
+            remote_ptr<int32_t>(m.call.args[2] + offsetof(siginfo_t, si_pid)), virtual_child);
+    }
   }
   report_restored_children(vs);
   // alarm returns the seconds left on the version's own timer: they depend on timing, and a
@@ -548,6 +587,17 @@ void Group::everyone_exit(Task& task, Member& m, int version) {
     task.resume();
     try_decide(&task);
     return;
+  }
+  bool peek = m.call.nr == SYS_waitid && (m.call.args[3] & WNOWAIT) != 0;
+  if (pid_t reported = reported_child(m.call, m.tid, r);
+      reported > 0 && monitor_.pids().take_hidden(version, reported, peek)) {
+    // The crashed original of a child restored from a checkpoint: tandem reaped it, and the
+    // kernel handed its zombie to this parent, whose wait (in progress when the child crashed)
+    // reported its death. The program must not see it (the copy carries on): the wait found
+    // nothing of its own and takes another version's report of that child at the barrier.
+    r = -ECHILD;
+    if (round_.ordered && version == round_.executor && take_over_ordered_wait(&task, m, r))
+      return;
   }
   if (round_.ordered && version == round_.executor) continue_ordered_wait(&task, m, r);
   if (round_.fd_ordered && version == round_.executor) {

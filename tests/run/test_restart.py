@@ -53,6 +53,12 @@ class Restart(TandemTest):
         t.start()
         return port, t, results
 
+    def wait_for_event(self, kind, timeout=30):
+        deadline = time.monotonic() + timeout
+        while kind not in [e["event"] for e in self.events_so_far()]:
+            self.assertLess(time.monotonic(), deadline, f"no {kind} event")
+            time.sleep(0.02)
+
     def events_so_far(self):
         for name in os.listdir(self.events_dir):
             with open(os.path.join(self.events_dir, name)) as f:
@@ -143,21 +149,36 @@ class Restart(TandemTest):
         # The child (an echo server) of version 1 faults once, on "boom" (the crash-injection
         # preload, selected by argv[0]: two paths to one binary), and is restarted from its
         # checkpoint. The copy is not its parent's child: when it exits, the parent's
-        # waitpid(-1, WNOHANG) must still report it as the other version's does.
+        # waitpid(-1, WNOHANG) after SIGCHLD must still report it as the other version's does.
+        self.restored_child_is_reported("sigchld", "a")
+
+    def test_restored_child_is_reported_to_a_blocking_wait(self):
+        # As above, but the parent blocks until the child ends (waitpid without WNOHANG, wait,
+        # waitid for that pid or any child), in the version whose child was restored (a, the
+        # follower) or in the other one (b, whose child's crash makes a lead). The parent must
+        # get the other version's report (pid, status), not the crashed original's death, and
+        # neither wait forever nor diverge.
+        for how in ("wait4", "wait4any", "waitid", "waitidany"):
+            for crashing in ("a", "b"):
+                with self.subTest(how=how, crashing=crashing):
+                    self.restored_child_is_reported(how, crashing)
+
+    def restored_child_is_reported(self, how, crashing):
         preload = os.environ.get("CRASHINJECT", "build/tests/preload/libtandem_crashinject.so")
+        tmp = os.path.join(self.tmp, f"{how}-{crashing}")
         bins = []
         for v in ("a", "b"):
-            os.makedirs(os.path.join(self.tmp, v))
-            path = os.path.join(self.tmp, v, "forking_echo")
+            os.makedirs(os.path.join(tmp, v))
+            path = os.path.join(tmp, v, "forking_echo")
             os.symlink(os.path.abspath(target("forking_echo_v1")), path)
             bins.append(path)
         env = dict(os.environ, LD_PRELOAD=os.path.abspath(preload),
-                   TANDEM_CRASH_VERSION_MATCH="/a/forking_echo", TANDEM_CRASH_PATTERN="boom",
-                   TANDEM_CRASH_ONCE="1")
+                   TANDEM_CRASH_VERSION_MATCH=f"/{crashing}/forking_echo",
+                   TANDEM_CRASH_PATTERN="boom", TANDEM_CRASH_ONCE="1")
         port = free_port()
         results = []
         t = threading.Thread(target=lambda: results.append(
-            self.tandem(bins, args=[str(port)], timeout=90, opts=["--checkpoint", "20"],
+            self.tandem(bins, args=[str(port), how], timeout=60, opts=["--checkpoint", "20"],
                         env=env)))
         t.start()
         c = EchoClient(port)
@@ -167,14 +188,16 @@ class Restart(TandemTest):
         for i in range(30):
             self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
         c.close()
-        t.join(90)
+        t.join(60)
+        self.assertFalse(t.is_alive(), "tandem did not end")
         r = results[0]
-        self.assertEqual(r.code, 0, r.err)
-        self.assertEqual(r.out, b"listening\nchild exited 0\n")
-        self.assertEqual([(e["version"], e["signal"]) for e in r.of("crash")], [(1, 11)])
-        self.assertEqual([e["version"] for e in r.of("restart")], [1], r.err)
-        self.assertEqual([e["version"] for e in r.of("rejoined")], [1], r.err)
-        self.assertEqual([e["version"] for e in r.of("restored-child-reported")], [1], r.err)
+        self.assertEqual((r.code, r.out), (0, b"listening\nchild exited 7: ok\n"), r.err)
+        crashed = 1 if crashing == "a" else 2
+        self.assertEqual([(e["version"], e["signal"]) for e in r.of("crash")], [(crashed, 11)])
+        self.assertEqual([e["version"] for e in r.of("restart")], [crashed], r.err)
+        self.assertEqual([e["version"] for e in r.of("rejoined")], [crashed], r.err)
+        self.assertEqual([e["version"] for e in r.of("restored-child-reported")], [crashed],
+                         r.err)
         self.assertNotIn("divergence", r.kinds())
         self.assertNotIn("drop", r.kinds())
         self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
@@ -214,10 +237,7 @@ class Restart(TandemTest):
             self.assertEqual(c.echo(b"boom"), b"boom")
             for i in range(30):
                 self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
-            deadline = time.monotonic() + 20
-            while "rejoined" not in [e["event"] for e in self.events_so_far()]:
-                self.assertLess(time.monotonic(), deadline, "no rejoin")
-                time.sleep(0.05)
+            self.wait_for_event("rejoined")
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=30)
         finally:
@@ -234,8 +254,13 @@ class Restart(TandemTest):
         # "boom" crashes the new version every time it reads it: restarted, it crashes again
         # in replay at the same step; restarted once more with that input withheld (its
         # connection reset for it), it rejoins and serves the next connection with the other.
-        for msg in (b"hello", b"boom", b"after the crash"):
+        for msg in (b"hello", b"boom"):
             self.assertEqual(c.echo(msg), msg)
+        # The connection stays open until the copy rejoined: it rejoins with that connection
+        # withheld. (Had the leader closed it before, the number would be shared again: see
+        # the next test.)
+        self.wait_for_event("rejoined")
+        self.assertEqual(c.echo(b"after the crash"), b"after the crash")
         c.close()
         c = EchoClient(port)
         for msg in (b"second connection", b"both versions again"):
@@ -250,11 +275,47 @@ class Restart(TandemTest):
         self.assertEqual(r.of("restart")[1]["withheld_fd"], r.of("withheld")[0]["fd"])
         rejoined = r.of("rejoined")
         self.assertEqual(len(rejoined), 1)
-        self.assertNotEqual(rejoined[0]["withheld_fds"], [])
+        self.assertEqual(rejoined[0]["withheld_fds"], [r.of("withheld")[0]["fd"]])
         self.assertNotIn("drop", r.kinds())
         self.assertNotIn("divergence", r.kinds())
         # Both versions ran to the end: the restarted one served the second connection too.
         self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+
+    def test_withheld_connection_closed_by_the_leader_while_the_copy_replays(self):
+        # A long log (one checkpoint, before start-up; 1500 echoes before "boom"): the copy
+        # replays it twice (crash, then the withheld input) while the leader finishes the
+        # first connection and accepts the second, at the same descriptor number. The leader's
+        # close of the withheld connection makes that number shared again for the copy too:
+        # it replays the second connection's steps and rejoins without diverging.
+        port, t, results = self.serve([target("echo_server_v1"), target("echo_server_v2")], 2,
+                                      checkpoint=100000)
+        c = EchoClient(port)
+        for i in range(1500):
+            self.assertEqual(c.echo(b"m%d" % i), b"m%d" % i)
+        for msg in (b"boom", b"after the crash"):
+            self.assertEqual(c.echo(msg), msg)
+        c.close()
+        c = EchoClient(port)
+        for i in range(20):
+            self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
+        replay = max(e["replay_steps"] for e in self.events_so_far() if e["event"] == "restart")
+        self.wait_for_event("rejoined")
+        for i in range(20, 40):
+            self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
+        c.close()
+        t.join(90)
+        r = results[0]
+        self.assertEqual(r.code, 0, r.err)
+        self.assertEqual(r.out, b"listening\nserved 2\n")
+        self.assertGreater(replay, 3000)
+        self.assertEqual([e["version"] for e in r.of("restart")], [2, 2])
+        withheld = r.of("withheld")[0]["fd"]
+        # The second connection got the number of the first (the lowest free one).
+        self.assertEqual(r.of("rejoined")[0]["withheld_fds"], [], r.err)
+        self.assertNotIn("drop", r.kinds())
+        self.assertNotIn("divergence", r.kinds())
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+        self.assertGreaterEqual(withheld, 3)
 
     def test_without_checkpoints_a_crashed_version_is_dropped(self):
         port, t, results = self.serve([target("echo_server_v1"), target("echo_server_v2")], 1,

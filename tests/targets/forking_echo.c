@@ -1,7 +1,17 @@
-// A parent that forks an echo server (one connection on 127.0.0.1:PORT, argv[1]) and reaps it
-// as servers reap their workers: a SIGCHLD handler, then waitpid(-1, WNOHANG) until it is
-// found. Prints "listening" (the child) and "child exited N" (the parent).
+// A parent that forks an echo server (one connection on 127.0.0.1:PORT, argv[1]; the child
+// exits with status 7 once it closed) and reaps it in the way argv[2] names:
+//   sigchld    (default) as servers reap their workers: a SIGCHLD handler, then
+//              waitpid(-1, WNOHANG) until it is found
+//   wait4      blocks in waitpid(child, &status, 0)
+//   wait4any   blocks in wait(&status)                       (wait4(-1, ..., 0))
+//   waitid     blocks in waitid(P_PID, child, &info, WEXITED)
+//   waitidany  blocks in waitid(P_ALL, 0, &info, WEXITED)
+// The parent checks that the wait reported that child (its pid, exited, 7) and that no other
+// child is left (ECHILD), and prints "child exited 7: ok"; anything else prints what it got and
+// exits 1. The child prints "listening".
+#define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,11 +48,25 @@ static int serve(int port) {
     if (write(c, buf, (size_t)n) != n) break;
   }
   close(c);
-  return 0;
+  return 7;
+}
+
+// SIGCHLD, then waitpid(-1, WNOHANG) until `pid` is found: its wait status.
+static int reap_on_sigchld(pid_t pid, const sigset_t* old) {
+  for (;;) {
+    while (!child_changed) sigsuspend(old);
+    child_changed = 0;
+    int status = 0;
+    pid_t r;
+    while ((r = waitpid(-1, &status, WNOHANG)) > 0) {
+      if (r == pid) return status;
+    }
+  }
 }
 
 int main(int argc, char** argv) {
   int port = argc > 1 ? atoi(argv[1]) : 7777;
+  const char* how = argc > 2 ? argv[2] : "sigchld";
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_child;
@@ -55,17 +79,35 @@ int main(int argc, char** argv) {
   if (pid < 0) return 1;
   if (pid == 0) {
     sigprocmask(SIG_SETMASK, &old, NULL);
-    return serve(port);
+    _exit(serve(port));
   }
-  for (;;) {
-    while (!child_changed) sigsuspend(&old);
-    child_changed = 0;
+  pid_t got = -1;
+  int exited = 0, code = -1;
+  if (strcmp(how, "sigchld") == 0 || strcmp(how, "wait4") == 0 || strcmp(how, "wait4any") == 0) {
     int status = 0;
-    pid_t r;
-    while ((r = waitpid(-1, &status, WNOHANG)) > 0) {
-      if (r != pid) continue;
-      printf("child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-      return 0;
+    if (strcmp(how, "sigchld") == 0) {
+      status = reap_on_sigchld(pid, &old);
+      got = pid;
+    } else {
+      got = strcmp(how, "wait4") == 0 ? waitpid(pid, &status, 0) : wait(&status);
     }
+    exited = got > 0 && WIFEXITED(status);
+    code = exited ? WEXITSTATUS(status) : -1;
+  } else {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int r = strcmp(how, "waitid") == 0 ? waitid(P_PID, (id_t)pid, &info, WEXITED)
+                                       : waitid(P_ALL, 0, &info, WEXITED);
+    got = r == 0 ? info.si_pid : -1;
+    exited = r == 0 && info.si_code == CLD_EXITED;
+    code = exited ? info.si_status : -1;
   }
+  int left = wait(NULL) < 0 && errno == ECHILD;
+  if (got != pid || !exited || code != 7 || !left) {
+    printf("%s: got pid %s, exited %d, status %d, no child left %d\n", how,
+           got == pid ? "of the child" : "other", exited, code, left);
+    return 1;
+  }
+  printf("child exited %d: ok\n", code);
+  return 0;
 }

@@ -1,6 +1,7 @@
 #include "intercept/ptrace/ptrace_task.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
@@ -462,6 +463,26 @@ int64_t PtraceTask::syscall_register() const {
 Result<void> PtraceTask::answer_install(int monitor_fd, int target_fd, bool close_on_exec) {
   int listener = owner_.listener();
   for (;;) {
+    // The task may never make the marker call: killed (SIGKILL is never seen) after it was
+    // resumed to make it, it dies without a notification, and a blocking RECV waited forever
+    // (the version's tracer thread hung: the killed follower of a test was never restarted and
+    // the leader waited for it). Wait for the notification a while at a time and look at the
+    // task in between, without consuming its state (the caller's wait takes it).
+    pollfd ready{listener, POLLIN, 0};
+    int n_ready = poll(&ready, 1, 20);
+    if (n_ready < 0 && errno != EINTR) return last_errno();
+    if (n_ready <= 0) {
+      siginfo_t si{};
+      int w = waitid(P_PID, static_cast<id_t>(tid_), &si,
+                     WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL);
+      if (w < 0 && errno == ECHILD) return Errno{ESRCH};
+      if (w == 0 && si.si_pid == tid_) {
+        // Dead, or stopped elsewhere (a signal withdrew the notification before it was
+        // posted to us, or the exit stop of a killed task): the caller's wait sees which.
+        return Errno{si.si_code == CLD_TRAPPED || si.si_code == CLD_STOPPED ? EINTR : ESRCH};
+      }
+      continue;
+    }
     seccomp_notif n{};
     if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
       if (errno == EINTR) continue;
@@ -610,6 +631,7 @@ Result<void> PtraceTask::strip_snapshot_fds() {
 
 void PtraceTask::resume_snapshot() {
   TANDEM_CHECK(snapshot_) << "resume_snapshot of task " << tid_ << ", not a snapshot";
+  restored_ = true;
   if (phase_ == Phase::kAwaitingFirstStop) {
     // Its first stop has not been seen yet: resumed from there (see TracerThread).
     resume_at_first_stop_ = true;

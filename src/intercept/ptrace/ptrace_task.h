@@ -68,6 +68,8 @@ class PtraceTask final : public Task {
   bool is_snapshot() const { return snapshot_; }
   // A frozen copy nobody asked to resume (kept only for a possible restart).
   bool idle_snapshot() const { return snapshot_ && !resume_at_first_stop_; }
+  // A frozen copy that was resumed (a restored version's process, for the rest of its life).
+  bool restored() const { return restored_; }
   // A frozen copy must not hold the program's open files (a pipe's write end would keep its
   // reader from seeing end-of-file): at its first stop it closes them all. On restore the
   // monitor gives it the leader's descriptors.
@@ -135,6 +137,7 @@ class PtraceTask final : public Task {
   bool snapshot_ = false;
   user_regs_struct snapshot_regs_{};
   bool resume_at_first_stop_ = false;
+  bool restored_ = false;
   bool reentering_ = false;
   struct Passthrough {
     int sig;

@@ -85,6 +85,8 @@ class TracerThread {
   void handle_gone(pid_t pid, int status);
   PtraceTask& adopt(pid_t tid, pid_t tgid, int version);
   bool any_task_stopped() const;
+  // A resumed checkpoint copy runs program code (its next stop comes soon).
+  bool restored_copy_running() const;
   bool only_snapshots_left() const;
   void run_spawn(const SpawnSpec& spec, int version, BpfProgram& filter,
                  Result<Backend::Spawned>& out);

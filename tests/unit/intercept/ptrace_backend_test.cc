@@ -2,6 +2,8 @@
 // rdtsc trapping, fork events, descriptor installation and crash signals.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -189,6 +191,40 @@ TEST(PtraceBackend, InstallsDescriptorsFromAnotherProcess) {
   ssize_t n = read(p[0], buf, sizeof buf - 1);
   EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "through the installed fd\n");
   close(p[0]);
+}
+
+TEST(PtraceBackend, InstallIntoATaskKilledMeanwhileFails) {
+  // SIGKILL from outside while the task waits at a call: the task stops once more, at its
+  // exit event, and a tracer thread that has not looked yet still thinks it is at the call. An
+  // installation then resumes it to make the marker call, which it never makes: the tracer
+  // thread waited for the notification forever (a killed follower was never restarted).
+  RecordingSink sink;
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  std::optional<bool> installed;
+  sink.entry_hook = [&](Task& t) {
+    if (t.call().nr != SYS_openat) return false;
+    std::string path = t.memory().read_cstring(remote_addr(t.call().args[1])).value_or("");
+    if (path != "/dev/null") return false;
+    // A frozen copy keeps the task's seccomp filter alive after the task (as checkpoints
+    // do): without one, the filter's end wakes the wait for the notification.
+    EXPECT_TRUE(t.take_snapshot(std::nullopt).ok());
+    EXPECT_EQ(kill(t.tid(), SIGKILL), 0);
+    // Its next state, left for the tracer thread to take (no one else waits for it here).
+    siginfo_t si{};
+    EXPECT_EQ(waitid(P_PID, static_cast<id_t>(t.tid()), &si,
+                     WEXITED | WSTOPPED | WNOWAIT | __WALL), 0);
+    EXPECT_EQ(si.si_status, SIGTRAP | (PTRACE_EVENT_EXIT << 8));
+    installed = t.install_fd(p[1], 7, true).ok();
+    t.skip_call(7);
+    return true;
+  };
+  auto c = run_probe({"open"}, {SYS_openat}, sink, /*receives_fds=*/true);
+  close(p[0]);
+  close(p[1]);
+  ASSERT_TRUE(installed.has_value());
+  EXPECT_FALSE(*installed);
+  EXPECT_TRUE(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGKILL);
 }
 
 TEST(PtraceBackend, SnapshotsResumeFromTheirCheckpoint) {
