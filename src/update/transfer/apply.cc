@@ -323,6 +323,27 @@ std::optional<uint64_t> StateTransfer::Impl::dst_string(const std::string& s) {
   return std::nullopt;
 }
 
+// A pointer to a variable or heap object (at `t_off` into object `t_obj`): where that place is
+// in the new version, or nullopt after a violation.
+std::optional<uint64_t> StateTransfer::Impl::relocate_object(uint32_t t_obj, uint64_t t_off,
+                                                             const Op& op, uint32_t o,
+                                                             uint64_t off) {
+  auto bad = [&](const std::string& why) -> std::optional<uint64_t> {
+    if (!lenient) violation_at(o, off, why);
+    return std::nullopt;
+  };
+  if (t_obj >= objs.size()) return bad("points to a heap object that is not transferred");
+  const Obj& x = objs[t_obj];
+  if (FI_BRANCH(!x.transfer || x.state == ObjState::kRefused))
+    return bad("points to " + describe(t_obj, t_off) + ", which does not exist in the new version");
+  TypeId want = (op.flags & (kPtrWeak | kPtrInInt)) || image_pass ? kVoid : op.src_type;
+  auto mapped = map_into(x, t_off, want);
+  if (!mapped)
+    return bad("points into " + describe(t_obj, t_off) +
+               ", a member that no longer exists in the new version");
+  return x.dst_addr + *mapped;
+}
+
 std::optional<uint64_t> StateTransfer::Impl::relocate(uint64_t value, const Op& op, uint32_t o,
                                                       uint64_t off, Counters& c, uint32_t known) {
   uint64_t tag = 0;
@@ -330,16 +351,17 @@ std::optional<uint64_t> StateTransfer::Impl::relocate(uint64_t value, const Op& 
     tag = value & op.tag_mask;
     value &= ~op.tag_mask;
   }
-  Target t;
-  if (known == kTargetNull && value == 0) {
-    t.kind = Target::kNull;
-  } else if (known < objs.size()) {
-    t.kind = Target::kObject;  // resolved by the discovery
-    t.obj = known;
-    t.off = value - objs[known].src_addr;
-  } else {
-    t = classify(value);
+  if (known < objs.size()) {  // resolved by the discovery: no Target to build
+    auto r = relocate_object(known, value - objs[known].src_addr, op, o, off);
+    if (!r) return r;
+    c.pointers++;
+    return FI_PTR(*r | tag);
   }
+  Target t;
+  if (known == kTargetNull && value == 0)
+    t.kind = Target::kNull;
+  else
+    t = classify(value);
   auto bad = [&](const std::string& why) -> std::optional<uint64_t> {
     if (!lenient) violation_at(o, off, why);
     return std::nullopt;
@@ -350,20 +372,10 @@ std::optional<uint64_t> StateTransfer::Impl::relocate(uint64_t value, const Op& 
       return tag;
     case Target::kSentinel:
       return value | tag;
-    case Target::kObject: {
-      if (t.obj >= objs.size()) return bad("points to a heap object that is not transferred");
-      const Obj& x = objs[t.obj];
-      if (FI_BRANCH(!x.transfer || x.state == ObjState::kRefused))
-        return bad("points to " + describe(t.obj, t.off) +
-                   ", which does not exist in the new version");
-      TypeId want = (op.flags & (kPtrWeak | kPtrInInt)) || image_pass ? kVoid : op.src_type;
-      auto mapped = map_into(x, t.off, want);
-      if (!mapped)
-        return bad("points into " + describe(t.obj, t.off) +
-                   ", a member that no longer exists in the new version");
-      result = x.dst_addr + *mapped;
+    case Target::kObject:
+      result = relocate_object(t.obj, t.off, op, o, off);
+      if (!result) return result;
       break;
-    }
     case Target::kFunction: {
       const ElfSymbol* s = dstp->elf().symbol(t.sym->key());
       if (s == nullptr || s->type != STT_FUNC) s = dstp->elf().symbol(t.sym->name);
