@@ -120,8 +120,8 @@ Expected<void> StateTransfer::run(ProcessView& dst, Agent& agent) {
   stats_.transform_ms = ms_since(t1);
   auto t2 = std::chrono::steady_clock::now();
   WriteBatch batch(dst.pid());
-  for (const Obj& x : m.objs)
-    if (x.transfer && x.kind != ObjKind::kHeap) batch.add(x.dst_addr, m.out_ptr(x), x.dst_size);
+  for (uint32_t o = 0; o < m.root_count; o++)  // the roots; heap objects go in spans
+    if (m.objs[o].transfer) batch.add(m.objs[o].dst_addr, m.out_ptr(m.objs[o]), m.objs[o].dst_size);
   for (const auto& span : m.spans)
     batch.add(span.start, m.span_data.get() + span.local, span.end - span.start);
   stats_.bytes_written = batch.bytes();
@@ -203,7 +203,7 @@ Expected<void> StateTransfer::Impl::send_batch() {
   size_t n = std::min<size_t>(pending.size(), kBatch);
   b.objs.assign(pending.end() - static_cast<ptrdiff_t>(n), pending.end());
   pending.resize(pending.size() - n);
-  std::vector<tl_alloc_req> reqs(n);
+  if (reqs.size() < n) reqs.resize(kBatch);  // one buffer for every batch: no fresh pages
   for (size_t i = 0; i < n; i++) {
     Obj& x = objs[b.objs[i]];
     reqs[i].size = x.dst_size;
@@ -229,10 +229,10 @@ Expected<void> StateTransfer::Impl::finish_batch() {
     return fail(FailureKind::kTransferRefused,
                 "the new version ran out of memory allocating "
                 "the transferred heap objects");
-  std::vector<tl_alloc_req> reqs(b.objs.size());
+  if (reqs.size() < b.objs.size()) reqs.resize(kBatch);
   RemoteMemory mem(dst->pid());
   if (auto r = mem.read(remote_addr(scratch[b.buffer]), {reinterpret_cast<uint8_t*>(reqs.data()),
-                                                         reqs.size() * sizeof(tl_alloc_req)});
+                                                         b.objs.size() * sizeof(tl_alloc_req)});
       !r)
     return fail(FailureKind::kSystem, "cannot read the allocations: " + r.error().describe());
   for (size_t i = 0; FI_BRANCH(i < b.objs.size()); i++)
@@ -249,9 +249,11 @@ Expected<void> StateTransfer::Impl::finish_allocation() {
     // An object retyped after its allocation went out (a derived type seen later) needs another
     // size: free the first allocation and make a new one.
     std::vector<uint64_t> stale;
-    for (uint32_t o = root_count; o < objs.size(); o++) {
+    for (uint32_t o : std::exchange(retyped, {})) {
       Obj& x = objs[o];
-      if (!x.transfer || x.alloc_size == 0 || x.alloc_size == x.dst_size + 1) continue;
+      if (!x.transfer || x.alloc_size == 0 || x.alloc_size == kQueued ||
+          x.alloc_size == x.dst_size + 1)
+        continue;  // freed and queued again already, or still the right size
       stale.push_back(x.dst_addr);
       x.alloc_size = 0;
       queue_allocation(o);
@@ -480,6 +482,9 @@ Expected<void> StateTransfer::Impl::transform() {
   uint64_t root_total = 0;
   std::vector<RemoteRange> initial;
   BigVector<uint32_t> heap_objs;
+  heap_objs.reserve(objs.size());
+  bool sorted = true;  // by new address (one batch allocation is usually sorted already)
+  uint64_t last_addr = 0;
   for (uint32_t o = 0; o < objs.size(); o++) {
     Obj& x = objs[o];
     if (!x.transfer || x.state == ObjState::kRefused || x.state == ObjState::kUntyped) {
@@ -489,6 +494,8 @@ Expected<void> StateTransfer::Impl::transform() {
     if (forward && !x.validate) continue;  // backward: left as the old process has it
     if (x.kind == ObjKind::kHeap) {
       heap_objs.push_back(o);
+      sorted = sorted && x.dst_addr >= last_addr;
+      last_addr = x.dst_addr;
       continue;
     }
     x.out = root_total;
@@ -499,11 +506,10 @@ Expected<void> StateTransfer::Impl::transform() {
   if (auto r = read_many(dst->pid(), initial, root_out.data()); !r)
     return fail(FailureKind::kSystem,
                 "cannot read the new version's variables: " + r.error().describe());
-  // Heap spans: objects sorted by their new address (one batch allocation is usually sorted
-  // already), merged when the gap between them is a few allocator headers.
+  // Heap spans: objects sorted by their new address, merged when the gap between them is a few
+  // allocator headers.
   constexpr uint64_t kGap = 256;
-  auto by_addr = [&](uint32_t a, uint32_t b) { return objs[a].dst_addr < objs[b].dst_addr; };
-  if (!std::is_sorted(heap_objs.begin(), heap_objs.end(), by_addr)) {
+  if (!sorted) {
     // Sorted as (address, object) pairs: the comparisons stay in one array (going back, the
     // objects come in discovery order, far from address order).
     BigVector<std::pair<uint64_t, uint32_t>> keyed(heap_objs.size());

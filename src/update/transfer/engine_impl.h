@@ -173,10 +173,15 @@ struct StateTransfer::Impl {
     std::vector<uint32_t> objs;
   };
   std::vector<Batch> in_flight;  // oldest first
+  BigVector<tl_alloc_req> reqs;  // a batch's requests and results, reused
   std::vector<uint32_t> pending;
   static constexpr uint64_t kQueued = ~uint64_t{0};
+  std::vector<uint32_t> retyped;  // typed again after their allocation went out
   void queue_allocation(uint32_t h) {
-    if (objs[h].alloc_size != 0) return;  // queued or sent: sent ones are checked at the end
+    if (objs[h].alloc_size != 0) {  // queued or sent: sent ones are checked at the end
+      if (objs[h].alloc_size != kQueued) retyped.push_back(h);
+      return;
+    }
     objs[h].alloc_size = kQueued;
     pending.push_back(h);
   }
