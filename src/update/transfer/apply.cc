@@ -520,8 +520,10 @@ Expected<void> StateTransfer::Impl::transform() {
   }
   spans.clear();
   uint64_t local = 0;
-  for (uint32_t o : heap_objs) {
-    Obj& x = objs[o];
+  for (size_t i = 0; i < heap_objs.size(); i++) {
+    // Going back the objects come in address order, far from the table's: ask for entries ahead.
+    if (i + 16 < heap_objs.size()) __builtin_prefetch(&objs[heap_objs[i + 16]]);
+    Obj& x = objs[heap_objs[i]];
     if (spans.empty() || x.dst_addr > spans.back().end + kGap || x.dst_addr < spans.back().end) {
       spans.push_back({x.dst_addr, x.dst_addr, local});
     }
@@ -558,13 +560,20 @@ Expected<void> StateTransfer::Impl::transform() {
     for (size_t at; (at = next.fetch_add(kChunk)) < heap_objs.size();) {
       size_t end = std::min(at + kChunk, heap_objs.size());
       for (size_t i = at; i < end; i++) {
-        // The source bytes of an object are the transform's one cache miss (the heap copy is
-        // in discovery order, the objects in their new order): ask for them a few objects ahead.
+        // An object's entry, its registry slot and its source bytes are each a cache miss when
+        // the objects come in another order than the tables (going back: discovery order vs
+        // address order; forward: the heap copy is in discovery order). Each is asked for
+        // ahead of its use, in three stages so that no address waits for a miss.
+        if (i + 3 * kAhead < end) __builtin_prefetch(&objs[heap_objs[i + 3 * kAhead]]);
+        if (i + 2 * kAhead < end) {
+          heap->prefetch_slot(objs[heap_objs[i + 2 * kAhead]].ref);
+          if (forward) __builtin_prefetch(&forward->objs[heap_objs[i + 2 * kAhead]]);
+        }
         if (i + kAhead < end) {
-          const Obj& next_obj = objs[heap_objs[i + kAhead]];
-          const uint8_t* s = heap->bytes(next_obj.ref);
+          const Obj& ahead = objs[heap_objs[i + kAhead]];
+          const uint8_t* s = heap->bytes(ahead.ref);
           __builtin_prefetch(s);
-          __builtin_prefetch(s + std::min<uint64_t>(next_obj.src_size, 64) - 1);
+          __builtin_prefetch(s + std::min<uint64_t>(ahead.src_size, 64) - 1);
         }
         transform_object(heap_objs[i], c);
       }
