@@ -223,7 +223,9 @@ Expected<void> StateTransfer::Impl::send_batch() {
 Expected<void> StateTransfer::Impl::finish_batch() {
   Batch b = std::move(in_flight.front());
   in_flight.erase(in_flight.begin());
+  auto waited = std::chrono::steady_clock::now();
   auto done = agent->alloc_end();
+  stats.alloc_wait_ms += ms_since(waited);
   if (!done) return done.failure();
   if (*done != b.objs.size())
     return fail(FailureKind::kTransferRefused,

@@ -91,6 +91,7 @@ struct TransferStats {
   uint64_t lossy_truncations = 0;
   double read_ms = 0, discover_ms = 0, alloc_ms = 0, transform_ms = 0, write_ms = 0,
          callback_ms = 0;
+  double alloc_wait_ms = 0;  // waiting for the destination's allocations (during discovery too)
 };
 
 using EventFn = std::function<void(const std::string& event, const std::string& json_fields)>;
