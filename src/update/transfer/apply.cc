@@ -542,13 +542,6 @@ Expected<void> StateTransfer::Impl::transform() {
   if (auto r = read_many(dst->pid(), ranges, span_data.get()); !r)
     return fail(FailureKind::kSystem,
                 "cannot read the new version's heap: " + r.error().describe());
-  // The spans are written back whole, allocator headers between the objects included: a
-  // transform that wrote past an object would corrupt them, unseen by the validation (which
-  // compares objects). Checksums of the gaps before and after tell (forward runs only: going
-  // back, the gaps are the old process's bytes and the comparison sees them).
-  std::vector<uint64_t> gap_sums;
-  if (!forward) gap_sums = gap_checksums(heap_objs);
-
   dst_string(std::string());  // builds the literal index now: the threads only read it
   Counters main;
   for (uint32_t o = 0; o < root_count; o++)
@@ -557,40 +550,57 @@ Expected<void> StateTransfer::Impl::transform() {
   // taken from a counter, so that a thread slowed down by another process does not hold the
   // other back.
   constexpr size_t kChunk = 4096, kAhead = 8;
-  std::atomic<size_t> next{0};
-  auto work = [&](Counters& c) {
-    for (size_t at; (at = next.fetch_add(kChunk)) < heap_objs.size();) {
-      size_t end = std::min(at + kChunk, heap_objs.size());
-      for (size_t i = at; i < end; i++) {
-        // An object's entry, its registry slot and its source bytes are each a cache miss when
-        // the objects come in another order than the tables (going back: discovery order vs
-        // address order; forward: the heap copy is in discovery order). Each is asked for
-        // ahead of its use, in three stages so that no address waits for a miss.
-        if (i + 3 * kAhead < end) __builtin_prefetch(&objs[heap_objs[i + 3 * kAhead]]);
-        if (i + 2 * kAhead < end) {
-          heap->prefetch_slot(objs[heap_objs[i + 2 * kAhead]].ref);
-          if (forward) __builtin_prefetch(&forward->objs[heap_objs[i + 2 * kAhead]]);
-        }
-        if (i + kAhead < end) {
-          const Obj& ahead = objs[heap_objs[i + kAhead]];
-          const uint8_t* s = heap->bytes(ahead.ref);
-          __builtin_prefetch(s);
-          __builtin_prefetch(s + std::min<uint64_t>(ahead.src_size, 64) - 1);
-        }
-        transform_object(heap_objs[i], c);
-      }
-    }
-  };
+  size_t chunks = (heap_objs.size() + kChunk - 1) / kChunk;
   Counters helper_counters;
-  std::thread helper;
-  if (heap_objs.size() >= 4 * kChunk) helper = std::thread([&] { work(helper_counters); });
-  work(main);
-  if (helper.joinable()) helper.join();
+  auto parallel = [&](auto&& chunk_fn) {
+    std::atomic<size_t> next{0};
+    auto work = [&](Counters& c) {
+      for (size_t k; (k = next.fetch_add(1)) < chunks;)
+        chunk_fn(k * kChunk, std::min((k + 1) * kChunk, heap_objs.size()), c);
+    };
+    std::thread helper;
+    if (chunks >= 4) helper = std::thread([&] { work(helper_counters); });
+    work(main);
+    if (helper.joinable()) helper.join();
+  };
+  // The spans are written back whole, allocator headers between the objects included: a
+  // transform that wrote past an object would corrupt them, unseen by the validation (which
+  // compares objects). Checksums of the gaps before and after tell (forward runs only: going
+  // back, the gaps are the old process's bytes and the comparison sees them); one per chunk,
+  // computed by the two threads.
+  std::vector<uint64_t> gap_sums(forward ? 0 : chunks);
+  if (!forward)
+    parallel([&](size_t from, size_t to, Counters&) {
+      gap_sums[from / kChunk] = gap_checksum(heap_objs, from, to);
+    });
+  parallel([&](size_t from, size_t to, Counters& c) {
+    for (size_t i = from; i < to; i++) {
+      // An object's entry, its registry slot and its source bytes are each a cache miss when
+      // the objects come in another order than the tables (going back: discovery order vs
+      // address order; forward: the heap copy is in discovery order). Each is asked for
+      // ahead of its use, in three stages so that no address waits for a miss.
+      if (i + 3 * kAhead < to) __builtin_prefetch(&objs[heap_objs[i + 3 * kAhead]]);
+      if (i + 2 * kAhead < to) {
+        heap->prefetch_slot(objs[heap_objs[i + 2 * kAhead]].ref);
+        if (forward) __builtin_prefetch(&forward->objs[heap_objs[i + 2 * kAhead]]);
+      }
+      if (i + kAhead < to) {
+        const Obj& ahead = objs[heap_objs[i + kAhead]];
+        const uint8_t* s = heap->bytes(ahead.ref);
+        __builtin_prefetch(s);
+        __builtin_prefetch(s + std::min<uint64_t>(ahead.src_size, 64) - 1);
+      }
+      transform_object(heap_objs[i], c);
+    }
+  });
   if (!forward) {
-    std::vector<uint64_t> after = gap_checksums(heap_objs);
-    for (size_t i = 0; i < after.size(); i++) {
-      if (after[i] == gap_sums[i]) continue;
-      violation_at(spans_first_obj[i], 0,
+    std::vector<uint64_t> after(chunks);
+    parallel([&](size_t from, size_t to, Counters&) {
+      after[from / kChunk] = gap_checksum(heap_objs, from, to);
+    });
+    for (size_t k = 0; k < chunks; k++) {
+      if (after[k] == gap_sums[k]) continue;
+      violation_at(heap_objs[k * kChunk], 0,
                    "the transfer wrote outside the new version's objects near this one (past the "
                    "end of an object, over the allocator's bookkeeping)");
       break;
@@ -603,30 +613,21 @@ Expected<void> StateTransfer::Impl::transform() {
   return {};
 }
 
-// One checksum per span of the bytes between its objects (allocator headers, slack).
-std::vector<uint64_t> StateTransfer::Impl::gap_checksums(const BigVector<uint32_t>& heap_objs) {
-  std::vector<uint64_t> sums(spans.size(), 0);
-  spans_first_obj.assign(spans.size(), 0);
-  size_t sp = 0;
-  uint64_t end = 0;
-  for (uint32_t o : heap_objs) {
-    const Obj& x = objs[o];
-    while (sp + 1 < spans.size() && x.dst_addr >= spans[sp + 1].start) sp++, end = 0;
-    const Span& span = spans[sp];
-    if (end == 0) {
-      end = x.dst_addr + x.dst_size;
-      spans_first_obj[sp] = o;
-      continue;
-    }
-    uint64_t h = sums[sp];
-    const uint8_t* p = span_data.get() + span.local + (end - span.start);
-    const uint8_t* q = span_data.get() + span.local + (x.dst_addr - span.start);
+// A checksum of the bytes of span_data between the objects heap_objs[from, to) and their
+// predecessors (allocator headers, slack): spans lie end to end in span_data, and the objects in
+// it in their order without overlapping, so these gaps are every byte no object covers.
+uint64_t StateTransfer::Impl::gap_checksum(const BigVector<uint32_t>& heap_objs, size_t from,
+                                           size_t to) const {
+  uint64_t h = 0;
+  for (size_t i = std::max<size_t>(from, 1); i < to; i++) {
+    const Obj& prev = objs[heap_objs[i - 1]];
+    const Obj& x = objs[heap_objs[i]];
+    const uint8_t* p = span_data.get() + prev.out + prev.dst_size;
+    const uint8_t* q = span_data.get() + x.out;
     for (; p + 8 <= q; p += 8) h = (h ^ load64(p)) * 0x9e3779b97f4a7c15ull + 1;
     for (; p < q; p++) h = (h ^ *p) * 0x100000001b3ull;
-    sums[sp] = h;
-    end = std::max(end, x.dst_addr + x.dst_size);
   }
-  return sums;
+  return h;
 }
 
 void StateTransfer::Impl::transform_object(uint32_t o, Counters& c) {

@@ -216,8 +216,7 @@ struct StateTransfer::Impl {
   // apply.cc
   Expected<void> place_roots();
   Expected<void> transform();
-  std::vector<uint32_t> spans_first_obj;  // per span: its first object (for messages)
-  std::vector<uint64_t> gap_checksums(const BigVector<uint32_t>& heap_objs);
+  uint64_t gap_checksum(const BigVector<uint32_t>& heap_objs, size_t from, size_t to) const;
   void transform_object(uint32_t o, Counters& c);
   // `cursor` walks ptr_targets (nullptr: classify every pointer).
   void apply_plan(uint32_t plan, const uint8_t* src, uint8_t* dst, uint32_t o, uint64_t obj_off,
