@@ -355,8 +355,22 @@ std::optional<uint64_t> StateTransfer::Impl::relocate(uint64_t value, const Op& 
     tag = value & op.tag_mask;
     value &= ~op.tag_mask;
   }
-  if (known < objs.size()) {  // resolved by the discovery: no Target to build
-    auto r = relocate_object(known, value - objs[known].src_addr, op, o, off);
+  // A heap object, resolved by the discovery or found now (going back, every pointer is
+  // classified afresh): no Target to build.
+  uint32_t target = kTargetOther;
+  uint64_t target_off = 0;
+  if (known < objs.size()) {
+    target = known;
+    target_off = value - objs[known].src_addr;
+  } else if (known == kTargetOther && value >= 4096 && value < 0xffff800000000000ull) {
+    HeapIndex::Found f = heap->find(value);
+    if (f.where == HeapIndex::Where::kObject) {
+      target = heap_obj[f.object] == ~0u ? ~0u - 1 - f.object : heap_obj[f.object];
+      target_off = f.offset;
+    }
+  }
+  if (target != kTargetOther) {
+    auto r = relocate_object(target, target_off, op, o, off);
     if (!r) return r;
     c.pointers++;
     return FI_PTR(*r | tag);
