@@ -540,7 +540,8 @@ void StateTransfer::Impl::on_pointer(uint32_t o, uint64_t off, const Op& op, uin
   bool ok = TypeMatcher::holds_at(st, x.src_type, inner, op.src_type) || in_spare;
   if (!ok && x.flex != ~0u && target_off >= flexes[x.flex].src_off) ok = true;
   if (ok) return;
-  if (target_off == 0 && TypeMatcher::is_prefix_of(st, x.src_type, op.src_type) && psize <= x.src_size) {
+  if (target_off == 0 && TypeMatcher::is_prefix_of(st, x.src_type, op.src_type) &&
+      psize <= x.src_size) {
     // A more derived type ("struct derived" begins with the "struct base" seen first): retype.
     type_heap(target, op.src_type, op.dst_type, old_layout);
     queue.push_back(target);
@@ -607,7 +608,8 @@ StateTransfer::Impl::Shape StateTransfer::Impl::make_shape(TypeId src_t, TypeId 
   const Member* dlast = nullptr;
   for (const Member& m : D.members)
     if (m.name == last.name) dlast = &m;
-  if (LT.kind != TypeKind::kArray || !dlast || dt[dt.resolved(dlast->type)].kind != TypeKind::kArray)
+  if (LT.kind != TypeKind::kArray || !dlast ||
+      dt[dt.resolved(dlast->type)].kind != TypeKind::kArray)
     return sh;
   const Type& DL = dt[dt.resolved(dlast->type)];
   sh.flex_candidate = true;
@@ -657,7 +659,8 @@ void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool
       (sh->flex_declared || (sh->flex_bound <= 1 && x.src_size > sh->src_size)) &&
       sh->flex.src_stride > 0) {
     Flex f = sh->flex;
-    if (f.plan == kNoPlan) f.plan = sh->flex.plan = matcher->plan(f.src_elem, f.dst_elem, x.old_layout);
+    if (f.plan == kNoPlan)
+      f.plan = sh->flex.plan = matcher->plan(f.src_elem, f.dst_elem, x.old_layout);
     f.count = (x.src_size - f.src_off) / f.src_stride;
     x.count = 1;
     x.tail = (x.src_size - f.src_off) % f.src_stride;

@@ -223,8 +223,8 @@ struct StateTransfer::Impl {
                   Counters& c, const uint32_t** cursor);
   std::optional<uint64_t> relocate(uint64_t value, const Op& op, uint32_t o, uint64_t off,
                                    Counters& c, uint32_t known = kTargetOther);
-  std::optional<uint64_t> relocate_object(uint32_t t_obj, uint64_t t_off, const Op& op,
-                                          uint32_t o, uint64_t off);
+  std::optional<uint64_t> relocate_object(uint32_t t_obj, uint64_t t_off, const Op& op, uint32_t o,
+                                          uint64_t off);
   std::optional<uint64_t> map_into(const Obj& x, uint64_t off, TypeId want) const;
   std::optional<uint64_t> dst_string(const std::string& s);
   uint64_t dst_site(uint64_t src_site);
