@@ -203,7 +203,7 @@ Expected<void> StateTransfer::Impl::send_batch() {
   size_t n = std::min<size_t>(pending.size(), kBatch);
   b.objs.assign(pending.end() - static_cast<ptrdiff_t>(n), pending.end());
   pending.resize(pending.size() - n);
-  if (reqs.size() < n) reqs.resize(kBatch);  // one buffer for every batch: no fresh pages
+  if (reqs.size() < n) reqs.resize(n);  // one buffer for every batch: no fresh pages
   for (size_t i = 0; i < n; i++) {
     Obj& x = objs[b.objs[i]];
     reqs[i].size = x.dst_size;
@@ -231,7 +231,7 @@ Expected<void> StateTransfer::Impl::finish_batch() {
     return fail(FailureKind::kTransferRefused,
                 "the new version ran out of memory allocating "
                 "the transferred heap objects");
-  if (reqs.size() < b.objs.size()) reqs.resize(kBatch);
+  if (reqs.size() < b.objs.size()) reqs.resize(b.objs.size());
   RemoteMemory mem(dst->pid());
   if (auto r = mem.read(remote_addr(scratch[b.buffer]), {reinterpret_cast<uint8_t*>(reqs.data()),
                                                          b.objs.size() * sizeof(tl_alloc_req)});
