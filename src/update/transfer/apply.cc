@@ -103,7 +103,9 @@ Expected<void> StateTransfer::run(ProcessView& dst, Agent& agent) {
   if (!FI_SKIP_FREE())
     if (auto r = agent.unmap(*scratch, scratch_bytes); !r) return r.failure();
   stats_.alloc_ms = ms_since(t0);  // what the discovery did not hide
-  if (m.events) m.events("allocated", "\"objects\":" + std::to_string(stats_.heap_objects));
+  if (m.events)
+    m.events("allocated", "\"objects\":" + std::to_string(stats_.heap_objects) +
+                              ",\"reallocated\":" + std::to_string(stats_.reallocated));
   auto t1 = std::chrono::steady_clock::now();
   if (auto r = m.transform(); !r) return r.failure();
   if (m.undo_agent) {
@@ -261,6 +263,7 @@ Expected<void> StateTransfer::Impl::finish_allocation() {
       queue_allocation(o);
     }
     if (stale.empty()) return {};
+    stats.reallocated += stale.size();
     for (size_t at = 0; at < stale.size(); at += kBatch) {
       size_t n = std::min<size_t>(kBatch, stale.size() - at);
       RemoteMemory mem(dst->pid());
