@@ -571,9 +571,11 @@ Expected<UpdateResult> run_update(const UpdateOptions& opt) {
   log.emit("transferred",
            fmt::format("\"read_ms\":{:.2f},\"discover_ms\":{:.2f},\"alloc_ms\":{:.2f},"
                        "\"transform_ms\":{:.2f},\"write_ms\":{:.2f},\"callback_ms\":{:.2f},"
-                       "\"pointers\":{},\"bytes_written\":{},\"converted\":{}",
+                       "\"alloc_wait_ms\":{:.2f},\"pointers\":{},\"bytes_written\":{},"
+                       "\"converted\":{}",
                        st.read_ms, st.discover_ms, st.alloc_ms, st.transform_ms, st.write_ms,
-                       st.callback_ms, st.pointers, st.bytes_written, st.converted_objects));
+                       st.callback_ms, st.alloc_wait_ms, st.pointers, st.bytes_written,
+                       st.converted_objects));
 
   if (opt.validate) {
     if (auto r = validate(transfer, session, *old_ch, result, new_path, reversed_pid,

@@ -103,7 +103,9 @@ Expected<void> StateTransfer::run(ProcessView& dst, Agent& agent) {
   if (!FI_SKIP_FREE())
     if (auto r = agent.unmap(*scratch, scratch_bytes); !r) return r.failure();
   stats_.alloc_ms = ms_since(t0);  // what the discovery did not hide
-  if (m.events) m.events("allocated", "\"objects\":" + std::to_string(stats_.heap_objects));
+  if (m.events)
+    m.events("allocated", "\"objects\":" + std::to_string(stats_.heap_objects) +
+                              ",\"reallocated\":" + std::to_string(stats_.reallocated));
   auto t1 = std::chrono::steady_clock::now();
   if (auto r = m.transform(); !r) return r.failure();
   if (m.undo_agent) {
@@ -120,8 +122,8 @@ Expected<void> StateTransfer::run(ProcessView& dst, Agent& agent) {
   stats_.transform_ms = ms_since(t1);
   auto t2 = std::chrono::steady_clock::now();
   WriteBatch batch(dst.pid());
-  for (const Obj& x : m.objs)
-    if (x.transfer && x.kind != ObjKind::kHeap) batch.add(x.dst_addr, m.out_ptr(x), x.dst_size);
+  for (uint32_t o = 0; o < m.root_count; o++)  // the roots; heap objects go in spans
+    if (m.objs[o].transfer) batch.add(m.objs[o].dst_addr, m.out_ptr(m.objs[o]), m.objs[o].dst_size);
   for (const auto& span : m.spans)
     batch.add(span.start, m.span_data.get() + span.local, span.end - span.start);
   stats_.bytes_written = batch.bytes();
@@ -203,7 +205,7 @@ Expected<void> StateTransfer::Impl::send_batch() {
   size_t n = std::min<size_t>(pending.size(), kBatch);
   b.objs.assign(pending.end() - static_cast<ptrdiff_t>(n), pending.end());
   pending.resize(pending.size() - n);
-  std::vector<tl_alloc_req> reqs(n);
+  if (reqs.size() < n) reqs.resize(n);  // one buffer for every batch: no fresh pages
   for (size_t i = 0; i < n; i++) {
     Obj& x = objs[b.objs[i]];
     reqs[i].size = x.dst_size;
@@ -223,16 +225,18 @@ Expected<void> StateTransfer::Impl::send_batch() {
 Expected<void> StateTransfer::Impl::finish_batch() {
   Batch b = std::move(in_flight.front());
   in_flight.erase(in_flight.begin());
+  auto waited = std::chrono::steady_clock::now();
   auto done = agent->alloc_end();
+  stats.alloc_wait_ms += ms_since(waited);
   if (!done) return done.failure();
   if (*done != b.objs.size())
     return fail(FailureKind::kTransferRefused,
                 "the new version ran out of memory allocating "
                 "the transferred heap objects");
-  std::vector<tl_alloc_req> reqs(b.objs.size());
+  if (reqs.size() < b.objs.size()) reqs.resize(b.objs.size());
   RemoteMemory mem(dst->pid());
   if (auto r = mem.read(remote_addr(scratch[b.buffer]), {reinterpret_cast<uint8_t*>(reqs.data()),
-                                                         reqs.size() * sizeof(tl_alloc_req)});
+                                                         b.objs.size() * sizeof(tl_alloc_req)});
       !r)
     return fail(FailureKind::kSystem, "cannot read the allocations: " + r.error().describe());
   for (size_t i = 0; FI_BRANCH(i < b.objs.size()); i++)
@@ -249,14 +253,17 @@ Expected<void> StateTransfer::Impl::finish_allocation() {
     // An object retyped after its allocation went out (a derived type seen later) needs another
     // size: free the first allocation and make a new one.
     std::vector<uint64_t> stale;
-    for (uint32_t o = root_count; o < objs.size(); o++) {
+    for (uint32_t o : std::exchange(retyped, {})) {
       Obj& x = objs[o];
-      if (!x.transfer || x.alloc_size == 0 || x.alloc_size == x.dst_size + 1) continue;
+      if (!x.transfer || x.alloc_size == 0 || x.alloc_size == kQueued ||
+          x.alloc_size == x.dst_size + 1)
+        continue;  // freed and queued again already, or still the right size
       stale.push_back(x.dst_addr);
       x.alloc_size = 0;
       queue_allocation(o);
     }
     if (stale.empty()) return {};
+    stats.reallocated += stale.size();
     for (size_t at = 0; at < stale.size(); at += kBatch) {
       size_t n = std::min<size_t>(kBatch, stale.size() - at);
       RemoteMemory mem(dst->pid());
@@ -323,6 +330,27 @@ std::optional<uint64_t> StateTransfer::Impl::dst_string(const std::string& s) {
   return std::nullopt;
 }
 
+// A pointer to a variable or heap object (at `t_off` into object `t_obj`): where that place is
+// in the new version, or nullopt after a violation.
+std::optional<uint64_t> StateTransfer::Impl::relocate_object(uint32_t t_obj, uint64_t t_off,
+                                                             const Op& op, uint32_t o,
+                                                             uint64_t off) {
+  auto bad = [&](const std::string& why) -> std::optional<uint64_t> {
+    if (!lenient) violation_at(o, off, why);
+    return std::nullopt;
+  };
+  if (t_obj >= objs.size()) return bad("points to a heap object that is not transferred");
+  const Obj& x = objs[t_obj];
+  if (FI_BRANCH(!x.transfer || x.state == ObjState::kRefused))
+    return bad("points to " + describe(t_obj, t_off) + ", which does not exist in the new version");
+  TypeId want = (op.flags & (kPtrWeak | kPtrInInt)) || image_pass ? kVoid : op.src_type;
+  auto mapped = map_into(x, t_off, want);
+  if (!mapped)
+    return bad("points into " + describe(t_obj, t_off) +
+               ", a member that no longer exists in the new version");
+  return x.dst_addr + *mapped;
+}
+
 std::optional<uint64_t> StateTransfer::Impl::relocate(uint64_t value, const Op& op, uint32_t o,
                                                       uint64_t off, Counters& c, uint32_t known) {
   uint64_t tag = 0;
@@ -330,16 +358,31 @@ std::optional<uint64_t> StateTransfer::Impl::relocate(uint64_t value, const Op& 
     tag = value & op.tag_mask;
     value &= ~op.tag_mask;
   }
-  Target t;
-  if (known == kTargetNull && value == 0) {
-    t.kind = Target::kNull;
-  } else if (known < objs.size()) {
-    t.kind = Target::kObject;  // resolved by the discovery
-    t.obj = known;
-    t.off = value - objs[known].src_addr;
-  } else {
-    t = classify(value);
+  // A heap object, resolved by the discovery or found now (going back, every pointer is
+  // classified afresh): no Target to build.
+  uint32_t target = kTargetOther;
+  uint64_t target_off = 0;
+  if (known < objs.size()) {
+    target = known;
+    target_off = value - objs[known].src_addr;
+  } else if (known == kTargetOther && value >= 4096 && value < 0xffff800000000000ull) {
+    HeapIndex::Found f = heap->find(value);
+    if (f.where == HeapIndex::Where::kObject) {
+      target = heap_obj[f.object] == ~0u ? ~0u - 1 - f.object : heap_obj[f.object];
+      target_off = f.offset;
+    }
   }
+  if (target != kTargetOther) {
+    auto r = relocate_object(target, target_off, op, o, off);
+    if (!r) return r;
+    c.pointers++;
+    return FI_PTR(*r | tag);
+  }
+  Target t;
+  if (known == kTargetNull && value == 0)
+    t.kind = Target::kNull;
+  else
+    t = classify(value);
   auto bad = [&](const std::string& why) -> std::optional<uint64_t> {
     if (!lenient) violation_at(o, off, why);
     return std::nullopt;
@@ -350,20 +393,10 @@ std::optional<uint64_t> StateTransfer::Impl::relocate(uint64_t value, const Op& 
       return tag;
     case Target::kSentinel:
       return value | tag;
-    case Target::kObject: {
-      if (t.obj >= objs.size()) return bad("points to a heap object that is not transferred");
-      const Obj& x = objs[t.obj];
-      if (FI_BRANCH(!x.transfer || x.state == ObjState::kRefused))
-        return bad("points to " + describe(t.obj, t.off) +
-                   ", which does not exist in the new version");
-      TypeId want = (op.flags & (kPtrWeak | kPtrInInt)) || image_pass ? kVoid : op.src_type;
-      auto mapped = map_into(x, t.off, want);
-      if (!mapped)
-        return bad("points into " + describe(t.obj, t.off) +
-                   ", a member that no longer exists in the new version");
-      result = x.dst_addr + *mapped;
+    case Target::kObject:
+      result = relocate_object(t.obj, t.off, op, o, off);
+      if (!result) return result;
       break;
-    }
     case Target::kFunction: {
       const ElfSymbol* s = dstp->elf().symbol(t.sym->key());
       if (s == nullptr || s->type != STT_FUNC) s = dstp->elf().symbol(t.sym->name);
@@ -468,6 +501,9 @@ Expected<void> StateTransfer::Impl::transform() {
   uint64_t root_total = 0;
   std::vector<RemoteRange> initial;
   BigVector<uint32_t> heap_objs;
+  heap_objs.reserve(objs.size());
+  bool sorted = true;  // by new address (one batch allocation is usually sorted already)
+  uint64_t last_addr = 0;
   for (uint32_t o = 0; o < objs.size(); o++) {
     Obj& x = objs[o];
     if (!x.transfer || x.state == ObjState::kRefused || x.state == ObjState::kUntyped) {
@@ -477,6 +513,8 @@ Expected<void> StateTransfer::Impl::transform() {
     if (forward && !x.validate) continue;  // backward: left as the old process has it
     if (x.kind == ObjKind::kHeap) {
       heap_objs.push_back(o);
+      sorted = sorted && x.dst_addr >= last_addr;
+      last_addr = x.dst_addr;
       continue;
     }
     x.out = root_total;
@@ -487,11 +525,10 @@ Expected<void> StateTransfer::Impl::transform() {
   if (auto r = read_many(dst->pid(), initial, root_out.data()); !r)
     return fail(FailureKind::kSystem,
                 "cannot read the new version's variables: " + r.error().describe());
-  // Heap spans: objects sorted by their new address (one batch allocation is usually sorted
-  // already), merged when the gap between them is a few allocator headers.
+  // Heap spans: objects sorted by their new address, merged when the gap between them is a few
+  // allocator headers.
   constexpr uint64_t kGap = 256;
-  auto by_addr = [&](uint32_t a, uint32_t b) { return objs[a].dst_addr < objs[b].dst_addr; };
-  if (!std::is_sorted(heap_objs.begin(), heap_objs.end(), by_addr)) {
+  if (!sorted) {
     // Sorted as (address, object) pairs: the comparisons stay in one array (going back, the
     // objects come in discovery order, far from address order).
     BigVector<std::pair<uint64_t, uint32_t>> keyed(heap_objs.size());
@@ -502,8 +539,10 @@ Expected<void> StateTransfer::Impl::transform() {
   }
   spans.clear();
   uint64_t local = 0;
-  for (uint32_t o : heap_objs) {
-    Obj& x = objs[o];
+  for (size_t i = 0; i < heap_objs.size(); i++) {
+    // Going back the objects come in address order, far from the table's: ask for entries ahead.
+    if (i + 16 < heap_objs.size()) __builtin_prefetch(&objs[heap_objs[i + 16]]);
+    Obj& x = objs[heap_objs[i]];
     if (spans.empty() || x.dst_addr > spans.back().end + kGap || x.dst_addr < spans.back().end) {
       spans.push_back({x.dst_addr, x.dst_addr, local});
     }
@@ -520,13 +559,6 @@ Expected<void> StateTransfer::Impl::transform() {
   if (auto r = read_many(dst->pid(), ranges, span_data.get()); !r)
     return fail(FailureKind::kSystem,
                 "cannot read the new version's heap: " + r.error().describe());
-  // The spans are written back whole, allocator headers between the objects included: a
-  // transform that wrote past an object would corrupt them, unseen by the validation (which
-  // compares objects). Checksums of the gaps before and after tell (forward runs only: going
-  // back, the gaps are the old process's bytes and the comparison sees them).
-  std::vector<uint64_t> gap_sums;
-  if (!forward) gap_sums = gap_checksums(heap_objs);
-
   dst_string(std::string());  // builds the literal index now: the threads only read it
   Counters main;
   for (uint32_t o = 0; o < root_count; o++)
@@ -534,24 +566,58 @@ Expected<void> StateTransfer::Impl::transform() {
   // Heap objects are independent of one another: big heaps are shared by two threads in chunks
   // taken from a counter, so that a thread slowed down by another process does not hold the
   // other back.
-  constexpr size_t kChunk = 4096;
-  std::atomic<size_t> next{0};
-  auto work = [&](Counters& c) {
-    for (size_t at; (at = next.fetch_add(kChunk)) < heap_objs.size();) {
-      size_t end = std::min(at + kChunk, heap_objs.size());
-      for (size_t i = at; i < end; i++) transform_object(heap_objs[i], c);
-    }
-  };
+  constexpr size_t kChunk = 4096, kAhead = 8;
+  size_t chunks = (heap_objs.size() + kChunk - 1) / kChunk;
   Counters helper_counters;
-  std::thread helper;
-  if (heap_objs.size() >= 4 * kChunk) helper = std::thread([&] { work(helper_counters); });
-  work(main);
-  if (helper.joinable()) helper.join();
+  auto parallel = [&](auto&& chunk_fn) {
+    std::atomic<size_t> next{0};
+    auto work = [&](Counters& c) {
+      for (size_t k; (k = next.fetch_add(1)) < chunks;)
+        chunk_fn(k * kChunk, std::min((k + 1) * kChunk, heap_objs.size()), c);
+    };
+    std::thread helper;
+    if (chunks >= 4) helper = std::thread([&] { work(helper_counters); });
+    work(main);
+    if (helper.joinable()) helper.join();
+  };
+  // The spans are written back whole, allocator headers between the objects included: a
+  // transform that wrote past an object would corrupt them, unseen by the validation (which
+  // compares objects). Checksums of the gaps before and after tell (forward runs only: going
+  // back, the gaps are the old process's bytes and the comparison sees them); one per chunk,
+  // computed by the two threads.
+  std::vector<uint64_t> gap_sums(forward ? 0 : chunks);
+  if (!forward)
+    parallel([&](size_t from, size_t to, Counters&) {
+      gap_sums[from / kChunk] = gap_checksum(heap_objs, from, to);
+    });
+  parallel([&](size_t from, size_t to, Counters& c) {
+    for (size_t i = from; i < to; i++) {
+      // An object's entry, its registry slot and its source bytes are each a cache miss when
+      // the objects come in another order than the tables (going back: discovery order vs
+      // address order; forward: the heap copy is in discovery order). Each is asked for
+      // ahead of its use, in three stages so that no address waits for a miss.
+      if (i + 3 * kAhead < to) __builtin_prefetch(&objs[heap_objs[i + 3 * kAhead]]);
+      if (i + 2 * kAhead < to) {
+        heap->prefetch_slot(objs[heap_objs[i + 2 * kAhead]].ref);
+        if (forward) __builtin_prefetch(&forward->objs[heap_objs[i + 2 * kAhead]]);
+      }
+      if (i + kAhead < to) {
+        const Obj& ahead = objs[heap_objs[i + kAhead]];
+        const uint8_t* s = heap->bytes(ahead.ref);
+        __builtin_prefetch(s);
+        __builtin_prefetch(s + std::min<uint64_t>(ahead.src_size, 64) - 1);
+      }
+      transform_object(heap_objs[i], c);
+    }
+  });
   if (!forward) {
-    std::vector<uint64_t> after = gap_checksums(heap_objs);
-    for (size_t i = 0; i < after.size(); i++) {
-      if (after[i] == gap_sums[i]) continue;
-      violation_at(spans_first_obj[i], 0,
+    std::vector<uint64_t> after(chunks);
+    parallel([&](size_t from, size_t to, Counters&) {
+      after[from / kChunk] = gap_checksum(heap_objs, from, to);
+    });
+    for (size_t k = 0; k < chunks; k++) {
+      if (after[k] == gap_sums[k]) continue;
+      violation_at(heap_objs[k * kChunk], 0,
                    "the transfer wrote outside the new version's objects near this one (past the "
                    "end of an object, over the allocator's bookkeeping)");
       break;
@@ -564,30 +630,21 @@ Expected<void> StateTransfer::Impl::transform() {
   return {};
 }
 
-// One checksum per span of the bytes between its objects (allocator headers, slack).
-std::vector<uint64_t> StateTransfer::Impl::gap_checksums(const BigVector<uint32_t>& heap_objs) {
-  std::vector<uint64_t> sums(spans.size(), 0);
-  spans_first_obj.assign(spans.size(), 0);
-  size_t sp = 0;
-  uint64_t end = 0;
-  for (uint32_t o : heap_objs) {
-    const Obj& x = objs[o];
-    while (sp + 1 < spans.size() && x.dst_addr >= spans[sp + 1].start) sp++, end = 0;
-    const Span& span = spans[sp];
-    if (end == 0) {
-      end = x.dst_addr + x.dst_size;
-      spans_first_obj[sp] = o;
-      continue;
-    }
-    uint64_t h = sums[sp];
-    const uint8_t* p = span_data.get() + span.local + (end - span.start);
-    const uint8_t* q = span_data.get() + span.local + (x.dst_addr - span.start);
+// A checksum of the bytes of span_data between the objects heap_objs[from, to) and their
+// predecessors (allocator headers, slack): spans lie end to end in span_data, and the objects in
+// it in their order without overlapping, so these gaps are every byte no object covers.
+uint64_t StateTransfer::Impl::gap_checksum(const BigVector<uint32_t>& heap_objs, size_t from,
+                                           size_t to) const {
+  uint64_t h = 0;
+  for (size_t i = std::max<size_t>(from, 1); i < to; i++) {
+    const Obj& prev = objs[heap_objs[i - 1]];
+    const Obj& x = objs[heap_objs[i]];
+    const uint8_t* p = span_data.get() + prev.out + prev.dst_size;
+    const uint8_t* q = span_data.get() + x.out;
     for (; p + 8 <= q; p += 8) h = (h ^ load64(p)) * 0x9e3779b97f4a7c15ull + 1;
     for (; p < q; p++) h = (h ^ *p) * 0x100000001b3ull;
-    sums[sp] = h;
-    end = std::max(end, x.dst_addr + x.dst_size);
   }
-  return sums;
+  return h;
 }
 
 void StateTransfer::Impl::transform_object(uint32_t o, Counters& c) {

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -461,31 +462,44 @@ void StateTransfer::Impl::walk(uint32_t plan, const uint8_t* base, uint32_t o, u
 
 void StateTransfer::Impl::on_pointer(uint32_t o, uint64_t off, const Op& op, uint64_t value,
                                      uint64_t range_end) {
-  Target t = classify(value);
   bool discover_only = op.flags & kPtrNoWrite;
   uint32_t target = kTargetOther;
-  if (t.kind == Target::kObject) {
-    target = t.obj;
-    if (target >= objs.size()) target = heap_object(~0u - 1 - target);  // seen first now
-  }
-  ptr_targets.push_back(t.kind == Target::kNull ? kTargetNull : target);
-  if (t.kind == Target::kInvalid) {
-    if (!discover_only) violation(describe(o, off) + ": " + t.text);
-    return;
-  }
-  if (t.kind != Target::kObject) {
-    if (t.kind == Target::kFunction && !(op.flags & (kPtrFunction | kPtrWeak)) && !discover_only)
-      violation(describe(o, off) + ": data pointer to function " + t.sym->key());
-    return;
+  uint64_t target_off = 0;
+  // Most pointers of a big state point to heap objects: look them up directly, without building
+  // a Target (classify() would look the heap up the same way first).
+  HeapIndex::Found found;
+  if (value >= 4096 && value < 0xffff800000000000ull) found = heap->find(value);
+  if (found.where == HeapIndex::Where::kObject) {
+    target = heap_obj[found.object];
+    if (target == ~0u) target = heap_object(found.object);  // seen first now
+    target_off = found.offset;
+    ptr_targets.push_back(target);
+  } else {
+    Target t = classify(value);
+    if (t.kind == Target::kObject) {
+      target = t.obj;
+      target_off = t.off;
+      if (target >= objs.size()) target = heap_object(~0u - 1 - target);  // seen first now
+    }
+    ptr_targets.push_back(t.kind == Target::kNull ? kTargetNull : target);
+    if (t.kind == Target::kInvalid) {
+      if (!discover_only) violation(describe(o, off) + ": " + t.text);
+      return;
+    }
+    if (t.kind != Target::kObject) {
+      if (t.kind == Target::kFunction && !(op.flags & (kPtrFunction | kPtrWeak)) && !discover_only)
+        violation(describe(o, off) + ": data pointer to function " + t.sym->key());
+      return;
+    }
   }
   Obj& x = objs[target];
   if (x.kind != ObjKind::kHeap) {
     bool weak = op.flags & (kPtrWeak | kPtrFunction);
     const TypeTable& st = src.program().types();
     if (!weak && x.state == ObjState::kTyped &&
-        !TypeMatcher::holds_at(st, x.src_type, t.off, op.src_type) && !discover_only)
+        !TypeMatcher::holds_at(st, x.src_type, target_off, op.src_type) && !discover_only)
       violation(describe(o, off) + ": a " + st.describe(op.src_type) + " pointer points to " +
-                describe(target, t.off) + ", which holds no " + st.describe(op.src_type));
+                describe(target, target_off) + ", which holds no " + st.describe(op.src_type));
     return;
   }
   if (x.parent < 0) {
@@ -505,7 +519,7 @@ void StateTransfer::Impl::on_pointer(uint32_t o, uint64_t off, const Op& op, uin
   }
   bool old_layout = op.flags & kPtrOldLayout;
   if (FI_BRANCH(x.state == ObjState::kUntyped)) {
-    if (t.off == 0) {
+    if (target_off == 0) {
       // The begin of a [begin, end) range: only the live elements are typed.
       uint64_t live = ~uint64_t{0};
       if ((op.flags & kPtrRange) && range_end >= value && range_end <= value + x.src_size)
@@ -513,20 +527,21 @@ void StateTransfer::Impl::on_pointer(uint32_t o, uint64_t off, const Op& op, uin
       type_heap(target, op.src_type, op.dst_type, old_layout, live);
       queue.push_back(target);
     } else {
-      hints[target].push_back({t.off, op.src_type, op.dst_type, old_layout});
+      hints[target].push_back({target_off, op.src_type, op.dst_type, old_layout});
     }
     return;
   }
   if (x.state != ObjState::kTyped) return;
   uint64_t esz = std::max<uint64_t>(st[st.resolved(x.src_type)].size, 1);
-  uint64_t inner = t.off < x.count * esz ? t.off % esz : t.off;
+  uint64_t inner = target_off < x.count * esz ? target_off % esz : target_off;
   // Past the live elements (a vector's spare capacity, its end): element-aligned slots only.
-  bool in_spare = t.off >= x.count * esz && (t.off - x.count * esz) % esz == 0 &&
+  bool in_spare = target_off >= x.count * esz && (target_off - x.count * esz) % esz == 0 &&
                   TypeMatcher::is_prefix_of(st, op.src_type, x.src_type);
   bool ok = TypeMatcher::holds_at(st, x.src_type, inner, op.src_type) || in_spare;
-  if (!ok && x.flex != ~0u && t.off >= flexes[x.flex].src_off) ok = true;
+  if (!ok && x.flex != ~0u && target_off >= flexes[x.flex].src_off) ok = true;
   if (ok) return;
-  if (t.off == 0 && TypeMatcher::is_prefix_of(st, x.src_type, op.src_type) && psize <= x.src_size) {
+  if (target_off == 0 && TypeMatcher::is_prefix_of(st, x.src_type, op.src_type) &&
+      psize <= x.src_size) {
     // A more derived type ("struct derived" begins with the "struct base" seen first): retype.
     type_heap(target, op.src_type, op.dst_type, old_layout);
     queue.push_back(target);
@@ -534,7 +549,7 @@ void StateTransfer::Impl::on_pointer(uint32_t o, uint64_t off, const Op& op, uin
   }
   if (!discover_only)
     violation(describe(o, off) + ": a " + st.describe(op.src_type) + " pointer points to " +
-              describe(target, t.off) + ", which holds no " + st.describe(op.src_type));
+              describe(target, target_off) + ", which holds no " + st.describe(op.src_type));
 }
 
 // C++ containers reach their nodes through a base class pointer (std::map: _Rb_tree_node_base):
@@ -554,12 +569,15 @@ TypeId StateTransfer::Impl::downcast(TypeId src_t, uint64_t size) const {
   return matches == 1 ? found : src_t;
 }
 
-void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool old_layout,
-                                    uint64_t live_count) {
-  Obj& x = objs[h];
+StateTransfer::Impl::Shape StateTransfer::Impl::make_shape(TypeId src_t, TypeId dst_t,
+                                                           bool old_layout, uint64_t size) {
+  Shape sh;
+  sh.key_src = src_t;
+  sh.key_dst = dst_t;
+  sh.key_old = old_layout;
   const TypeTable& st = src.program().types();
   src_t = st.resolved(src_t);
-  if (TypeId derived = downcast(src_t, x.src_size); derived != src_t) {
+  if (TypeId derived = downcast(src_t, size); derived != src_t) {
     src_t = derived;
     if (old_layout) {
       dst_t = derived;
@@ -572,9 +590,55 @@ void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool
   }
   const TypeTable& dt = old_layout ? st : dstp->types();
   dst_t = dt.resolved(dst_t);
-  if (st[src_t].name == "struct _IO_FILE") {
-    // libc's FILE: its buffers, lock and list links belong to libc, which keeps its own list of
-    // open streams; a copy would be a stream libc does not know about.
+  sh.src = src_t;
+  sh.dst = dst_t;
+  sh.old_layout = old_layout;
+  // libc's FILE: its buffers, lock and list links belong to libc, which keeps its own list of
+  // open streams; a copy would be a stream libc does not know about.
+  sh.file = st[src_t].name == "struct _IO_FILE";
+  if (sh.file) return sh;
+  const Type& S = st[src_t];
+  const Type& D = dt[dst_t];
+  sh.plan = matcher->plan(src_t, dst_t, old_layout);
+  sh.src_size = S.size;
+  sh.dst_size = D.size;
+  if (S.kind != TypeKind::kStruct || S.members.empty() || D.kind != TypeKind::kStruct) return sh;
+  const Member& last = S.members.back();
+  const Type& LT = st[st.resolved(last.type)];
+  const Member* dlast = nullptr;
+  for (const Member& m : D.members)
+    if (m.name == last.name) dlast = &m;
+  if (LT.kind != TypeKind::kArray || !dlast ||
+      dt[dt.resolved(dlast->type)].kind != TypeKind::kArray)
+    return sh;
+  const Type& DL = dt[dt.resolved(dlast->type)];
+  sh.flex_candidate = true;
+  sh.flex_declared = LT.flexible;
+  sh.flex_bound = LT.count;
+  Flex& f = sh.flex;
+  f.src_elem = st.resolved(LT.target);
+  f.dst_elem = dt.resolved(DL.target);
+  f.src_stride = st[f.src_elem].size;
+  f.dst_stride = dt[f.dst_elem].size;
+  f.src_off = last.offset;
+  f.dst_off = dlast->offset;
+  return sh;
+}
+
+void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool old_layout,
+                                    uint64_t live_count) {
+  Obj& x = objs[h];
+  const TypeTable& st = src.program().types();
+  std::optional<Shape> fresh;
+  Shape* sh = &shapes[(src_t * 31 + dst_t * 2 + old_layout) % kShapes];
+  if (sh->key_src != src_t || sh->key_dst != dst_t || sh->key_old != old_layout) {
+    fresh = make_shape(src_t, dst_t, old_layout, x.src_size);
+    if (st[st.resolved(src_t)].derived.empty())
+      *sh = *fresh;  // the same for every allocation size
+    else
+      sh = &*fresh;
+  }
+  if (sh->file) {
     x.state = ObjState::kRefused;
     x.transfer = false;
     violation(describe(h, 0) +
@@ -582,56 +646,36 @@ void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool
               "pointer and reopen the file in the new version)");
     return;
   }
-  const Type& S = st[src_t];
-  const Type& D = dt[dst_t];
-  x.src_type = src_t;
-  x.dst_type = dst_t;
-  x.old_layout = old_layout;
+  x.src_type = sh->src;
+  x.dst_type = sh->dst;
+  x.old_layout = sh->old_layout;
   x.state = ObjState::kTyped;
   x.flex = ~0u;
   x.spare = 0;
-  if (last_plan.src != src_t || last_plan.dst != dst_t || last_plan.old_layout != old_layout)
-    last_plan = {src_t, dst_t, old_layout, matcher->plan(src_t, dst_t, old_layout)};
-  x.plan = last_plan.plan;
+  x.plan = sh->plan;
   // A struct whose last member is a flexible array (or the [0]/[1] "struct hack") owns the
   // bytes past its fixed part.
-  if (S.kind == TypeKind::kStruct && !S.members.empty() && D.kind == TypeKind::kStruct &&
-      x.src_size >= S.size) {
-    const Member& last = S.members.back();
-    const Type& LT = st[st.resolved(last.type)];
-    const Member* dlast = nullptr;
-    for (const Member& m : D.members)
-      if (m.name == last.name) dlast = &m;
-    bool flexible =
-        LT.kind == TypeKind::kArray && (LT.flexible || (LT.count <= 1 && x.src_size > S.size));
-    if (flexible && dlast && dt[dt.resolved(dlast->type)].kind == TypeKind::kArray) {
-      const Type& DL = dt[dt.resolved(dlast->type)];
-      Flex f;
-      f.src_elem = st.resolved(LT.target);
-      f.dst_elem = dt.resolved(DL.target);
-      f.src_stride = st[f.src_elem].size;
-      f.dst_stride = dt[f.dst_elem].size;
-      if (f.src_stride > 0) {
-        f.src_off = last.offset;
-        f.dst_off = dlast->offset;
-        f.count = (x.src_size - last.offset) / f.src_stride;
-        f.plan = matcher->plan(f.src_elem, f.dst_elem, old_layout);
-        x.count = 1;
-        x.tail = (x.src_size - last.offset) % f.src_stride;
-        x.dst_size = std::max(D.size, f.dst_off + f.count * f.dst_stride) + x.tail;
-        x.flex = static_cast<uint32_t>(flexes.size());
-        flexes.push_back(f);
-        queue_allocation(h);
-        return;
-      }
-    }
+  if (sh->flex_candidate && x.src_size >= sh->src_size &&
+      (sh->flex_declared || (sh->flex_bound <= 1 && x.src_size > sh->src_size)) &&
+      sh->flex.src_stride > 0) {
+    Flex f = sh->flex;
+    if (f.plan == kNoPlan)
+      f.plan = sh->flex.plan = matcher->plan(f.src_elem, f.dst_elem, x.old_layout);
+    f.count = (x.src_size - f.src_off) / f.src_stride;
+    x.count = 1;
+    x.tail = (x.src_size - f.src_off) % f.src_stride;
+    x.dst_size = std::max(sh->dst_size, f.dst_off + f.count * f.dst_stride) + x.tail;
+    x.flex = static_cast<uint32_t>(flexes.size());
+    flexes.push_back(f);
+    queue_allocation(h);
+    return;
   }
-  uint64_t esz = S.size;
+  uint64_t esz = sh->src_size;
   if (esz == 0 || x.src_size < esz) {
     x.state = ObjState::kRefused;
     x.transfer = false;
     violation(describe(h, 0) + ": " + std::to_string(x.src_size) + " bytes are too small for " +
-              st.describe(src_t));
+              st.describe(sh->src));
     return;
   }
   // Spare capacity stays capacity of the new element type, so that an end-of-storage pointer
@@ -639,7 +683,7 @@ void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool
   x.count = std::min(x.src_size / esz, live_count);
   x.spare = x.src_size / esz - x.count;
   x.tail = x.src_size - (x.count + x.spare) * esz;
-  x.dst_size = (x.count + x.spare) * D.size + x.tail;
+  x.dst_size = (x.count + x.spare) * sh->dst_size + x.tail;
   queue_allocation(h);
 }
 

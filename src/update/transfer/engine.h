@@ -87,10 +87,12 @@ struct TransferStats {
   uint64_t variables = 0, variables_dropped = 0, variables_added = 0;
   uint64_t locals = 0, tls = 0;
   uint64_t heap_objects = 0, heap_bytes = 0, heap_untransferred = 0;
+  uint64_t reallocated = 0;  // allocated again: retyped to another size after their allocation
   uint64_t pointers = 0, converted_objects = 0, bytes_written = 0, callbacks = 0;
   uint64_t lossy_truncations = 0;
   double read_ms = 0, discover_ms = 0, alloc_ms = 0, transform_ms = 0, write_ms = 0,
          callback_ms = 0;
+  double alloc_wait_ms = 0;  // waiting for the destination's allocations (during discovery too)
 };
 
 using EventFn = std::function<void(const std::string& event, const std::string& json_fields)>;

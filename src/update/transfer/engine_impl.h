@@ -101,11 +101,27 @@ struct StateTransfer::Impl {
   static constexpr uint32_t kTargetNull = ~0u, kTargetOther = ~0u - 1;
   BigVector<uint32_t> ptr_targets;
   std::vector<uint32_t> queue;
-  struct PlanKey {
-    TypeId src = ~0u, dst = ~0u;
+  // What typing a heap object decides from the types alone (downcast, libc's FILE, the plan, a
+  // flexible last member), cached per pointee pair: most heap objects share a handful of types,
+  // and members' names need not be compared for every object. Types with derived types are not
+  // cached (their downcast depends on the allocation's size).
+  struct Shape {
+    TypeId key_src = ~0u, key_dst = ~0u;
+    bool key_old = false;
+    TypeId src = kVoid, dst = kVoid;
     bool old_layout = false;
+    bool file = false;  // struct _IO_FILE: refused
     uint32_t plan = kNoPlan;
-  } last_plan;  // consecutive heap objects mostly share their types
+    uint64_t src_size = 0, dst_size = 0;
+    // The last member is an array on both sides: a flexible array member when declared without
+    // a bound, or with at most one element in an allocation larger than the struct.
+    bool flex_candidate = false, flex_declared = false;
+    uint64_t flex_bound = 0;
+    Flex flex;  // plan filled when first used
+  };
+  static constexpr size_t kShapes = 64;  // direct-mapped
+  Shape shapes[kShapes];
+  Shape make_shape(TypeId src_t, TypeId dst_t, bool old_layout, uint64_t size);
   std::map<uint32_t, std::vector<Hint>> hints;
   std::vector<std::string> violations;
   std::vector<std::string> notes;
@@ -157,10 +173,15 @@ struct StateTransfer::Impl {
     std::vector<uint32_t> objs;
   };
   std::vector<Batch> in_flight;  // oldest first
+  BigVector<tl_alloc_req> reqs;  // a batch's requests and results, reused
   std::vector<uint32_t> pending;
   static constexpr uint64_t kQueued = ~uint64_t{0};
+  std::vector<uint32_t> retyped;  // typed again after their allocation went out
   void queue_allocation(uint32_t h) {
-    if (objs[h].alloc_size != 0) return;  // queued or sent: sent ones are checked at the end
+    if (objs[h].alloc_size != 0) {  // queued or sent: sent ones are checked at the end
+      if (objs[h].alloc_size != kQueued) retyped.push_back(h);
+      return;
+    }
     objs[h].alloc_size = kQueued;
     pending.push_back(h);
   }
@@ -195,14 +216,15 @@ struct StateTransfer::Impl {
   // apply.cc
   Expected<void> place_roots();
   Expected<void> transform();
-  std::vector<uint32_t> spans_first_obj;  // per span: its first object (for messages)
-  std::vector<uint64_t> gap_checksums(const BigVector<uint32_t>& heap_objs);
+  uint64_t gap_checksum(const BigVector<uint32_t>& heap_objs, size_t from, size_t to) const;
   void transform_object(uint32_t o, Counters& c);
   // `cursor` walks ptr_targets (nullptr: classify every pointer).
   void apply_plan(uint32_t plan, const uint8_t* src, uint8_t* dst, uint32_t o, uint64_t obj_off,
                   Counters& c, const uint32_t** cursor);
   std::optional<uint64_t> relocate(uint64_t value, const Op& op, uint32_t o, uint64_t off,
                                    Counters& c, uint32_t known = kTargetOther);
+  std::optional<uint64_t> relocate_object(uint32_t t_obj, uint64_t t_off, const Op& op, uint32_t o,
+                                          uint64_t off);
   std::optional<uint64_t> map_into(const Obj& x, uint64_t off, TypeId want) const;
   std::optional<uint64_t> dst_string(const std::string& s);
   uint64_t dst_site(uint64_t src_site);

@@ -65,6 +65,13 @@ std::unique_ptr<HeapIndex> HeapIndex::from_snapshot(std::span<const tl_slot> slo
 }
 
 const HeapIndex::Region* HeapIndex::region_of(uint64_t addr) const {
+  // A heap is usually one to a few mappings (brk heap, malloc's mmapped arenas): scanning them
+  // costs less than a binary search, and this runs for every pointer and object.
+  if (regions_.size() <= 4) {
+    for (const Region& r : regions_)
+      if (addr - r.start < r.end - r.start) return &r;
+    return nullptr;
+  }
   auto it = std::upper_bound(regions_.begin(), regions_.end(), addr,
                              [](uint64_t a, const Region& r) { return a < r.start; });
   if (it == regions_.begin()) return nullptr;

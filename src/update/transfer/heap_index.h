@@ -52,6 +52,7 @@ class HeapIndex {
             (slots_[i].site & kSiteTransferred) != 0};
   }
   const uint8_t* bytes(uint32_t i) const { return local(slots_[i].ptr); }
+  void prefetch_slot(uint32_t i) const { __builtin_prefetch(&slots_[i]); }
   uint64_t untracked() const { return untracked_; }
 
   enum class Where { kNotHeap, kObject, kDangling };
