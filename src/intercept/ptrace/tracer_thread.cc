@@ -325,20 +325,15 @@ void TracerThread::main() {
     if (inbox_pending_.load()) {
       // Work keeps coming (a handler that waits for another stop re-posts itself): let the
       // stops in without blocking.
-      int status = 0;
-      pid_t pid = waitpid(-1, &status, WNOHANG | __WALL | __WNOTHREAD);
-      if (pid == doorbell_.load()) {
-        if (WIFSTOPPED(status)) ptrace(PTRACE_CONT, pid, nullptr, nullptr);
-      } else if (pid > 0) {
-        handle_status(pid, status);
-      }
+      (void)poll_stop();
       continue;
     }
     // Not while a copy restored from a checkpoint runs its own code: it replays its log call
-    // after call, each stop right after the previous one, and the spin does not serve other
-    // tasks' stops (below). Each of its steps waited for the end of the spin while another
-    // task (nginx's other worker) waited for a verdict: 235 us per step instead of ~20, and
-    // the copy took up to 1.5 s to catch up with a leader that kept serving.
+    // after call, each stop right after the previous one. Before the spin served other tasks'
+    // stops (below), each of its steps waited for the end of the spin while another task
+    // (nginx's other worker) waited for a verdict: 235 us per step instead of ~20, and the
+    // copy took up to 1.5 s to catch up with a leader that kept serving. A blocking wait
+    // still serves it sooner than a spin that polls every 32 turns.
     if (any_task_stopped() && !restored_copy_running() && spin_microseconds() > 0 &&
         backend_.cpu_exclusive(cpu_)) {
       // A task waits for a verdict another thread will post: spin for it instead of paying a
@@ -357,12 +352,7 @@ void TracerThread::main() {
           sched_yield();
           // Another of its tasks (a child or thread of the same version, running on this CPU
           // meanwhile) may have stopped: serve it now, not after the spin.
-          int status = 0;
-          pid_t pid = waitpid(-1, &status, WNOHANG | __WALL | __WNOTHREAD);
-          if (pid == doorbell_.load()) {
-            if (WIFSTOPPED(status)) ptrace(PTRACE_CONT, pid, nullptr, nullptr);
-          } else if (pid > 0) {
-            handle_status(pid, status);
+          if (poll_stop()) {
             woke = true;
             break;
           }
@@ -374,6 +364,19 @@ void TracerThread::main() {
     wait_for_stop();
   }
   stop_doorbell();
+}
+
+bool TracerThread::poll_stop() {
+  int status = 0;
+  pid_t pid = waitpid(-1, &status, WNOHANG | __WALL | __WNOTHREAD);
+  if (pid == doorbell_.load()) {
+    // Rung: resume it without the signal; the inbox is drained by the caller.
+    if (WIFSTOPPED(status)) ptrace(PTRACE_CONT, pid, nullptr, nullptr);
+    return false;
+  }
+  if (pid <= 0) return false;
+  handle_status(pid, status);
+  return true;
 }
 
 void TracerThread::start_doorbell() {

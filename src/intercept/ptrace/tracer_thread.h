@@ -73,6 +73,9 @@ class TracerThread {
  private:
   void main();
   bool drain_inbox();
+  // Handles one pending stop of its tasks without blocking, if there is one (true); a rung
+  // doorbell is resumed (false).
+  bool poll_stop();
   void wait_for_stop();
   void start_doorbell();
   void stop_doorbell();
