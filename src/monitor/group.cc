@@ -225,8 +225,9 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
   {
     std::lock_guard lock(mu_);
     // An endless loop: a version that keeps computing without reaching its next call while
-    // the others wait at theirs (or while it replays the log). Measured in CPU time, not wall time, so that a version
-    // starved of its CPU or sleeping in a call tandem lets run natively is not taken for hung.
+    // the others wait at theirs (or while it replays the log). Measured in CPU time, not wall
+    // time, so that a version starved of its CPU or sleeping in a call tandem lets run
+    // natively is not taken for hung.
     double hang = monitor_.options().hang_cpu_seconds;
     bool someone_waits = false;
     for (auto& m : members_) {
