@@ -285,3 +285,113 @@ class Restart(TandemTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def mt_echo_client(port, connections, boom_at=None, messages=60):
+    """Talks to mt_echo: `connections` connections one after the other, `messages` echoes each
+    (checked); connection `boom_at` sends "boom" halfway (version 2 faults on it, once)."""
+    for c in range(connections):
+        client = EchoClient(port)
+        for i in range(messages):
+            msg = b"boom%d" % c if (c == boom_at and i == messages // 2) else b"c%d-m%d" % (c, i)
+            got = client.echo(msg)
+            if got != msg:
+                raise AssertionError(f"connection {c} message {i}: sent {msg!r}, got {got!r}")
+        client.close()
+
+
+class MultiThreadedRestart(TandemTest):
+    """A crashed version of a multi-threaded process (main thread, two workers fed through
+    pipes, a background thread in a futex wait) comes back whole from a checkpoint of all its
+    threads and rejoins; the output is the native one."""
+
+    CONNECTIONS = 6
+
+    def native_output(self):
+        port = free_port()
+        proc = subprocess.Popen([target("mt_echo_v1"), str(port), str(self.CONNECTIONS)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        mt_echo_client(port, self.CONNECTIONS, boom_at=2)
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, err)
+        return out
+
+    def run_under_tandem(self, opts, during):
+        port = free_port()
+        results = []
+
+        def run():
+            results.append(self.tandem([target("mt_echo_v1"), target("mt_echo_v2")],
+                                       args=[str(port), str(self.CONNECTIONS)], timeout=120,
+                                       opts=["--checkpoint", "50", *opts]))
+
+        t = threading.Thread(target=run)
+        t.start()
+        try:
+            during(port)
+        finally:
+            t.join(130)
+        self.assertFalse(t.is_alive(), "tandem did not end")
+        return results[0]
+
+    def check_rejoined(self, r, crashed_version):
+        self.assertEqual(r.code, 0, r.err)
+        restarts = r.of("restart")
+        self.assertEqual([e["version"] for e in restarts], [crashed_version], r.err)
+        self.assertEqual(restarts[0]["threads"], 4, restarts[0])
+        self.assertIn(crashed_version, [e["version"] for e in r.of("rejoined")], r.err)
+        self.assertNotIn("rejoin-failed", r.kinds(), r.err)
+        self.assertNotIn("drop", r.kinds(), r.err)
+        self.assertNotIn("restart-refused", r.kinds(), r.err)
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+        self.assertTrue(all(e["code"] == 0 for e in r.of("exit")), r.of("exit"))
+
+    def test_leader_crash_in_a_worker_thread(self):
+        # Version 2 leads (prefer-new) and faults in the worker that reads "boom"; version 1
+        # is promoted at that call and goes on; version 2's process comes back with its 4
+        # threads, replays what each thread's pair did since the checkpoint, and rejoins.
+        native = self.native_output()
+        r = self.run_under_tandem([], lambda port: mt_echo_client(port, self.CONNECTIONS, 2))
+        self.assertEqual([e["version"] for e in r.of("crash")], [2], r.err)
+        self.check_rejoined(r, 2)
+        self.assertEqual(r.out, native)
+
+    def test_follower_crash_in_a_worker_thread(self):
+        native = self.native_output()
+        r = self.run_under_tandem(["--leader", "1"],
+                                  lambda port: mt_echo_client(port, self.CONNECTIONS, 2))
+        self.assertEqual([e["version"] for e in r.of("crash")], [2], r.err)
+        self.check_rejoined(r, 2)
+        self.assertEqual(r.out, native)
+
+    def test_follower_killed_from_outside(self):
+        # SIGKILL to the follower's process (all its threads die at once, each reported
+        # separately): one restore brings them all back.
+        native_port = free_port()
+        proc = subprocess.Popen([target("mt_echo_v1"), str(native_port), str(self.CONNECTIONS)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        mt_echo_client(native_port, self.CONNECTIONS)
+        native, _ = proc.communicate(timeout=60)
+
+        def during(port):
+            mt_echo_client(port, 3)
+            deadline = time.monotonic() + 20
+            while True:
+                events = [e for e in self.events_so_far()]
+                if any(e["event"] == "checkpoint" and e.get("threads") == 4 for e in events):
+                    break
+                self.assertLess(time.monotonic(), deadline, "no checkpoint of the 4 threads")
+                time.sleep(0.05)
+            pids = [e for e in events if e["event"] == "start"][0]["pids"]
+            os.kill(pids[0], signal.SIGKILL)
+            mt_echo_client(port, self.CONNECTIONS - 3)
+
+        r = self.run_under_tandem([], during)
+        self.check_rejoined(r, 1)
+        self.assertEqual(r.out, native)
+
+    def events_so_far(self):
+        for name in os.listdir(self.events_dir):
+            with open(os.path.join(self.events_dir, name)) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        return []
