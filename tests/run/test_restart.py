@@ -287,10 +287,11 @@ if __name__ == "__main__":
     unittest.main()
 
 
-def mt_echo_client(port, connections, boom_at=None, messages=60):
-    """Talks to mt_echo: `connections` connections one after the other, `messages` echoes each
-    (checked); connection `boom_at` sends "boom" halfway (version 2 faults on it, once)."""
-    for c in range(connections):
+def mt_echo_client(port, connections, boom_at=None, messages=60, first=0):
+    """Talks to mt_echo: `connections` connections one after the other (numbered from `first`),
+    `messages` echoes each (checked); connection `boom_at` sends "boom" halfway (version 2
+    faults on it, once)."""
+    for c in range(first, first + connections):
         client = EchoClient(port)
         for i in range(messages):
             msg = b"boom%d" % c if (c == boom_at and i == messages // 2) else b"c%d-m%d" % (c, i)
@@ -384,7 +385,7 @@ class MultiThreadedRestart(TandemTest):
                 time.sleep(0.05)
             pids = [e for e in events if e["event"] == "start"][0]["pids"]
             os.kill(pids[0], signal.SIGKILL)
-            mt_echo_client(port, self.CONNECTIONS - 3)
+            mt_echo_client(port, self.CONNECTIONS - 3, first=3)
 
         r = self.run_under_tandem([], during)
         self.check_rejoined(r, 1)
