@@ -1,7 +1,6 @@
 #include "intercept/ptrace/ptrace_task.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
@@ -67,20 +66,6 @@ void rewind_if_restarting(user_regs_struct& r) {
   if (static_cast<int64_t>(r.orig_rax) >= 0 && (rax == -512 || rax == -513 || rax == -514 ||
                                                  rax == -516))
     rewind_to_call(r);
-}
-
-// The state letter of thread `tid` in /proc (0: no such thread).
-char thread_state(pid_t tid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/stat", tid);
-  FILE* f = fopen(path, "re");
-  if (f == nullptr) return 0;
-  char buf[512];
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  const char* close = strrchr(buf, ')');
-  return close != nullptr && close[1] == ' ' ? close[2] : 0;
 }
 
 // The signals blocked in thread `tid` (SigBlk in /proc).
@@ -537,33 +522,6 @@ int64_t PtraceTask::syscall_register() const {
 Result<void> PtraceTask::answer_install(int monitor_fd, int target_fd, bool close_on_exec) {
   int listener = owner_.listener();
   for (;;) {
-    // The task was resumed into the marker call; if it is killed meanwhile (its whole process
-    // was: another thread crashed, or SIGKILL from outside) the notification never comes and a
-    // blocking receive would wait forever. Its exit is left to the main loop.
-    pollfd ready{listener, POLLIN, 0};
-    int polled = poll(&ready, 1, 50);
-    if (polled == 0 || (polled < 0 && errno == EINTR)) {
-      int status = 0;
-      if (waitpid(tid_, &status, WNOHANG | __WALL) != tid_) {
-        // A thread-group leader's exit is not reported while its other threads are not
-        // reaped (this thread is the one to reap them): it is a zombie by then.
-        char state = thread_state(tid_);
-        if (state == 0 || state == 'Z' || state == 'X') return Errno{ESRCH};
-        continue;
-      }
-      if (WIFEXITED(status) || WIFSIGNALED(status) || (status >> 16) == PTRACE_EVENT_EXIT) {
-        owner_.defer_status(tid_, status);
-        return Errno{ESRCH};
-      }
-      // A signal before the marker call: held back, as during injections.
-      if ((status >> 16) == 0) {
-        siginfo_t si{};
-        if (xptrace(PTRACE_GETSIGINFO, tid_, nullptr, &si) < 0) si.si_signo = WSTOPSIG(status);
-        deferred_signals_.push_back(si);
-      }
-      xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr);
-      continue;
-    }
     seccomp_notif n{};
     if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
       if (errno == EINTR) continue;
@@ -627,10 +585,6 @@ Result<void> PtraceTask::install_fd_once(int monitor_fd, int target_fd, bool clo
     // Seccomp runs again on the changed call; the marker filter makes it a notification.
     if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
     Result<void> answered = answer_install(monitor_fd, target_fd, close_on_exec);
-    if (!answered && answered.error().value == ESRCH) {
-      gone_ = true;
-      return answered;
-    }
     auto st = wait_stop_during_injection();
     if (!st) return st.error();
     note_stop(StopPoint::kSyscallExit);
@@ -649,10 +603,6 @@ Result<void> PtraceTask::install_fd_once(int monitor_fd, int target_fd, bool clo
   if (!st) return st.error();
   if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
   Result<void> answered = answer_install(monitor_fd, target_fd, close_on_exec);
-  if (!answered && answered.error().value == ESRCH) {
-    gone_ = true;
-    return answered;
-  }
   st = wait_stop_during_injection();
   if (!st) return st.error();
   if (xptrace(PTRACE_SETREGS, tid_, nullptr, &saved) < 0) return last_errno();
