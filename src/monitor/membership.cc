@@ -189,12 +189,8 @@ void Group::on_member_gone_locked(int version) {
   for (auto& other : members_) any |= other && other->state != Member::State::kGone;
   if (!any && !counted_out_) {
     counted_out_ = true;
-    {
-      std::lock_guard lock(process_->mu);
-      process_->threads--;
-    }
-    // A thread that ended in every version: the process's checkpoint has it (mt_checkpoint.cc).
-    if (checkpoint_ != nullptr && checkpoint_->whole_process) drop_process_checkpoint("a thread ended");
+    std::lock_guard lock(process_->mu);
+    process_->threads--;
   }
   try_decide(nullptr);
 }

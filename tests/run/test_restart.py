@@ -347,6 +347,16 @@ class MultiThreadedRestart(TandemTest):
         self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
         self.assertTrue(all(e["code"] == 0 for e in r.of("exit")), r.of("exit"))
 
+    def test_leader_crash_in_a_worker_thread(self):
+        # Version 2 leads (prefer-new) and faults in the worker that reads "boom"; version 1
+        # is promoted at that call and goes on; version 2's process comes back with its 4
+        # threads, replays what each thread's pair did since the checkpoint, and rejoins.
+        native = self.native_output()
+        r = self.run_under_tandem([], lambda port: mt_echo_client(port, self.CONNECTIONS, 2))
+        self.assertEqual([e["version"] for e in r.of("crash")], [2], r.err)
+        self.check_rejoined(r, 2)
+        self.assertEqual(r.out, native)
+
     def test_follower_crash_in_a_worker_thread(self):
         native = self.native_output()
         r = self.run_under_tandem(["--leader", "1"],
