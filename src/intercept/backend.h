@@ -66,6 +66,25 @@ struct SpawnSpec {
   bool disable_aslr = false;       // personality(ADDR_NO_RANDOMIZE) for the version
 };
 
+// A thread of a process captured at a checkpoint of the whole process (a thread other than the
+// one that forks the copy): where it stood and what re-creates it in the copy.
+struct ThreadImage {
+  enum class Where : uint8_t {
+    kAtCall,        // stopped at an intercepted call the sink was told about
+    kArrivingCall,  // stopped at an intercepted call the sink has not been told about yet
+    kInCall,        // inside a call the sink ran for it (in the kernel): restored at its entry
+    kInterrupted,   // stopped where it ran: program code, or a call that is not intercepted
+    kOther,         // anywhere else (signal, exit, a new thread): cannot be captured
+  };
+  TaskId task;
+  pid_t tid = 0;
+  Where where = Where::kOther;
+  std::vector<uint8_t> regs;    // backend-specific, ready to resume from
+  std::vector<uint8_t> xstate;  // FP/vector state; empty: the copy's
+  uint64_t sigmask = 0;
+  uint64_t tid_address = 0;     // where the thread library keeps the thread's tid (0: unknown)
+};
+
 // A stopped thread of a version.
 class Task {
  public:
@@ -150,6 +169,19 @@ class Task {
   // On a frozen copy (any thread may post it): the copy continues from the checkpoint: it makes
   // the call its original was stopped at, which the sink sees as a new arrival.
   virtual void resume_snapshot() = 0;
+
+  // --- checkpoints of multi-threaded processes ---
+  // At kSyscallEntry: every other thread of the task's process is made to stand still where
+  // it is (a running one is interrupted: a call that is not intercepted, such as a futex wait,
+  // restarts when it goes on) and described. Calls the sink ran for a thread go on in the
+  // kernel (they are described at their entry). thaw_threads() lets the interrupted ones go.
+  virtual Result<std::vector<ThreadImage>> freeze_threads() = 0;
+  virtual void thaw_threads() = 0;
+  // Where the thread library keeps this task's tid (0: unknown); at any stop.
+  virtual uint64_t tid_address() = 0;
+  // On a frozen copy (take_snapshot) not resumed yet: a thread of the copy that starts as
+  // `image` describes (registers, signal mask, tid), frozen until resume_snapshot().
+  virtual Result<Snapshot> restore_thread(const ThreadImage& image) = 0;
 
   // Kills the task's whole process (SIGKILL). The sink later gets on_gone.
   virtual void kill_process() = 0;

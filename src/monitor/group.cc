@@ -314,7 +314,7 @@ void Group::in_fd_order(Member& m, uint64_t seq, std::function<void(Task&)> fn) 
 }
 
 void Group::act(Task* current, const Member& m, std::function<void(Task&)> fn) {
-  if (current != nullptr && current->id() == m.task) {
+  if (current != nullptr && current->id() == m.task && !post_current_) {
     fn(*current);
   } else {
     monitor_.backend().post(m.task, std::move(fn));
@@ -678,6 +678,7 @@ void Group::decide(Task* current, std::vector<int> p) {
       refuse(current, p);
       break;
   }
+  post_current_ = false;
 }
 
 bool Group::absorb_extra_calls(Task* current, const std::vector<int>& p, int preferred) {

@@ -82,6 +82,9 @@ struct Checkpoint {
   // Each member's descriptor numbers at the checkpoint (with FD_CLOEXEC): a copy replaying
   // from here needs something at each of them (see sync_fds_with_leader).
   std::vector<std::map<int, bool>> fds;
+  // A group of a multi-threaded process: the copies are the process's (Process::checkpoint);
+  // this object only keeps the group's log going (mt_checkpoint.cc).
+  bool whole_process = false;
 };
 
 struct Member {
@@ -160,6 +163,15 @@ struct Member {
   std::deque<std::pair<TaskId, pid_t>> unpaired_threads;
   // Signal dispositions this member set (rt_sigaction): handler and flags per signal.
   std::map<int, std::pair<uint64_t, uint64_t>> dispositions;
+  // A thread of a multi-threaded process restored from its checkpoint (mt_checkpoint.cc); the
+  // thread that made the copy resumes the others (`release_after_sync`) once it gave the copy
+  // its descriptors.
+  bool mt_restored = false;
+  bool mt_caught_up = false;
+  std::vector<TaskId> release_after_sync;
+  // Gone with its process, whose copy is being restored: the steps taken meanwhile are logged
+  // for it as for a replaying member (its restored thread takes them).
+  bool awaiting_restore = false;
 };
 
 // Completes `call` of a follower (or a replaying version) from an executed record: copies of
@@ -194,6 +206,32 @@ class Group {
   // and resumes it; `replaced` is the crashed task), or nullopt: the caller drops the version.
   std::optional<Task::Snapshot> try_restart(int version, TaskId task, int signal,
                                             TaskId& replaced);
+  // Restart of a crashed version of a multi-threaded process (mt_checkpoint.cc), tried first.
+  enum class ProcessRestart : uint8_t {
+    kNotMine,     // not a multi-threaded process: try_restart decides
+    kRefused,     // cannot come back (event emitted): the caller drops the version
+    kStarted,     // its process's copy is being restored, with all its threads
+    kTakenCareOf  // another thread's restart of the same process brings this one back
+  };
+  ProcessRestart try_process_restart(int version, TaskId task, int signal);
+  // Whether the member of `version` (still `task`) is brought back by a restore of its whole
+  // process that another thread's crash started.
+  bool restored_with_process(int version, TaskId task) const;
+  // Checkpoint of a multi-threaded process: whether the thread `image` of `version` (a member
+  // of this group) stands where its copy can replay from; then `start` is that log position.
+  bool cut_thread(int version, const ThreadImage& image, uint64_t& start, std::string& why);
+  // A checkpoint of the process was taken: the log before `start` is no longer needed.
+  void process_checkpoint_taken(uint64_t start);
+  // The thread of `version` restored in a copy of its process (task `task`, thread `tid`)
+  // takes the place of the crashed one and replays the log from `cursor`. The copy's first
+  // thread (`fds`: its descriptor table at the checkpoint) releases `siblings` when it has
+  // its descriptors.
+  void install_restored(int version, TaskId task, pid_t tid, pid_t tgid, uint64_t cursor,
+                        const std::map<int, bool>* fds, std::vector<TaskId> siblings);
+  // Forgets the process's checkpoints (a copy could not replay what comes next).
+  void drop_process_checkpoint(const char* reason);
+  // Reaps a killed copy of `version`'s process at the member's next call.
+  void reap_later(int version, pid_t pid);
   bool empty() const;
   // Drops versions held for longer than `limit_ns` without reconverging (the winners may have
   // stopped making calls in this group).
@@ -232,6 +270,7 @@ class Group {
   void refuse(Task* current, const std::vector<int>& participants);
   void finish_everyone_round(Task* current);
   void report_restored_children(const std::vector<int>& vs);
+  void forgive_closes_of_replayed_descriptors(const std::vector<int>& vs);
   void resume_deferred_replays();
   bool can_join_round(const Member& m) const;
   // The active round is another member's close of a descriptor withheld from `m`.
@@ -264,6 +303,7 @@ class Group {
   void on_member_gone_locked(int version);
   // Recovery (recovery.cc).
   void maybe_checkpoint(Task* current, const std::vector<int>& participants);
+  void maybe_checkpoint_process(Task* current, const std::vector<int>& participants);
   void invalidate_checkpoint(const char* reason);
   void log_append(LogEntry entry);
   void log_everyone(const std::vector<int>& versions);
@@ -272,6 +312,9 @@ class Group {
   bool matches_part(const Member& m, const LogEntry::Part& part) const;
   std::optional<LogEntry::Part> part_for_replayer(const LogEntry& entry, int version);
   void finish_rejoin(Task& task, Member& m);
+  // A restored thread of a multi-threaded process caught up: whether it is the last of its
+  // process's restored threads to (it gives the copy the leader's descriptors).
+  bool rejoin_with_process(Member& m, bool at_call);
   // Gives a restored member the descriptors the leader has now (a frozen copy holds none) and
   // closes those it has that the leader has not. Consumes its current call: the caller makes it
   // repeat the call.
@@ -324,6 +367,9 @@ class Group {
   uint64_t log_base_ = 0;
   uint64_t rounds_since_checkpoint_ = 0;
   bool restarting_ = false;  // try_restart is replacing a crashed member by its copy
+  // act() posts even for the current task: a checkpoint of the whole process takes group locks
+  // before that task's part of the round, so it is posted, and the round's actions after it.
+  bool post_current_ = false;
 };
 
 }  // namespace tandem

@@ -4,6 +4,7 @@
 #include "monitor/group.h"
 #include "monitor/pid_map.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -184,6 +185,18 @@ bool fd_is_cloexec(pid_t pid, int fd) {
     }
   }
   return false;
+}
+
+std::map<int, bool> list_fds(pid_t pid) {
+  std::map<int, bool> fds;
+  if (DIR* d = opendir(fmt::format("/proc/{}/fd", pid).c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.') fds[atoi(e->d_name)] = false;
+    }
+    closedir(d);
+  }
+  for (auto& [fd, cloexec] : fds) cloexec = fd_is_cloexec(pid, fd);
+  return fds;
 }
 
 // Whether the descriptor(s) a call creates get FD_CLOEXEC, from its own flags; nullopt when

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,8 @@ bool is_open_call(int nr);
 uint64_t open_flags(const SyscallCall& c, const RemoteMemory& mem);
 // Whether descriptor `fd` of `pid` has FD_CLOEXEC, from /proc/PID/fdinfo.
 bool fd_is_cloexec(pid_t pid, int fd);
+// The descriptor numbers of process `pid`, each with whether it has FD_CLOEXEC.
+std::map<int, bool> list_fds(pid_t pid);
 // Whether the descriptors a call creates get FD_CLOEXEC, from its own flags (nullopt: unknown).
 std::optional<bool> cloexec_from_call(const SyscallCall& c);
 // True if signal `sig` is pending in the kernel for `tid` (thread or process queue).

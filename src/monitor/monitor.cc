@@ -443,8 +443,33 @@ void Monitor::on_exiting(Task& task, int wait_status) {
   if (Group* g = group_of(task.id())) g->on_member_gone(task.version(), task.id());
 }
 
+void Monitor::task_replaced(Group* group, TaskId old, TaskId now, pid_t pid) {
+  std::lock_guard lock(mu_);
+  task_groups_.erase(old.serial);
+  task_groups_[now.serial] = group;
+  for (size_t i = 0; i < roots_.size(); ++i) {
+    if (roots_[i] == old) {
+      roots_[i] = now;
+      root_pids_[i] = pid;
+    }
+  }
+}
+
 bool Monitor::restart(Group* g, int version, TaskId task, int signal) {
   if (g == nullptr || !alive(version)) return false;
+  // A multi-threaded process comes back whole, from its process checkpoint.
+  switch (g->try_process_restart(version, task, signal)) {
+    case Group::ProcessRestart::kNotMine:
+      break;
+    case Group::ProcessRestart::kRefused:
+      return false;
+    case Group::ProcessRestart::kTakenCareOf:
+      return true;
+    case Group::ProcessRestart::kStarted:
+      note_restart(version);
+      promote_if_leader(version);
+      return true;
+  }
   TaskId replaced;
   auto snap = g->try_restart(version, task, signal, replaced);
   if (!snap) return false;
@@ -492,6 +517,14 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
     int sig = WTERMSIG(wait_status);
     drop_version(version, fmt::format("killed by SIG{}", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?"),
                  "killed");
+    killed = false;
+  }
+  if (killed && g->restored_with_process(version, id)) {
+    // Killed with its process, whose crash (reported for the thread that crashed) brings the
+    // whole process back from its checkpoint: this thread comes back with it.
+    (void)restart(g, version, id, WTERMSIG(wait_status));
+    g = nullptr;
+    is_root = false;
     killed = false;
   }
   if (killed && site && site->syscall >= 0 && same_death_everywhere(g, version, tid, *site)) {

@@ -86,6 +86,11 @@ class Monitor final : public EventSink {
   // Creates a group (for paired children or threads) in `process`.
   Group& new_group(std::shared_ptr<Process> process);
   void register_task(TaskId id, Group* group);
+  // The group of a task (nullptr: not a member of any, or gone).
+  Group* group_of_task(TaskId id) { return group_of(id); }
+  // A task restored from a checkpoint (`now`, thread or process `pid`) takes the place of
+  // `old` in `group` (and as the version's first process, if `old` was).
+  void task_replaced(Group* group, TaskId old, TaskId now, pid_t pid);
   uint64_t next_round_seq() { return round_seq_.fetch_add(1); }
   // Original CPU affinity of tandem, reported to versions that ask (they run pinned).
   const std::vector<uint8_t>& original_affinity() const { return original_affinity_; }

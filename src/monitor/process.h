@@ -16,6 +16,8 @@
 
 #include <functional>
 #include <map>
+#include <memory>
+#include <string>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -49,11 +51,42 @@ struct PendingSignal {
   bool kicked = false;         // the versions' blocking call was interrupted for it (once)
 };
 
+class Group;
+
+// A checkpoint of a multi-threaded process (mt_checkpoint.cc): in each version, every thread
+// stood still at a known point while one of them forked the frozen copy; the others are
+// described (ThreadImage) and re-created in the copy when it is restored. Each thread replays
+// its own group's log from the position it stood at (`starts`).
+struct ProcessCheckpoint {
+  struct Thread {
+    Group* group = nullptr;
+    ThreadImage image;
+  };
+  struct Copy {
+    bool cut = false;                     // this version's threads were captured
+    std::optional<Task::Snapshot> copy;   // the fork, made by the thread of `forker`
+    std::vector<Thread> threads;          // the version's other threads
+    std::map<Group*, uint64_t> starts;    // per group: where its thread replays from
+    std::map<int, bool> fds;              // the descriptor table (with FD_CLOEXEC)
+    uint64_t forker_tid_address = 0;
+    bool used = false;                    // taken by a restore
+    bool restoring = false;               // that restore is under way
+  };
+  explicit ProcessCheckpoint(int versions) : copies(versions) {}
+  Group* forker = nullptr;
+  std::vector<Copy> copies;  // per version
+  int outstanding = 0;       // versions whose cut has not completed
+  bool failed = false;
+  std::string why_failed;
+};
+
 class Process {
  public:
   explicit Process(int versions)
       : epoll(versions), owed(versions), own_fds(versions), done_(versions, 0), done_ahead_(versions),
-        waiting_(versions) {}
+        waiting_(versions) {
+    replaying_threads.assign(versions, 0);
+  }
 
   std::mutex mu;
   std::vector<EpollRegistry> epoll;     // per version
@@ -77,6 +110,13 @@ class Process {
   // Descriptors that are sockets (made by socket, socketpair, accept): Rx withholds input from
   // connections only. Numbers are the program's (the same in every version).
   std::set<int> socket_fds;
+  // Checkpoints of the whole process when it has several threads (all under `mu`): the one a
+  // crashed version is restored from, the one being taken, the versions being restored.
+  std::shared_ptr<ProcessCheckpoint> checkpoint;
+  std::shared_ptr<ProcessCheckpoint> pending_checkpoint;
+  int restoring = 0;
+  bool checkpoint_due = false;          // taken at the main thread's next agreed call
+  std::vector<int> replaying_threads;   // per version: restored threads not caught up yet
   // Whether changes must be ordered (more than one thread).
   bool ordering() const { return threads > 1; }
   // Descriptor numbers a leader thread is closing right now (close, dup2/dup3 onto them,

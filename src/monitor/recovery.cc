@@ -37,19 +37,6 @@ namespace tandem {
 using namespace detail;
 
 namespace {
-// The descriptor numbers of process `pid`, each with whether it has FD_CLOEXEC.
-std::map<int, bool> list_fds(pid_t pid) {
-  std::map<int, bool> fds;
-  if (DIR* d = opendir(fmt::format("/proc/{}/fd", pid).c_str())) {
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] != '.') fds[atoi(e->d_name)] = false;
-    }
-    closedir(d);
-  }
-  for (auto& [fd, cloexec] : fds) cloexec = fd_is_cloexec(pid, fd);
-  return fds;
-}
-
 // /dev/null at `fd` of `task`: a stand-in for a descriptor the copy's replay expects to exist.
 void install_stand_in(Task& task, int fd, bool cloexec) {
   ScopedFd stand_in(open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -65,16 +52,24 @@ void Group::maybe_checkpoint(Task* current, const std::vector<int>& p) {
   const MonitorOptions& opts = monitor_.options();
   if (opts.checkpoint_interval <= 0 || restarting_) return;
   ++rounds_since_checkpoint_;
+  bool several_threads = false;
+  {
+    std::lock_guard lock(process_->mu);
+    several_threads = process_->threads != 1;
+  }
+  if (several_threads) {
+    // The whole process is checkpointed at once (mt_checkpoint.cc).
+    maybe_checkpoint_process(current, p);
+    return;
+  }
+  if (checkpoint_ != nullptr && checkpoint_->whole_process) {
+    // Its other threads ended: the process's checkpoints were of threads that are gone.
+    drop_process_checkpoint(nullptr);
+    invalidate_checkpoint(nullptr);
+  }
   if (checkpoint_ != nullptr &&
       rounds_since_checkpoint_ < static_cast<uint64_t>(opts.checkpoint_interval))
     return;
-  {
-    std::lock_guard lock(process_->mu);
-    if (process_->threads != 1) {
-      if (checkpoint_ != nullptr) invalidate_checkpoint("several threads");
-      return;
-    }
-  }
   // Every live member takes part, at a real call (a copy resumes by making that call).
   for (auto& m : members_) {
     if (!m || m->state == Member::State::kGone || !monitor_.alive(m->version)) continue;
@@ -129,11 +124,13 @@ void Group::invalidate_checkpoint(const char* reason) {
       s.reset();
     }
   }
+  bool whole_process = checkpoint_ != nullptr && checkpoint_->whole_process;
   checkpoint_.reset();
   log_base_ += log_.size();
   log_.clear();
   rounds_since_checkpoint_ = 0;
   if (reason == nullptr) return;
+  if (whole_process) drop_process_checkpoint(reason);
   // A copy replaying the abandoned log cannot catch up any more.
   for (auto& m : members_) {
     if (m && m->replaying && m->state != Member::State::kGone)
@@ -147,7 +144,8 @@ void Group::log_append(LogEntry entry) {
   if (!any) return;
   entry.replayers.assign(members_.size(), false);
   for (auto& m : members_) {
-    if (m && m->replaying && m->state != Member::State::kGone) entry.replayers[m->version] = true;
+    if (m && ((m->replaying && m->state != Member::State::kGone) || m->awaiting_restore))
+      entry.replayers[m->version] = true;
   }
   if (entry.record != nullptr && entry.record->executor_version >= 0) {
     int nr = entry.record->call.nr;
@@ -479,10 +477,19 @@ void Group::sync_fds_with_leader(Task& task, Member& m, const std::map<int, bool
 // lighttpd checks them at start-up) succeed as they did the first time, and the number is
 // taken as it was; served calls never touch it. The sync at the end of the replay gives the
 // copy the leader's descriptors.
+// A thread of a restored multi-threaded process (`leader_pid` > 0) gets the leader's descriptor
+// at that number where the leader has one: its threads that rejoined already use the copy's
+// table as the leader's (a close of it must succeed), while this one is still replaying.
 namespace {
-void install_stand_ins(Task& task, const SyscallRecord& record) {
+void install_stand_ins(Task& task, const SyscallRecord& record, pid_t leader_pid) {
+  ScopedFd pidfd;
+  if (leader_pid > 0) pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, leader_pid, 0)));
   for (const auto& nf : record.new_fds) {
     if (nf.copy && nf.copy->valid()) continue;
+    if (pidfd.valid()) {
+      ScopedFd leaders(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), nf.number, 0)));
+      if (leaders.valid() && task.install_fd(leaders.get(), nf.number, nf.cloexec)) continue;
+    }
     install_stand_in(task, nf.number, nf.cloexec);
   }
 }
@@ -495,6 +502,10 @@ void Group::replay_arrival(Task& task, Member& m) {
     m.fds_synced_for_replay = true;
     m.synced_at = m.cursor;
     sync_fds_with_leader(task, m, &m.checkpoint_fds);
+    // The other threads of a restored multi-threaded process wait for these descriptors.
+    for (TaskId sibling : m.release_after_sync)
+      monitor_.backend().post(sibling, [](Task& t) { t.resume_snapshot(); });
+    m.release_after_sync.clear();
     if (task.stop() == StopPoint::kSyscallExit) {
       task.repeat_call();
       return;
@@ -530,6 +541,11 @@ void Group::replay_arrival(Task& task, Member& m) {
   if (m.cursor < log_base_) {
     defer_drop(v, "could not rejoin: its log was discarded");
     return;
+  }
+  if (m.cursor == end && m.mt_restored && !rejoin_with_process(m, true)) {
+    // Other threads of its process are still replaying: the descriptors are the last one's to
+    // give (it would change the table under their replay).
+    m.synced_at = m.cursor;
   }
   if (m.cursor == end && round_.active &&
       (round_.ordered || round_.fd_ordered || round_.merged_write || round_closes_withheld(m))) {
@@ -616,7 +632,12 @@ void Group::replay_arrival(Task& task, Member& m) {
       m.state = Member::State::kRunning;
       if (m.call.nr == SYS_epoll_ctl) record_epoll_ctl({v});
       const Outputs& outs = part.own_outputs ? *part.own_outputs : entry.record->outputs;
-      install_stand_ins(task, *entry.record);
+      pid_t leader_pid = 0;
+      if (m.mt_restored) {
+        std::vector<int> others = participants();
+        if (!others.empty()) leader_pid = members_[preferred_among(others)]->tgid;
+      }
+      install_stand_ins(task, *entry.record, leader_pid);
       complete_from_record(task, *entry.record, m.call, part.result, part.apply, outs);
       if (auto si = sigpipe_for(m.call, part.result, task.tid(),
                                 monitor_.pids().to_virtual(v, task.tgid())))
@@ -657,6 +678,7 @@ void Group::replay_arrival(Task& task, Member& m) {
       break;
     }
   }
+  if (m.mt_restored && m.cursor == log_base_ + log_.size()) (void)rejoin_with_process(m, false);
 }
 
 bool Group::round_closes_withheld(const Member& m) const {
@@ -724,6 +746,7 @@ void Group::replay_exit(Task& task, Member& m) {
   m.replay_own = false;
   ++m.cursor;
   m.state = Member::State::kRunning;
+  if (m.mt_restored && m.cursor == log_base_ + log_.size()) (void)rejoin_with_process(m, false);
   task.resume();
 }
 

@@ -361,6 +361,7 @@ void Group::finish_everyone_round(Task* current) {
     }
   }
   report_restored_children(vs);
+  forgive_closes_of_replayed_descriptors(vs);
   // alarm returns the seconds left on the version's own timer: they depend on timing, and a
   // copy restored from a checkpoint has no timer (fork does not copy it). Every version sees
   // the preferred version's value.

@@ -346,3 +346,82 @@ class Restart(TandemTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def mt_echo_client(port, connections, boom_at=None, messages=60, first=0):
+    """Talks to mt_echo: `connections` connections one after the other (numbered from `first`),
+    `messages` echoes each (checked); connection `boom_at` sends "boom" halfway (version 2
+    faults on it, once)."""
+    for c in range(first, first + connections):
+        client = EchoClient(port)
+        for i in range(messages):
+            msg = b"boom%d" % c if (c == boom_at and i == messages // 2) else b"c%d-m%d" % (c, i)
+            got = client.echo(msg)
+            if got != msg:
+                raise AssertionError(f"connection {c} message {i}: sent {msg!r}, got {got!r}")
+        client.close()
+
+
+class MultiThreadedRestart(TandemTest):
+    """A crashed version of a multi-threaded process (main thread, two workers fed through
+    pipes, a background thread in a futex wait) comes back whole from a checkpoint of all its
+    threads and rejoins; the output is the native one."""
+
+    CONNECTIONS = 6
+
+    def native_output(self):
+        port = free_port()
+        proc = subprocess.Popen([target("mt_echo_v1"), str(port), str(self.CONNECTIONS)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        mt_echo_client(port, self.CONNECTIONS, boom_at=2)
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, err)
+        return out
+
+    def run_under_tandem(self, opts, during):
+        port = free_port()
+        results = []
+
+        def run():
+            results.append(self.tandem([target("mt_echo_v1"), target("mt_echo_v2")],
+                                       args=[str(port), str(self.CONNECTIONS)], timeout=120,
+                                       opts=["--checkpoint", "50", *opts]))
+
+        t = threading.Thread(target=run)
+        t.start()
+        try:
+            during(port)
+        finally:
+            t.join(130)
+        self.assertFalse(t.is_alive(), "tandem did not end")
+        return results[0]
+
+    def check_rejoined(self, r, crashed_version):
+        self.assertEqual(r.code, 0, r.err)
+        restarts = r.of("restart")
+        self.assertEqual([e["version"] for e in restarts], [crashed_version], r.err)
+        self.assertEqual(restarts[0]["threads"], 4, restarts[0])
+        self.assertIn(crashed_version, [e["version"] for e in r.of("rejoined")], r.err)
+        self.assertNotIn("rejoin-failed", r.kinds(), r.err)
+        self.assertNotIn("drop", r.kinds(), r.err)
+        self.assertNotIn("restart-refused", r.kinds(), r.err)
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+        self.assertTrue(all(e["code"] == 0 for e in r.of("exit")), r.of("exit"))
+
+    def test_leader_crash_in_a_worker_thread(self):
+        # Version 2 leads (prefer-new) and faults in the worker that reads "boom"; version 1
+        # is promoted at that call and goes on; version 2's process comes back with its 4
+        # threads, replays what each thread's pair did since the checkpoint, and rejoins.
+        native = self.native_output()
+        r = self.run_under_tandem([], lambda port: mt_echo_client(port, self.CONNECTIONS, 2))
+        self.assertEqual([e["version"] for e in r.of("crash")], [2], r.err)
+        self.check_rejoined(r, 2)
+        self.assertEqual(r.out, native)
+
+    def test_follower_crash_in_a_worker_thread(self):
+        native = self.native_output()
+        r = self.run_under_tandem(["--leader", "1"],
+                                  lambda port: mt_echo_client(port, self.CONNECTIONS, 2))
+        self.assertEqual([e["version"] for e in r.of("crash")], [2], r.err)
+        self.check_rejoined(r, 2)
+        self.assertEqual(r.out, native)

@@ -7,6 +7,9 @@
 #include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <elf.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,12 +45,68 @@ pid_t parent_of(pid_t pid) {
   return ppid;
 }
 
-// The syscall instruction (0f 05) is two bytes; rewinding rip by it re-executes the call.
-constexpr uint64_t kSyscallInsnSize = 2;
-
 long xptrace(int req, pid_t tid, void* addr, void* data) {
   return ptrace(static_cast<__ptrace_request>(req), tid, addr, data);
 }
+
+// The syscall instruction (0f 05) is two bytes; rewinding rip by it re-executes the call.
+constexpr uint64_t kSyscallInsnSize = 2;
+
+// Registers of a thread stopped at (or inside) a call that make it make the call again.
+void rewind_to_call(user_regs_struct& r) {
+  r.rip -= kSyscallInsnSize;
+  r.rax = r.orig_rax;
+}
+
+// A thread interrupted inside a call the kernel restarts (-ERESTARTSYS, -ERESTARTNOINTR,
+// -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK) is restored at that call's entry. (A restart block
+// is the kernel's own per-thread state: the original call is made again instead, so a
+// relative timeout starts over.)
+void rewind_if_restarting(user_regs_struct& r) {
+  auto rax = static_cast<int64_t>(r.rax);
+  if (static_cast<int64_t>(r.orig_rax) >= 0 && (rax == -512 || rax == -513 || rax == -514 ||
+                                                 rax == -516))
+    rewind_to_call(r);
+}
+
+// The signals blocked in thread `tid` (SigBlk in /proc).
+uint64_t blocked_signals(pid_t tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  FILE* f = fopen(path, "re");
+  if (f == nullptr) return 0;
+  char line[256];
+  uint64_t mask = 0;
+  while (fgets(line, sizeof line, f) != nullptr) {
+    if (strncmp(line, "SigBlk:", 7) == 0) {
+      mask = strtoull(line + 7, nullptr, 16);
+      break;
+    }
+  }
+  fclose(f);
+  return mask;
+}
+
+// The FP/vector state of a stopped thread (empty if it cannot be read).
+std::vector<uint8_t> read_xstate(pid_t tid) {
+  std::vector<uint8_t> buf(16384);
+  iovec iov{buf.data(), buf.size()};
+  if (xptrace(PTRACE_GETREGSET, tid, reinterpret_cast<void*>(NT_X86_XSTATE), &iov) < 0) return {};
+  buf.resize(iov.iov_len);
+  return buf;
+}
+
+std::vector<uint8_t> regs_bytes(const user_regs_struct& r) {
+  const auto* p = reinterpret_cast<const uint8_t*>(&r);
+  return {p, p + sizeof r};
+}
+
+// glibc 2.36 (x86-64) keeps each thread's tid in its struct pthread, which starts at the thread
+// pointer (fs_base), at this offset: pthread_join waits for the kernel to clear it, and
+// pthread_kill sends to it. A restored thread gets its new tid there. Used only where the
+// value found there is the thread's tid (another C library: unknown, left alone).
+constexpr uint64_t kGlibcTidOffset = 0x2d0;
+
 
 void load_args(user_regs_struct& r, const SyscallCall& c) {
   r.rdi = c.args[0];
@@ -98,6 +157,7 @@ void PtraceTask::flush_regs() {
 
 bool PtraceTask::load_syscall_entry() {
   user_regs_struct& r = regs();
+  entry_regs_ = r;
   call_.nr = static_cast<int>(r.orig_rax);
   call_.args = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
   return true;
@@ -398,7 +458,7 @@ Result<int64_t> PtraceTask::inject(const SyscallCall& call) {
   return result;
 }
 
-Result<int64_t> PtraceTask::inject_at_exit(const SyscallCall& call) {
+Result<int64_t> PtraceTask::inject_at_exit(const SyscallCall& call, pid_t* forked) {
   user_regs_struct saved = regs();
   flush_regs();
   user_regs_struct r = saved;
@@ -409,7 +469,7 @@ Result<int64_t> PtraceTask::inject_at_exit(const SyscallCall& call) {
   // syscall-entry stop, maybe a seccomp stop, then the syscall-exit stop.
   for (int stops = 0;; ++stops) {
     if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
-    auto st = wait_stop_during_injection();
+    auto st = wait_stop_during_injection(forked);
     if (!st) return st.error();
     __ptrace_syscall_info info{};
     if (xptrace(PTRACE_GET_SYSCALL_INFO, tid_, reinterpret_cast<void*>(sizeof info), &info) < 0)
@@ -638,6 +698,13 @@ void PtraceTask::resume_snapshot() {
     return;
   }
   snapshot_ = false;
+  if (restored_thread_) {
+    // Its registers were set at its first stop.
+    restored_thread_ = false;
+    expect_ = Expect::kNothing;
+    continue_running(0);
+    return;
+  }
   // Back to the checkpoint: at the syscall instruction with the call's number, as the kernel
   // leaves a restarted call; the call's seccomp stop comes next.
   user_regs_struct r = snapshot_regs_;
@@ -648,6 +715,165 @@ void PtraceTask::resume_snapshot() {
   regs_dirty_ = true;
   expect_ = Expect::kNothing;
   continue_running(0);
+}
+
+uint64_t PtraceTask::tid_address() {
+  uint64_t fs = phase_ == Phase::kStopped ? regs().fs_base : entry_regs_.fs_base;
+  if (fs == 0) return 0;
+  auto v = mem_.read_value(remote_ptr<int32_t>(fs + kGlibcTidOffset));
+  return v && *v == tid_ ? fs + kGlibcTidOffset : 0;
+}
+
+ThreadImage PtraceTask::capture() {
+  ThreadImage img;
+  img.task = id_;
+  img.tid = tid_;
+  user_regs_struct r{};
+  bool stopped = false;  // its registers and FP state can be read
+  if (phase_ == Phase::kAwaitingFirstStop) return img;
+  if (phase_ == Phase::kStopped) {
+    if (stop_ != StopPoint::kSyscallEntry) return img;
+    r = entry_regs_;
+    rewind_to_call(r);
+    img.where = ThreadImage::Where::kAtCall;
+    stopped = true;
+  } else if (int st = owner_.deferred_status_of(tid_); st != 0) {
+    // Stopped already, the stop not handled yet (it arrived during an injection).
+    if (!WIFSTOPPED(st) || WSTOPSIG(st) != SIGTRAP || (st >> 16) != PTRACE_EVENT_SECCOMP)
+      return img;
+    if (xptrace(PTRACE_GETREGS, tid_, nullptr, &r) < 0) return img;
+    rewind_to_call(r);
+    img.where = ThreadImage::Where::kArrivingCall;
+    stopped = true;
+  } else if (expect_ == Expect::kExitStop) {
+    // Inside a call the monitor ran for it: the call goes on in the kernel; until its exit stop
+    // nothing it does reaches the program's memory but the call's outputs, which the copy's
+    // replay of that call writes again.
+    r = entry_regs_;
+    rewind_to_call(r);
+    img.where = ThreadImage::Where::kInCall;
+  } else {
+    if (xptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) < 0) return img;
+    for (;;) {
+      int status = 0;
+      pid_t p = waitpid(tid_, &status, __WALL);
+      if (p < 0) {
+        if (errno == EINTR) continue;
+        return img;
+      }
+      if (WIFEXITED(status) || WIFSIGNALED(status)) {
+        owner_.defer_status(p, status);
+        return img;
+      }
+      int event = status >> 16;
+      if (event == PTRACE_EVENT_STOP) {
+        if (xptrace(PTRACE_GETREGS, tid_, nullptr, &r) < 0) return img;
+        frozen_ = true;
+        rewind_if_restarting(r);
+        img.where = ThreadImage::Where::kInterrupted;
+        stopped = true;
+        break;
+      }
+      // Another stop came first: the main loop handles it (the interruption stops it later,
+      // and the main loop lets it go on).
+      owner_.defer_status(p, status);
+      if (WSTOPSIG(status) == SIGTRAP && event == PTRACE_EVENT_SECCOMP &&
+          xptrace(PTRACE_GETREGS, tid_, nullptr, &r) == 0) {
+        rewind_to_call(r);
+        img.where = ThreadImage::Where::kArrivingCall;
+        stopped = true;
+        break;
+      }
+      return img;
+    }
+  }
+  img.regs = regs_bytes(r);
+  if (stopped) img.xstate = read_xstate(tid_);
+  img.sigmask = blocked_signals(tid_);
+  if (r.fs_base != 0) {
+    auto v = mem_.read_value(remote_ptr<int32_t>(r.fs_base + kGlibcTidOffset));
+    if (v && *v == tid_) img.tid_address = r.fs_base + kGlibcTidOffset;
+  }
+  return img;
+}
+
+Result<std::vector<ThreadImage>> PtraceTask::freeze_threads() {
+  TANDEM_CHECK(phase_ == Phase::kStopped && stop_ == StopPoint::kSyscallEntry)
+      << "freeze_threads from task " << tid_;
+  std::vector<ThreadImage> out;
+  for (PtraceTask* t : owner_.threads_of(tgid_, this)) out.push_back(t->capture());
+  return out;
+}
+
+void PtraceTask::thaw_threads() {
+  for (PtraceTask* t : owner_.threads_of(tgid_, this)) {
+    if (!t->frozen_) continue;
+    t->frozen_ = false;
+    xptrace(PTRACE_CONT, t->tid_, nullptr, nullptr);
+  }
+}
+
+Result<Task::Snapshot> PtraceTask::restore_thread(const ThreadImage& image) {
+  TANDEM_CHECK(snapshot_ && phase_ == Phase::kStopped) << "restore_thread in task " << tid_;
+  if (image.regs.size() != sizeof(user_regs_struct)) return Errno{EINVAL};
+  // The copy stands at its first stop, its return from clone: injections go as at a call's
+  // exit (as strip_snapshot_fds does).
+  StopPoint was = stop_;
+  stop_ = StopPoint::kSyscallExit;
+  uint64_t own_mask = blocked_signals(tid_);
+  // The new thread starts with the signal mask its creator has: the copy's thread takes the
+  // image's mask for the clone, and its own back afterwards. The mask goes below its stack
+  // pointer, past the red zone (free at a call).
+  uint64_t at = (regs().rsp - 128 - 64) & ~uint64_t{15};
+  auto set_mask = [&](uint64_t mask) -> Result<int64_t> {
+    if (!mem_.write_value(remote_ptr<uint64_t>(at), mask)) return Errno{EFAULT};
+    return inject_at_exit({SYS_rt_sigprocmask, {SIG_SETMASK, at, 0, 8, 0, 0}});
+  };
+  Result<int64_t> r = set_mask(image.sigmask);
+  pid_t child = 0;
+  if (r) {
+    uint64_t flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+                     CLONE_SYSVSEM;
+    uint64_t ctid = 0;
+    if (image.tid_address != 0) {
+      // The kernel writes the new tid where glibc keeps it, and clears it at the thread's end
+      // (pthread_join waits for that).
+      flags |= CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+      ctid = image.tid_address;
+    }
+    // No stack of its own: it never runs with the creator's registers (they are replaced at
+    // its first stop, before it runs any code).
+    r = inject_at_exit({SYS_clone, {flags, 0, 0, ctid, 0, 0}}, &child);
+  }
+  (void)set_mask(own_mask);
+  stop_ = was;
+  if (!r) return r.error();
+  if (*r < 0) return Errno{static_cast<int>(-*r)};
+  if (child <= 0) child = static_cast<pid_t>(*r);
+  PtraceTask& t = owner_.adopt_restored_thread(child, tgid_, version_, image);
+  return Snapshot{t.id(), child};
+}
+
+void PtraceTask::make_restored_thread(const ThreadImage& image) {
+  snapshot_ = true;
+  restored_thread_ = true;
+  restored_regs_ = image.regs;
+  restored_xstate_ = image.xstate;
+}
+
+Result<void> PtraceTask::apply_restored_state() {
+  user_regs_struct r{};
+  memcpy(&r, restored_regs_.data(), sizeof r);
+  if (xptrace(PTRACE_SETREGS, tid_, nullptr, &r) < 0) return last_errno();
+  if (!restored_xstate_.empty()) {
+    iovec iov{restored_xstate_.data(), restored_xstate_.size()};
+    if (xptrace(PTRACE_SETREGSET, tid_, reinterpret_cast<void*>(NT_X86_XSTATE), &iov) < 0)
+      TANDEM_LOG(kDebug, "restored thread {}: its FP state stays the copy's: {}", tid_,
+                 strerror(errno));
+  }
+  regs_valid_ = false;
+  regs_dirty_ = false;
+  return {};
 }
 
 void PtraceTask::kill_process() {

@@ -57,8 +57,17 @@ class PtraceTask final : public Task {
   Result<void> install_fd(int monitor_fd, int target_fd, bool close_on_exec) override;
   Result<Snapshot> take_snapshot(std::optional<Snapshot> replaces) override;
   void resume_snapshot() override;
+  Result<std::vector<ThreadImage>> freeze_threads() override;
+  void thaw_threads() override;
+  uint64_t tid_address() override;
+  Result<Snapshot> restore_thread(const ThreadImage& image) override;
   void kill_process() override;
   void interrupt() override;
+  // A thread re-created in a frozen copy (restore_thread): at its first stop it takes the
+  // registers of `image` and stays stopped until resume_snapshot().
+  void make_restored_thread(const ThreadImage& image);
+  bool is_restored_thread() const { return restored_thread_; }
+  Result<void> apply_restored_state();
   // A frozen copy made by take_snapshot: its first stop keeps it stopped; resume_snapshot
   // restores `snapshot_regs_` (rewound to the call) and lets it go.
   void make_snapshot(const user_regs_struct& regs) {
@@ -111,7 +120,10 @@ class PtraceTask final : public Task {
   // Waits for this task's next stop during an injection; suppresses signals that arrive
   // meanwhile (they are re-sent when the task resumes).
   Result<int> wait_stop_during_injection(pid_t* forked = nullptr, int resume = PTRACE_SYSCALL);
-  Result<int64_t> inject_at_exit(const SyscallCall& call);
+  Result<int64_t> inject_at_exit(const SyscallCall& call, pid_t* forked = nullptr);
+  // Describes this task for a checkpoint of its process (freeze_threads), interrupting it if
+  // it runs.
+  ThreadImage capture();
   // At the seccomp stop of a call installing a filter of the program's own: installs it with
   // the guard in front (program_filters.h) by an injected call and returns that call's
   // result; nullopt to let the program's call run as it is.
@@ -146,6 +158,13 @@ class PtraceTask final : public Task {
   };
   std::vector<Passthrough> passthrough_;
   user_regs_struct regs_{};
+  // The registers at the last intercepted call's entry, as the program made it: a thread
+  // inside that call is restored there (freeze_threads).
+  user_regs_struct entry_regs_{};
+  bool frozen_ = false;            // interrupted by freeze_threads: thaw_threads resumes it
+  bool restored_thread_ = false;
+  std::vector<uint8_t> restored_regs_;
+  std::vector<uint8_t> restored_xstate_;
   SyscallCall call_;
   siginfo_t siginfo_{};
   // Signals that arrived during injections, with their original siginfo: re-sent on resume

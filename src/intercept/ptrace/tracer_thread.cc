@@ -254,6 +254,36 @@ PtraceTask& TracerThread::adopt_snapshot(pid_t pid, int version, const user_regs
   return t;
 }
 
+PtraceTask& TracerThread::adopt_restored_thread(pid_t tid, pid_t tgid, int version,
+                                                const ThreadImage& image) {
+  PtraceTask& t = adopt(tid, tgid, version);
+  t.make_restored_thread(image);
+  if (auto it = early_children_.find(tid); it != early_children_.end()) {
+    early_children_.erase(it);
+    handle_first_stop(t);
+  } else {
+    t.set_phase(PtraceTask::Phase::kAwaitingFirstStop);
+  }
+  return t;
+}
+
+std::vector<PtraceTask*> TracerThread::threads_of(pid_t tgid, const PtraceTask* except) {
+  std::vector<PtraceTask*> out;
+  for (auto& [tid, t] : tasks_) {
+    if (t.get() != except && t->tgid() == tgid && !t->is_snapshot() && !t->gone() &&
+        !t->exiting())
+      out.push_back(t.get());
+  }
+  return out;
+}
+
+int TracerThread::deferred_status_of(pid_t tid) const {
+  for (auto& [pid, status] : deferred_) {
+    if (pid == tid) return status;
+  }
+  return 0;
+}
+
 void TracerThread::kill_and_forget(TaskId id) {
   PtraceTask* t = find(id);
   if (t == nullptr) return;
@@ -471,14 +501,23 @@ void TracerThread::handle_status(pid_t pid, int status) {
 
 void TracerThread::handle_first_stop(PtraceTask& t) {
   t.note_stop(StopPoint::kOther);
-  if (t.is_snapshot()) {
+  if (t.is_restored_thread()) {
+    // A thread re-created in a frozen copy: it shares the copy's descriptors (nothing to
+    // close); it takes the registers of the thread it stands for.
+    if (auto r = t.apply_restored_state(); !r && r.error().value != ESRCH) {
+      TANDEM_LOG(kWarn, "restored thread {}: cannot set its registers: {}", t.tid(),
+                 r.error().describe());
+    }
+  } else if (t.is_snapshot()) {
     if (auto r = t.strip_snapshot_fds(); !r && r.error().value != ESRCH) {
       TANDEM_LOG(kWarn, "checkpoint copy {} keeps its descriptors: {}", t.tid(),
                  r.error().describe());
     }
   }
   if (t.resume_at_first_stop()) {
-    if (t.is_snapshot()) {
+    if (t.is_restored_thread()) {
+      t.resume_snapshot();
+    } else if (t.is_snapshot()) {
       t.resume_snapshot();
     } else {
       t.continue_running(0);

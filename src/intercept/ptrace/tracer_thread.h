@@ -65,6 +65,12 @@ class TracerThread {
   int listener() const { return listener_.get(); }
   // A frozen copy forked by take_snapshot (its first stop may have been seen already).
   PtraceTask& adopt_snapshot(pid_t pid, int version, const user_regs_struct& regs);
+  // A thread of a frozen copy re-created by restore_thread (its first stop may have been seen).
+  PtraceTask& adopt_restored_thread(pid_t tid, pid_t tgid, int version, const ThreadImage& image);
+  // The other live tasks of thread group `tgid` (threads of one process), frozen copies aside.
+  std::vector<PtraceTask*> threads_of(pid_t tgid, const PtraceTask* except);
+  // A stop of `tid` collected during an injection and not handled yet (0: none).
+  int deferred_status_of(pid_t tid) const;
   // Kills a task of this thread (a frozen copy) and waits until it is gone.
   void kill_and_forget(TaskId id);
   // Handles a stop of another task that arrived while a task waited during an injection.
