@@ -276,11 +276,14 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
       }
       if (!round_.active) {
         try_decide(nullptr);
-      } else if (kick) {
-        for (auto& m : members_) {
-          if (m && m->state == Member::State::kExecuting && !m->at_exit)
-            monitor_.backend().post(m->task, [](Task& t) { t.interrupt(); });
-        }
+      } else if (kick && (round_.cls != SyscallClass::kEveryone || round_.ordered) &&
+                 round_.executor >= 0 && members_[round_.executor]) {
+        // Only the executor of the round: in a round where every version runs its own call
+        // (clone, close), interrupting some of them would make them make it again after the
+        // others went on (vsftpd's fork).
+        const Member& e = *members_[round_.executor];
+        if (e.state == Member::State::kExecuting && !e.at_exit)
+          monitor_.backend().post(e.task, [](Task& t) { t.interrupt(); });
       }
     }
   }
@@ -415,6 +418,16 @@ void Group::on_syscall_entry(Task& task, int version) {
         if (r && *r == 0) left.push_back(pid);  // not dead yet
       }
       m.to_reap = std::move(left);
+    }
+    if (m.redo_in_round && task.stop() == StopPoint::kSyscallEntry) {
+      // Its fork was interrupted by a signal (ERESTARTNOINTR) while the others' went through:
+      // it forks again now, still in the round (see everyone_exit).
+      m.redo_in_round = false;
+      if (round_.active && round_.cls == SyscallClass::kEveryone && call.nr == m.call.nr &&
+          m.state == Member::State::kExecuting) {
+        task.run_call(true);
+        return;
+      }
     }
     // A restarted call after an interruption comes back as restart_syscall: it is the same
     // call as before.

@@ -628,6 +628,18 @@ void Group::everyone_exit(Task& task, Member& m, int version) {
     process_->applied(version, m.fd_seq);
     m.fd_seq = 0;
   }
+  if (r == kERestartNoIntr && !round_.ordered &&
+      (m.call.nr == SYS_clone || m.call.nr == SYS_clone3 || m.call.nr == SYS_fork ||
+       m.call.nr == SYS_vfork)) {
+    // A signal came in during its fork (the kernel then forks again after the signal, which
+    // comes before or after the fork as it would natively): it stays in the round and forks
+    // again at once, so that the others, whose fork went through, do not go on without it
+    // (vsftpd's listener got its child's SIGCHLD during the next session's fork in one
+    // version only, which then made its fork after the others had gone on).
+    m.redo_in_round = true;
+    task.resume();
+    return;
+  }
   if (is_restart_code(r)) {
     // Interrupted by a signal before it did anything: it comes back to the same call.
     m.state = Member::State::kRunning;
