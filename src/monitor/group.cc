@@ -648,7 +648,10 @@ void Group::decide(Task* current, std::vector<int> p) {
                                          monitor_.options().reconverge_bound));
     }
   }
-  for (int v : p) members_[v]->consecutive_divergences = 0;
+  for (int v : p) {
+    members_[v]->consecutive_divergences = 0;
+    members_[v]->rejoined_without_steps = false;
+  }
   monitor_.note_round();
   // TANDEM_LOG=debug: every agreed call, like strace (for debugging tandem and programs).
   if (log_level() >= LogLevel::kDebug) TANDEM_LOG(kDebug, "group {}: {}", id_, decode(rep));

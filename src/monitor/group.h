@@ -152,6 +152,9 @@ struct Member {
   std::map<int, bool> checkpoint_fds;  // its descriptors at the checkpoint it replays from
   int restarts = 0;
   std::optional<uint64_t> last_crash_at;  // log position of its last crash
+  // A restored copy that rejoined and took part in no agreed step since, when it crashes,
+  // crashed where it crashed before (the log only grew by the others' steps meanwhile).
+  bool rejoined_without_steps = false;
   // Its killed checkpoint copies (its children without exit signal): reaped at its next call.
   std::vector<pid_t> to_reap;
   // Recovery from a deterministic crash (Rx): the input that made it crash is withheld from it

@@ -239,7 +239,7 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
     }
     std::optional<uint64_t> withhold_at;
     int withhold_fd = -1;
-    if (m.last_crash_at && *m.last_crash_at == position) {
+    if (m.last_crash_at && (*m.last_crash_at == position || m.rejoined_without_steps)) {
       // Crashed again at the same place: a deterministic bug. Rx: replay once more without
       // the last input it received from a connection (reset for it) before the crash.
       if (!m.rx_tried) {
@@ -753,6 +753,7 @@ void Group::replay_exit(Task& task, Member& m) {
 void Group::finish_rejoin(Task& task, Member& m) {
   int v = m.version;
   m.replaying = false;
+  m.rejoined_without_steps = m.last_crash_at.has_value();
   nlohmann::json withheld = nlohmann::json::array();
   for (int fd : m.withheld_fds) withheld.push_back(fd);
   std::string guarantee =
