@@ -420,12 +420,19 @@ void Group::on_syscall_entry(Task& task, int version) {
       m.to_reap = std::move(left);
     }
     if (m.redo_in_round && task.stop() == StopPoint::kSyscallEntry) {
-      // Its fork was interrupted by a signal (ERESTARTNOINTR) while the others' went through:
-      // it forks again now, still in the round (see everyone_exit).
+      // Its fork, or its wait for the child another version already reaped, was interrupted
+      // by a signal while the others' went through: it makes it again now, still in the round
+      // (see everyone_exit).
       m.redo_in_round = false;
-      if (round_.active && round_.cls == SyscallClass::kEveryone && call.nr == m.call.nr &&
+      std::optional<SyscallCall> instead = m.instead;
+      if (round_.active && round_.cls == SyscallClass::kEveryone &&
+          (call.nr == m.call.nr || call.nr == SYS_restart_syscall) &&
           m.state == Member::State::kExecuting) {
-        task.run_call(true);
+        if (instead) {
+          task.run_instead(*instead, true);
+        } else {
+          task.run_call(true);
+        }
         return;
       }
     }

@@ -116,7 +116,8 @@ struct Member {
   std::string decoded;                 // format_call, for events
 
   bool at_exit = false;               // kExecuting and stopped at the exit of its call
-  bool redo_in_round = false;         // kExecuting: its fork restarts (ERESTARTNOINTR) in the round
+  bool redo_in_round = false;         // kExecuting: its call restarts in the round (see everyone_exit)
+  std::optional<SyscallCall> instead;  // kExecuting: the call it makes in place of its own
   bool local_call = false;            // kExecuting a call absorbed or local to this version
   bool at_entry_result = false;       // kEveryone member given its result without running
   int64_t own_result = 0;             // kEveryone: its own result, translated

@@ -74,6 +74,7 @@ void Group::start_ordered_wait(Task* current, const std::vector<int>& p, bool fd
     Member& m = *members_[v];
     m.at_exit = false;
     m.at_entry_result = false;
+    m.instead.reset();
     m.state = v == executor ? Member::State::kExecuting : Member::State::kWaiting;
   }
   if (fd_change) {
@@ -113,6 +114,7 @@ void Group::continue_ordered_wait(Task* current, Member& e, int64_t r) {
       c.args[3] &= ~static_cast<uint64_t>(WNOHANG);
     }
     m.state = Member::State::kExecuting;
+    m.instead = c;
     act(current, m, [c](Task& t) { t.run_instead(c, true); });
   }
 }
@@ -636,6 +638,17 @@ void Group::everyone_exit(Task& task, Member& m, int version) {
     // again at once, so that the others, whose fork went through, do not go on without it
     // (vsftpd's listener got its child's SIGCHLD during the next session's fork in one
     // version only, which then made its fork after the others had gone on).
+    m.redo_in_round = true;
+    task.resume();
+    return;
+  }
+  if (is_restart_code(r) && round_.ordered && version != round_.executor && m.instead) {
+    // Its wait for the child that the executor's wait reported (continue_ordered_wait) was
+    // interrupted by a signal of its own (another of its children ended): the others already
+    // reaped their copy of that child, so it must too, in this round. Leaving the round, its
+    // program would wait for any child again after the others had moved on (dash then waited
+    // once more than the others for the children of a pipeline). The signal stays held; the
+    // kernel makes the call again (no handler ran), with the arguments it was given.
     m.redo_in_round = true;
     task.resume();
     return;

@@ -27,6 +27,18 @@ class Signals(TandemTest):
     def test_sigchld_from_children(self):
         self.same_as_native("sigchld")
 
+    def test_wait_for_a_reaped_child_interrupted_by_another_childs_sigchld(self):
+        # Version 2 reaps its first child at once; version 1's copy of it takes a while to end,
+        # and version 1's wait for it is interrupted by its second child's SIGCHLD. It must
+        # still reap that child in the same round (dash waited once more than the others for
+        # a pipeline's children: 1 run in 10 of test_fork_exec_and_shell_pipeline).
+        native = self.native(target("reaper_v1"))
+        self.assertEqual(native.stdout, b"reaped 2, statuses 7\n" * 3)
+        for _ in range(3):
+            r = self.tandem([target("reaper_v1"), target("reaper_v2")])
+            self.assertEqual((r.code, r.out), (0, native.stdout), r.err)
+            self.assertNoDivergence(r)
+
     def test_sigpipe_reaches_the_versions_served_the_write(self):
         # Only the leader writes; the followers get its EPIPE and the SIGPIPE with it, before
         # their next instruction (the handler's count is printed right after the write).
