@@ -266,17 +266,10 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
     // for the others would make it wait for that call's end (an accept, a read of a pipe
     // nobody writes): it is interrupted once, makes its call again, and the signal is
     // delivered at it.
-    if (internal_signal_due(now_ns, limit_ns)) {
-      bool kick = false;
-      {
-        std::lock_guard plock(process_->mu);
-        for (PendingSignal& ps : process_->signals) {
-          if (ps.internal && !ps.kicked) kick = ps.kicked = true;
-        }
-      }
+    if (SignalsDue due = internal_signals_due(now_ns, limit_ns); due.any) {
       if (!round_.active) {
         try_decide(nullptr);
-      } else if (kick && (round_.cls != SyscallClass::kEveryone || round_.ordered) &&
+      } else if (due.newly_kicked && (round_.cls != SyscallClass::kEveryone || round_.ordered) &&
                  round_.executor >= 0 && members_[round_.executor]) {
         // Only the executor of the round: in a round where every version runs its own call
         // (clone, close), interrupting some of them would make them make it again after the

@@ -291,7 +291,17 @@ class Group {
   bool deliver_signals(Task* current, const std::vector<int>& participants);
   // An internal signal that every participant has (reported, or pending in its kernel while
   // it is stopped), or that waited past `limit_ns`: it can be delivered at the next call.
-  bool internal_signal_due(uint64_t now_ns, uint64_t limit_ns);
+  // Internal signals (each version gets its own copy) that every participant now has, or that
+  // waited longer than the limit: `any`; `newly_kicked` when one of them has not had the
+  // executor of a blocking round interrupted for it yet (marked now). Takes process_->mu.
+  struct SignalsDue {
+    bool any = false;
+    bool newly_kicked = false;
+  };
+  SignalsDue internal_signals_due(uint64_t now_ns, uint64_t limit_ns);
+  // Every version in `p` has its copy of `ps`: reported, or pending in its kernel while it
+  // stands at its call. Needs process_->mu.
+  bool every_copy_came(const PendingSignal& ps, const std::vector<int>& p) const;
   // After `vs` replaced or cancelled their timers (alarm, setitimer): the old timer's signal
   // reaches every version or none, as the preferred one saw it.
   void reconcile_timer_signal(const std::vector<int>& vs, int sig);

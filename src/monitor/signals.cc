@@ -96,9 +96,7 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
         // gets there, which depends on other processes' timing: wait for all of them, within
         // the reconvergence time. A version stopped at its call cannot report its copy: the
         // kernel holds it pending (it is swallowed when it comes, see `owed` below).
-        for (int v : p) {
-          ready &= ps.received.count(v) != 0 || signal_pending(members_[v]->tid, ps.signo);
-        }
+        ready = every_copy_came(ps, p);
         auto limit = static_cast<uint64_t>(monitor_.options().reconverge_seconds * 1e9);
         if (!ready && monotonic_ns() - ps.first_seen_ns > limit) {
           monitor_.events().emit("divergence",
@@ -193,20 +191,25 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
   return true;
 }
 
-bool Group::internal_signal_due(uint64_t now_ns, uint64_t limit_ns) {
-  std::vector<int> p = participants();
-  if (p.empty()) return false;
-  std::lock_guard plock(process_->mu);
-  for (const PendingSignal& ps : process_->signals) {
-    if (!ps.internal || (ps.thread_directed && ps.group != id_)) continue;
-    if (now_ns - ps.first_seen_ns > limit_ns) return true;
-    bool ready = true;
-    for (int v : p) {
-      ready &= ps.received.count(v) != 0 || signal_pending(members_[v]->tid, ps.signo);
-    }
-    if (ready) return true;
+bool Group::every_copy_came(const PendingSignal& ps, const std::vector<int>& p) const {
+  for (int v : p) {
+    if (ps.received.count(v) == 0 && !signal_pending(members_[v]->tid, ps.signo)) return false;
   }
-  return false;
+  return true;
+}
+
+Group::SignalsDue Group::internal_signals_due(uint64_t now_ns, uint64_t limit_ns) {
+  SignalsDue due;
+  std::vector<int> p = participants();
+  if (p.empty()) return due;
+  std::lock_guard plock(process_->mu);
+  for (PendingSignal& ps : process_->signals) {
+    if (!ps.internal || (ps.thread_directed && ps.group != id_)) continue;
+    if (now_ns - ps.first_seen_ns <= limit_ns && !every_copy_came(ps, p)) continue;
+    due.any = true;
+    if (!ps.kicked) due.newly_kicked = ps.kicked = true;
+  }
+  return due;
 }
 
 void Group::reconcile_timer_signal(const std::vector<int>& vs, int sig) {
