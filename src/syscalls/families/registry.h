@@ -52,4 +52,7 @@ const Family& seccomp_family();
 // ptrace.cc
 const Family& ptrace_family();
 
+// clock.cc
+const Family& clock_family();
+
 }  // namespace tandem
