@@ -27,7 +27,8 @@
 //    and signal mask, its new tid written where glibc keeps it (pthread_join, pthread_kill),
 //    and takes the place of the crashed member in its group. The main thread gives the copy
 //    its descriptors at its first call (as a single-threaded copy does) and then lets the
-//    other threads go; each replays its own group's log and rejoins; the last one to catch up
+//    other threads go; each replays its own group's log, in the order the steps were logged
+//    across the process's groups ("Replay order" below), and rejoins; the last one to catch up
 //    gives the copy the leader's descriptors.
 //
 // Not covered (docs/limits.md): per-thread state the kernel keeps other than registers, mask
