@@ -74,6 +74,9 @@ struct LogEntry {
   // Versions that were replaying when this step was taken: they take it as the executor did
   // (as followers would have), when they get there.
   std::vector<bool> replayers;
+  // Its place among the steps of every group of the process, in the order they were logged
+  // (Process::next_step): a restored copy's threads replay in that order.
+  uint64_t step = 0;
 };
 
 // Frozen copies of every member, taken at the same call: the start of the log.
@@ -332,6 +335,14 @@ class Group {
   // A restored thread of a multi-threaded process caught up: whether it is the last of its
   // process's restored threads to (it gives the copy the leader's descriptors).
   bool rejoin_with_process(Member& m, bool at_call);
+  // Replay order of a restored copy's threads (mt_checkpoint.cc): the number of the next step
+  // `m` replays (Process::kCaughtUp: none in the log now); whether it may take it now (else it
+  // is parked at its call until its turn); its new position after a step; leaving the order.
+  uint64_t next_replay_step(const Member& m);
+  bool replay_turn(Task& task, Member& m);
+  void replay_advanced(const Member& m);
+  void leave_replay_order(int version);
+  void wake_replay_turns(int version);
   // Gives a restored member the descriptors the leader has now (a frozen copy holds none) and
   // closes those it has that the leader has not. Consumes its current call: the caller makes it
   // repeat the call.

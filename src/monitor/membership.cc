@@ -148,6 +148,7 @@ void Group::on_member_gone_locked(int version) {
   Member& m = *members_[version];
   Member::State was = m.state;
   m.state = Member::State::kGone;
+  leave_replay_order(version);  // a restored thread that ends: the others do not wait for it
   if (round_.active) {
     if (round_.cls != SyscallClass::kEveryone && round_.executor == version &&
         was == Member::State::kExecuting) {

@@ -27,7 +27,8 @@
 //    and signal mask, its new tid written where glibc keeps it (pthread_join, pthread_kill),
 //    and takes the place of the crashed member in its group. The main thread gives the copy
 //    its descriptors at its first call (as a single-threaded copy does) and then lets the
-//    other threads go; each replays its own group's log and rejoins; the last one to catch up
+//    other threads go; each replays its own group's log, in the order the steps were logged
+//    across the process's groups ("Replay order" below), and rejoins; the last one to catch up
 //    gives the copy the leader's descriptors.
 //
 // Not covered (docs/limits.md): per-thread state the kernel keeps other than registers, mask
@@ -219,6 +220,12 @@ void restore_version(Monitor& monitor, const std::shared_ptr<Process>& process,
                           fmt::format("{} not restarted: {}", monitor.version_name(v), failure));
     monitor.drop_version(v, failure, "crash");
     return;
+  }
+  {
+    // A new replay order for this version's copy (a previous restore's is over).
+    std::lock_guard lock(process->mu);
+    process->replay_next[v].clear();
+    process->replay_parked[v].clear();
   }
   std::vector<TaskId> siblings;
   for (auto& [g, s] : threads) siblings.push_back(s.task);
@@ -490,6 +497,11 @@ void Group::install_restored(int version, TaskId task, pid_t tid, pid_t tgid, ui
     }
     bool replays = revived.replaying;
     members_[version] = std::move(revived);
+    if (replays) {
+      uint64_t step = next_replay_step(*members_[version]);
+      std::lock_guard plock(process_->mu);
+      process_->replay_next[version][this] = step;
+    }
     monitor_.pids().add(version, tid, virtual_tid);
     if (tid == tgid) {
       monitor_.pids().add(version, tgid, virtual_pid);
@@ -529,6 +541,83 @@ bool Group::rejoin_with_process(Member& m, bool at_call) {
   }
   if (at_call) m.mt_restored = false;
   return last;
+}
+
+// Replay order. A restored copy's threads each replay their own group's log, but they share
+// memory: memcached's main thread accepts a connection, puts it in a worker's queue (memory,
+// under a mutex: no intercepted call) and wakes the worker through an eventfd; the worker's
+// replay of epoll_wait and of the eventfd's read are served from its log at once, and it found
+// the queue empty when the copy's main thread had not replayed that far yet (it went back to
+// epoll_wait where its log had getpeername: 10 of 10 crash-injection trials failed to rejoin).
+// A thread stands still at an intercepted call from its entry until the monitor resumes it
+// after logging it, so the order in which steps were logged (LogEntry::step, one order for the
+// whole process) agrees with what each thread saw of the others' memory at its calls. A
+// restored thread takes its next step only when no other thread of its copy has an earlier one
+// to take, and rejoins (its next step is a new one, later than any logged) only when none has
+// any: it waits at its call meanwhile (parked), and is resumed when its turn comes.
+uint64_t Group::next_replay_step(const Member& m) {
+  uint64_t end = log_base_ + log_.size();
+  for (uint64_t i = std::max(m.cursor, log_base_); i < end; ++i) {
+    const LogEntry& e = log_[i - log_base_];
+    if (part_for_replayer(e, m.version)) return e.step;
+  }
+  return Process::kCaughtUp;
+}
+
+bool Group::replay_turn(Task& task, Member& m) {
+  uint64_t step = next_replay_step(m);
+  int v = m.version;
+  std::vector<std::pair<Group*, TaskId>> turns;
+  {
+    std::lock_guard lock(process_->mu);
+    process_->replay_next[v][this] = step;
+    process_->replay_parked[v][this] = task.id();
+    turns = process_->take_replay_turns(v);
+  }
+  for (auto& [g, id] : turns) {
+    if (g == this) continue;
+    monitor_.backend().post(id, [g = g, v](Task& t) { g->resume_replay(t, v); });
+  }
+  bool mine = std::any_of(turns.begin(), turns.end(), [this](const auto& t) { return t.first == this; });
+  if (!mine && log_level() >= LogLevel::kDebug)
+    TANDEM_LOG(kDebug, "group {}: version {} waits for its turn to replay step {} (log {})", id_,
+               v + 1, step == Process::kCaughtUp ? 0 : step, m.cursor);
+  return mine;
+}
+
+void Group::replay_advanced(const Member& m) {
+  {
+    std::lock_guard lock(process_->mu);
+    auto& next = process_->replay_next[m.version];
+    if (next.find(this) == next.end()) return;
+  }
+  uint64_t step = next_replay_step(m);
+  {
+    std::lock_guard lock(process_->mu);
+    process_->replay_next[m.version][this] = step;
+  }
+  wake_replay_turns(m.version);
+}
+
+void Group::leave_replay_order(int version) {
+  {
+    std::lock_guard lock(process_->mu);
+    bool was = process_->replay_next[version].erase(this) != 0;
+    was |= process_->replay_parked[version].erase(this) != 0;
+    if (!was) return;
+  }
+  wake_replay_turns(version);
+}
+
+void Group::wake_replay_turns(int version) {
+  std::vector<std::pair<Group*, TaskId>> turns;
+  {
+    std::lock_guard lock(process_->mu);
+    turns = process_->take_replay_turns(version);
+  }
+  // Posted (also for this group: its lock is held here).
+  for (auto& [g, id] : turns)
+    monitor_.backend().post(id, [g = g, version](Task& t) { g->resume_replay(t, version); });
 }
 
 // A close by a thread that rejoined while another thread of its restored process still replays

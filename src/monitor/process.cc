@@ -53,3 +53,26 @@ void Process::applied(int v, uint64_t seq) {
 }
 
 }  // namespace tandem
+
+namespace tandem {
+
+std::vector<std::pair<Group*, TaskId>> Process::take_replay_turns(int v) {
+  std::vector<std::pair<Group*, TaskId>> turns;
+  auto& next = replay_next[v];
+  auto& parked = replay_parked[v];
+  for (auto it = parked.begin(); it != parked.end();) {
+    auto own = next.find(it->first);
+    uint64_t step = own == next.end() ? kCaughtUp : own->second;
+    bool earlier = false;  // another thread has a step to take before this one's
+    for (auto [g, s] : next) earlier |= g != it->first && s < step;
+    if (earlier) {
+      ++it;
+      continue;
+    }
+    turns.emplace_back(*it);
+    it = parked.erase(it);
+  }
+  return turns;
+}
+
+}  // namespace tandem

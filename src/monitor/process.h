@@ -86,6 +86,8 @@ class Process {
       : epoll(versions), owed(versions), own_fds(versions), done_(versions, 0), done_ahead_(versions),
         waiting_(versions) {
     replaying_threads.assign(versions, 0);
+    replay_next.resize(versions);
+    replay_parked.resize(versions);
   }
 
   std::mutex mu;
@@ -117,6 +119,17 @@ class Process {
   int restoring = 0;
   bool checkpoint_due = false;          // taken at the main thread's next agreed call
   std::vector<int> replaying_threads;   // per version: restored threads not caught up yet
+  // Replay order of a restored copy's threads (mt_checkpoint.cc, "replay order"). Every step
+  // logged by any group of the process gets the next number: the order the steps were logged
+  // in, one order for every version. Per version: for each restored thread still replaying,
+  // the number of the next step it takes (kCaughtUp: none in its log now), and the threads
+  // parked at their call until no other has an earlier step to take.
+  static constexpr uint64_t kCaughtUp = ~0ull;
+  uint64_t next_step = 1;
+  std::vector<std::map<Group*, uint64_t>> replay_next;
+  std::vector<std::map<Group*, TaskId>> replay_parked;
+  // The parked threads of `v` whose turn it is now (removed from replay_parked).
+  std::vector<std::pair<Group*, TaskId>> take_replay_turns(int v);
   // Whether changes must be ordered (more than one thread).
   bool ordering() const { return threads > 1; }
   // Descriptor numbers a leader thread is closing right now (close, dup2/dup3 onto them,

@@ -154,7 +154,25 @@ void Group::log_append(LogEntry entry) {
       entry.epoll_fds = epoll_event_fds_locked(*entry.record, entry.record->executor_version);
     }
   }
+  // A restored thread that had caught up has this step to take now: the others of its copy
+  // wait for it before they take later ones, or rejoin (replay order, mt_checkpoint.cc).
+  std::vector<int> behind;
+  for (auto& m : members_) {
+    if (m && m->replaying && (m->mt_restored || m->mt_caught_up) &&
+        m->state != Member::State::kGone && part_for_replayer(entry, m->version))
+      behind.push_back(m->version);
+  }
+  {
+    std::lock_guard lock(process_->mu);
+    entry.step = process_->next_step++;
+    for (int v : behind) {
+      auto it = process_->replay_next[v].find(this);
+      if (it != process_->replay_next[v].end() && it->second == Process::kCaughtUp)
+        it->second = entry.step;
+    }
+  }
   log_.push_back(std::move(entry));
+  for (int v : behind) wake_replay_turns(v);
 }
 
 // How a version that was replaying when `entry` was taken takes it: like the executor (or any
@@ -542,6 +560,10 @@ void Group::replay_arrival(Task& task, Member& m) {
     defer_drop(v, "could not rejoin: its log was discarded");
     return;
   }
+  // A thread of a restored copy: the other threads' earlier steps first (it waits at its call).
+  // Not a thread's exit: it is never logged (the call does not return), and another thread
+  // may be waiting for it (pthread_join) before its own earlier steps.
+  if ((m.mt_restored || m.mt_caught_up) && m.call.nr != SYS_exit && !replay_turn(task, m)) return;
   if (m.cursor == end && m.mt_restored && !rejoin_with_process(m, true)) {
     // Other threads of its process are still replaying: the descriptors are the last one's to
     // give (it would change the table under their replay).
@@ -685,6 +707,7 @@ void Group::replay_arrival(Task& task, Member& m) {
     }
   }
   if (m.mt_restored && m.cursor == log_base_ + log_.size()) (void)rejoin_with_process(m, false);
+  if (m.mt_restored || m.mt_caught_up) replay_advanced(m);
 }
 
 bool Group::round_closes_withheld(const Member& m) const {
@@ -753,12 +776,14 @@ void Group::replay_exit(Task& task, Member& m) {
   ++m.cursor;
   m.state = Member::State::kRunning;
   if (m.mt_restored && m.cursor == log_base_ + log_.size()) (void)rejoin_with_process(m, false);
+  if (m.mt_restored || m.mt_caught_up) replay_advanced(m);
   task.resume();
 }
 
 void Group::finish_rejoin(Task& task, Member& m) {
   int v = m.version;
   m.replaying = false;
+  leave_replay_order(v);
   m.rejoined_without_steps = m.last_crash_at.has_value();
   nlohmann::json withheld = nlohmann::json::array();
   for (int fd : m.withheld_fds) withheld.push_back(fd);
