@@ -244,7 +244,10 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
       }
       auto cpu = thread_cpu_ticks(m->tid);
       if (!cpu) continue;
-      if (!m->lag_tracked || m->lag_calls != m->calls) {
+      // (A thread restored from a checkpoint is a new thread: its CPU time starts again.)
+      if (!m->lag_tracked || m->lag_calls != m->calls || m->lag_tid != m->tid ||
+          *cpu < m->lag_cpu_start) {
+        m->lag_tid = m->tid;
         m->lag_tracked = true;
         m->lag_calls = m->calls;
         m->lag_cpu_start = *cpu;
@@ -290,7 +293,7 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
                            fmt::format("{} hung: {:.1f} s of CPU without reaching its next "
                                        "call; killed",
                                        monitor_.version_name(h.version), h.cpu_seconds));
-    ::kill(h.tgid, SIGKILL);
+    if (h.tgid > 0) ::kill(h.tgid, SIGKILL);  // never 0 or -1: tandem's own group, everyone
   }
   flush_drops();
 }

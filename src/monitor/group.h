@@ -142,6 +142,7 @@ struct Member {
   bool lag_tracked = false;
   uint64_t lag_calls = 0;
   uint64_t lag_cpu_start = 0;
+  pid_t lag_tid = 0;                  // whose CPU time lag_cpu_start is
 
   std::set<int> local_fds;            // descriptors only this version has
 

@@ -641,7 +641,8 @@ void Monitor::drop_version(int version, const std::string& reason, const std::st
 void Monitor::forward_signal(int sig) {
   std::lock_guard lock(mu_);
   for (int v = 0; v < version_count(); ++v) {
-    if (alive(v) && v < static_cast<int>(root_pids_.size()) && root_status_[v] < 0)
+    if (alive(v) && v < static_cast<int>(root_pids_.size()) && root_status_[v] < 0 &&
+        root_pids_[v] > 0)
       ::kill(root_pids_[v], sig);
   }
 }

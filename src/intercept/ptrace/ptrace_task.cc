@@ -877,7 +877,7 @@ Result<void> PtraceTask::apply_restored_state() {
 }
 
 void PtraceTask::kill_process() {
-  ::kill(tgid_, SIGKILL);
+  if (tgid_ > 0) ::kill(tgid_, SIGKILL);  // never 0 or -1: tandem's own group, everyone
   if (phase_ == Phase::kStopped) {
     phase_ = Phase::kRunning;
     regs_valid_ = false;

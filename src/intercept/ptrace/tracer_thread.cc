@@ -288,6 +288,7 @@ void TracerThread::kill_and_forget(TaskId id) {
   PtraceTask* t = find(id);
   if (t == nullptr) return;
   pid_t tid = t->tid();
+  TANDEM_CHECK(tid > 0) << "kill_and_forget of a task without a tid";
   ::kill(tid, SIGKILL);
   for (;;) {
     int status = 0;
