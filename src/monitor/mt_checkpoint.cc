@@ -578,10 +578,13 @@ bool Group::replay_turn(Task& task, Member& m) {
     if (g == this) continue;
     monitor_.backend().post(id, [g = g, v](Task& t) { g->resume_replay(t, v); });
   }
-  bool mine = std::any_of(turns.begin(), turns.end(), [this](const auto& t) { return t.first == this; });
-  if (!mine && log_level() >= LogLevel::kDebug)
-    TANDEM_LOG(kDebug, "group {}: version {} waits for its turn to replay step {} (log {})", id_,
-               v + 1, step == Process::kCaughtUp ? 0 : step, m.cursor);
+  bool mine = std::any_of(turns.begin(), turns.end(),
+                          [this](const auto& turn) { return turn.first == this; });
+  if (!mine && log_level() >= LogLevel::kDebug) {
+    TANDEM_LOG(kDebug, "group {}: version {} waits for its turn to {} (log position {})", id_,
+               v + 1, step == Process::kCaughtUp ? "rejoin" : fmt::format("replay step {}", step),
+               m.cursor);
+  }
   return mine;
 }
 
