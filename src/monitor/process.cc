@@ -52,10 +52,6 @@ void Process::applied(int v, uint64_t seq) {
   }
 }
 
-}  // namespace tandem
-
-namespace tandem {
-
 std::vector<std::pair<Group*, TaskId>> Process::take_replay_turns(int v) {
   std::vector<std::pair<Group*, TaskId>> turns;
   auto& next = replay_next[v];

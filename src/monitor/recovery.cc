@@ -63,6 +63,18 @@ void Group::maybe_checkpoint(Task* current, const std::vector<int>& p) {
     return;
   }
   if (checkpoint_ != nullptr && checkpoint_->whole_process) {
+    // A restored thread of this group still replays the log (its process's other threads
+    // ended in the leader, not yet in its copy): the log stays until it caught up. Dropped
+    // here, the copy's main thread found its log ended before the leader's last writes and
+    // made them again (mt_echo's report printed twice).
+    {
+      std::lock_guard lock(process_->mu);
+      if (process_->restoring > 0) return;  // a copy is being restored from it
+    }
+    for (auto& m : members_) {
+      if (m && ((m->replaying && m->state != Member::State::kGone) || m->awaiting_restore))
+        return;
+    }
     // Its other threads ended: the process's checkpoints were of threads that are gone.
     drop_process_checkpoint(nullptr);
     invalidate_checkpoint(nullptr);

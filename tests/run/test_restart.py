@@ -369,11 +369,14 @@ class MultiThreadedRestart(TandemTest):
 
     CONNECTIONS = 6
 
-    def native_output(self, name="mt_echo"):
+    def native_output(self, name="mt_echo", client=None):
         port = free_port()
         proc = subprocess.Popen([target(f"{name}_v1"), str(port), str(self.CONNECTIONS)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        mt_echo_client(port, self.CONNECTIONS, boom_at=2)
+        if client is None:
+            mt_echo_client(port, self.CONNECTIONS, boom_at=2)
+        else:
+            client(port)
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, err)
         return out
@@ -449,3 +452,22 @@ class MultiThreadedRestart(TandemTest):
 
     def test_follower_crash_after_a_hand_over_through_memory(self):
         self.check_handoff(["--leader", "1"])
+
+    def test_copy_replays_what_the_leader_did_after_its_threads_ended(self):
+        # The crash is on the last message of the last connection: the promoted leader's
+        # workers end and its main thread, alone again, prints its report while the restored
+        # copy still replays. The log stays until the copy caught up. It was dropped at the
+        # leader's first call with one thread (its checkpoints were of threads that are gone):
+        # the copy's main thread found its log ended before the report and printed it a second
+        # time, or was dropped (its log discarded).
+        last = self.CONNECTIONS - 1
+
+        def client(port):
+            mt_echo_client(port, last)
+            mt_echo_client(port, 1, boom_at=last, messages=2, first=last)
+
+        native = self.native_output("mt_handoff", client)
+        r = self.run_under_tandem([], client, name="mt_handoff", checkpoint="1000")
+        self.assertEqual([e["version"] for e in r.of("crash")], [2], r.err)
+        self.check_rejoined(r, 2, threads=3)
+        self.assertEqual(r.out, native)
