@@ -206,6 +206,13 @@ class Group {
   // Thread ids of the members other than `version`'s that run in step with the group (not
   // gone, held after a divergence, or replaying after a restart).
   std::vector<pid_t> other_member_tids(int version) const;
+  // The same members' progress: how many intercepted stops each made, and its latest call.
+  struct Progress {
+    pid_t tid = 0;
+    uint64_t calls = 0;
+    int call_nr = -1;
+  };
+  std::vector<Progress> other_member_progress(int version) const;
   // The member of `version` (task `task`) crashed with `signal`: brings it back from the
   // checkpoint if it can: returns the frozen copy that takes its place (the caller registers it
   // and resumes it; `replaced` is the crashed task), or nullopt: the caller drops the version.
