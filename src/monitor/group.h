@@ -203,10 +203,9 @@ class Group {
   void on_child(Task& parent, int version, Task& child, bool thread);
   // The member of `version` is gone (exited, crashed, dropped), if it is still `task`.
   void on_member_gone(int version, TaskId task);
-  // Thread ids of the members other than `version`'s that run in step with the group (not
-  // gone, held after a divergence, or replaying after a restart).
-  std::vector<pid_t> other_member_tids(int version) const;
-  // The same members' progress: how many intercepted stops each made, and its latest call.
+  // The members other than `version`'s that run in step with the group (not gone, held after a
+  // divergence, or replaying after a restart): thread id, how many intercepted stops each made,
+  // and its latest call.
   struct Progress {
     pid_t tid = 0;
     uint64_t calls = 0;
