@@ -482,7 +482,18 @@ void Group::install_restored(int version, TaskId task, pid_t tid, pid_t tgid, ui
     revived.restarts = old.restarts + 1;
     revived.last_crash_at = old.replaying ? old.cursor : log_base_ + log_.size();
     revived.dispositions = old.dispositions;
-    if (fds == nullptr && cursor == log_base_ + log_.size()) {
+    // The crashed thread waited in this group's round for the executor's result (cut while
+    // waiting, or arrived after the cut): its copy comes back to that call, and takes the
+    // round's step from the log if the round ends first, or joins the round (finish_rejoin)
+    // if it arrives while the executor is still inside the call. As a member like any other,
+    // it arrived at the call after the round had left it, and diverged from the executor's
+    // next call (mt_echo's worker: read of its pipe against the leader's read of the
+    // connection it got; test_follower_crash_in_a_worker_thread, 1 run in 12).
+    bool waited_in_round =
+        round_.active && round_.cls != SyscallClass::kEveryone && round_.executor != version &&
+        std::find(round_.participants.begin(), round_.participants.end(), version) !=
+            round_.participants.end();
+    if (fds == nullptr && cursor == log_base_ + log_.size() && !waited_in_round) {
       // Nothing happened in its group since the checkpoint (a thread blocked in a futex or in
       // an idle epoll_wait): it takes part in the next step like any member.
       revived.replaying = false;
