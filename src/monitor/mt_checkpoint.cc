@@ -430,6 +430,10 @@ Group::ProcessRestart Group::try_process_restart(int version, TaskId task, int s
       pc->copies[version].used = true;
       pc->copies[version].restoring = true;
       process_->restoring++;
+      // A change its threads had not applied when the process died (a close waiting for
+      // another thread's earlier change) would hold every later change of the copy: its
+      // worker's next close waited forever (test_follower_crash_in_a_worker_thread hung).
+      process_->forget_fd_changes(version);
     }
     uint64_t from = c.starts.count(this) != 0 ? c.starts.at(this) : log_base_;
     on_member_gone_locked(version);

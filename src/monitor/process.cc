@@ -52,4 +52,10 @@ void Process::applied(int v, uint64_t seq) {
   }
 }
 
+void Process::forget_fd_changes(int v) {
+  done_[v] = issued_;
+  done_ahead_[v].clear();
+  waiting_[v].clear();
+}
+
 }  // namespace tandem
