@@ -34,8 +34,8 @@
  *                                                         call or -1, b = its return value)
  *                         SANDBOX  <- SANDBOXED (a = pid) from a fork of the new version, which
  *                                    then serves MAP/CALL (backward callbacks) in its own memory
- *                                    until SANDBOX_END <- SANDBOX_ENDED; if it dies, the new
- *                                    version sends SANDBOX_DIED
+ *                                    until SANDBOX_END; the copy exits, the new version
+ *                                    reaps it and sends SANDBOX_ENDED, or SANDBOX_DIED if it died
  *                         RESUME   <- RESUMED, the new version returns to the program
  *   A new version whose socket reaches EOF resumes only if the old version wrote its commit
  *   mark (one byte on the pipe TANDEM_LIVE_COMMIT_FD, written right before it exits on COMMIT)
@@ -91,7 +91,7 @@ enum tl_msg_type {
   TL_MSG_SANDBOX,           /* tool -> new: fork a disposable copy that serves requests */
   TL_MSG_SANDBOXED,         /* copy -> tool: a = its pid; it serves MAP/CALL until SANDBOX_END */
   TL_MSG_SANDBOX_END,       /* tool -> copy */
-  TL_MSG_SANDBOX_ENDED,     /* copy -> tool, then the copy exits */
+  TL_MSG_SANDBOX_ENDED,     /* new -> tool: the copy exited and was reaped */
   TL_MSG_SANDBOX_DIED,      /* new -> tool: the copy died (a = code, b = status) */
 };
 

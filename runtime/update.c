@@ -654,8 +654,12 @@ static void tl_new_side(void) {
         tl_send(fd, TL_MSG_SANDBOX_DIED, CLD_KILLED, WTERMSIG(status));
       else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         tl_send(fd, TL_MSG_SANDBOX_DIED, CLD_EXITED, WEXITSTATUS(status));
+      else
+        tl_send(fd, TL_MSG_SANDBOX_ENDED, 0, 0);
     } else if (m.type == TL_MSG_SANDBOX_END && sandboxed) {
-      tl_send(fd, TL_MSG_SANDBOX_ENDED, 0, 0);
+      /* This process answers once it reaped the copy: when the copy answered, the tool could
+       * go on and the old version kill this process before it reaped the copy, which then
+       * went to the nearest subreaper (live_ttst found it there, 1 run in 30-40). */
       _exit(0);
     } else if (m.type == TL_MSG_RESUME && !sandboxed) {
       tl_send(fd, TL_MSG_RESUMED, 0, 0);

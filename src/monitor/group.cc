@@ -215,6 +215,17 @@ std::optional<uint64_t> thread_cpu_ticks(pid_t tid) {
 }
 }  // namespace
 
+std::vector<Group::Progress> Group::other_member_progress(int version) const {
+  std::lock_guard lock(mu_);
+  std::vector<Progress> out;
+  for (const auto& m : members_) {
+    if (m && m->version != version && m->state != Member::State::kGone &&
+        m->state != Member::State::kHeld && !m->replaying)
+      out.push_back({m->tid, m->calls, m->call.nr});
+  }
+  return out;
+}
+
 void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
   struct Hung {
     int version;

@@ -183,6 +183,9 @@ struct Member {
   // Gone with its process, whose copy is being restored: the steps taken meanwhile are logged
   // for it as for a replaying member (its restored thread takes them).
   bool awaiting_restore = false;
+  // It died at a call of an agreed round not in the log yet (waiting for the executor's
+  // result, or executing it): its restored thread comes back to that call.
+  bool died_in_round_call = false;
 };
 
 // Completes `call` of a follower (or a replaying version) from an executed record: copies of
@@ -209,9 +212,15 @@ class Group {
   void on_child(Task& parent, int version, Task& child, bool thread);
   // The member of `version` is gone (exited, crashed, dropped), if it is still `task`.
   void on_member_gone(int version, TaskId task);
-  // Thread ids of the members other than `version`'s that run in step with the group (not
-  // gone, held after a divergence, or replaying after a restart).
-  std::vector<pid_t> other_member_tids(int version) const;
+  // The members other than `version`'s that run in step with the group (not gone, held after a
+  // divergence, or replaying after a restart): thread id, how many intercepted stops each made,
+  // and its latest call.
+  struct Progress {
+    pid_t tid = 0;
+    uint64_t calls = 0;
+    int call_nr = -1;
+  };
+  std::vector<Progress> other_member_progress(int version) const;
   // The member of `version` (task `task`) crashed with `signal`: brings it back from the
   // checkpoint if it can: returns the frozen copy that takes its place (the caller registers it
   // and resumes it; `replaced` is the crashed task), or nullopt: the caller drops the version.
@@ -344,6 +353,8 @@ class Group {
   void replay_advanced(const Member& m);
   void leave_replay_order(int version);
   void wake_replay_turns(int version);
+  // The member stands at the call of the active agreed round, not in the log yet.
+  bool stands_in_round(const Member& m) const;
   // Gives a restored member the descriptors the leader has now (a frozen copy holds none) and
   // closes those it has that the leader has not. Consumes its current call: the caller makes it
   // repeat the call.

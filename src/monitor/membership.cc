@@ -122,17 +122,6 @@ void Group::drop_member(int version) {
   flush_drops();
 }
 
-std::vector<pid_t> Group::other_member_tids(int version) const {
-  std::lock_guard lock(mu_);
-  std::vector<pid_t> tids;
-  for (const auto& m : members_) {
-    if (m && m->version != version && m->state != Member::State::kGone &&
-        m->state != Member::State::kHeld && !m->replaying)
-      tids.push_back(m->tid);
-  }
-  return tids;
-}
-
 void Group::on_member_gone(int version, TaskId task) {
   {
     std::lock_guard lock(mu_);

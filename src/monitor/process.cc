@@ -71,4 +71,10 @@ std::vector<std::pair<Group*, TaskId>> Process::take_replay_turns(int v) {
   return turns;
 }
 
+void Process::forget_fd_changes(int v) {
+  done_[v] = issued_;
+  done_ahead_[v].clear();
+  waiting_[v].clear();
+}
+
 }  // namespace tandem

@@ -105,6 +105,10 @@ class Process {
   void when_turn(int v, uint64_t seq, std::function<void()> start);
   // Version `v` applied change `seq`: starts the next one that was waiting.
   void applied(int v, uint64_t seq);
+  // Version `v`'s process is restored from a checkpoint: the changes issued so far count as
+  // applied (the copy takes the leader's descriptors when it catches up), and those its dead
+  // threads waited to apply are forgotten.
+  void forget_fd_changes(int v);
   // Per version: descriptors at which it has its own file (opens of /proc/self/...), with the
   // path (virtual ids) that names it; calls on them run in every version and compare by that
   // path, not by number (versions may have more or fewer descriptors open).

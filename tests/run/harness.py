@@ -15,6 +15,13 @@ import unittest
 TANDEM = os.environ.get("TANDEM", "build/tools/tandem")
 TARGETS = os.environ.get("TARGETS", "build/tests/targets")
 
+# Every process this test process starts (tandem, the versions, what they start) inherits this
+# mark: CTest runs test classes in parallel, and two of them run the same target programs, so
+# "left behind" must mean left behind by this one (the Canary class once found the echo
+# servers of the Restart class running next to it).
+RUN_MARK = f"TANDEM_TEST_RUN={os.getpid()}-{time.monotonic_ns()}".encode()
+os.environ["TANDEM_TEST_RUN"] = RUN_MARK.split(b"=", 1)[1].decode()
+
 
 def target(name):
     return os.path.join(TARGETS, name)
@@ -27,7 +34,8 @@ def free_port():
 
 
 def processes_running(path_fragment):
-    """PIDs of processes whose executable path contains `path_fragment`."""
+    """PIDs of processes started by this test process (RUN_MARK) whose executable path contains
+    `path_fragment`."""
     found = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -36,7 +44,14 @@ def processes_running(path_fragment):
             exe = os.readlink(f"/proc/{pid}/exe")
         except OSError:
             continue
-        if path_fragment in exe:
+        if path_fragment not in exe:
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                ours = RUN_MARK in f.read().split(b"\0")
+        except OSError:
+            ours = True  # cannot tell (gone meanwhile, or not readable): count it
+        if ours:
             found.append(int(pid))
     return found
 

@@ -29,6 +29,13 @@ constexpr long kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP |
 
 // How long a tracer thread whose tasks are all stopped spins before sleeping. Tunable for
 // experiments with $TANDEM_SPIN_US.
+// A yield in the spin that returns later than this gave the CPU to another task (a task of the
+// version itself stops at its next call within microseconds; a CPU hog keeps a whole slice).
+constexpr uint64_t kContendedYieldNs = 200'000;
+// After such a yield the thread does not spin for this long (a new contention check each time
+// would cost a slice per check).
+constexpr uint64_t kNoSpinAfterContentionNs = 100'000'000;
+
 int spin_microseconds() {
   static const int us = [] {
     const char* env = getenv("TANDEM_SPIN_US");
@@ -366,7 +373,7 @@ void TracerThread::main() {
     // copy took up to 1.5 s to catch up with a leader that kept serving. A blocking wait
     // still serves it sooner than a spin that polls every 32 turns.
     if (any_task_stopped() && !restored_copy_running() && spin_microseconds() > 0 &&
-        backend_.cpu_exclusive(cpu_)) {
+        backend_.cpu_exclusive(cpu_) && monotonic_ns() >= no_spin_until_) {
       // A task waits for a verdict another thread will post: spin for it instead of paying a
       // cross-CPU wake-up. Yield on every turn, so that whatever else wants this CPU (another
       // thread of the version, a client) runs; with nothing else runnable, yield returns at once.
@@ -380,7 +387,17 @@ void TracerThread::main() {
         }
         __builtin_ia32_pause();
         if ((i & 31) == 31) {
+          uint64_t before_yield = monotonic_ns();
           sched_yield();
+          if (monotonic_ns() - before_yield > kContendedYieldNs) {
+            // Another task had this CPU (a CPU hog, a build): the yield returned after its
+            // time slice, and so would every later turn. A blocking wait is woken with the
+            // scheduler's wake-up preference instead; spinning on a contended CPU made each
+            // intercepted call wait a slice (dd under two hogs: 4 ms per call, 150 us without
+            // the spin). No spin until the CPU has been ours for a while.
+            no_spin_until_ = monotonic_ns() + kNoSpinAfterContentionNs;
+            break;
+          }
           // Another of its tasks (a child or thread of the same version, running on this CPU
           // meanwhile) may have stopped: serve it now, not after the spin.
           if (poll_stop()) {

@@ -116,6 +116,8 @@ class TracerThread {
   std::atomic<bool> sleeping_{false};
   std::atomic<bool> events_started_{false};
   std::atomic<bool> stopping_{false};
+  // No spin before this time (monotonic_ns): the spin found the CPU contended.
+  uint64_t no_spin_until_ = 0;
 
   std::unordered_map<pid_t, std::unique_ptr<PtraceTask>> tasks_;
   std::vector<TaskId> initial_tasks_;
