@@ -173,6 +173,7 @@ struct Member {
   // its descriptors.
   bool mt_restored = false;
   bool mt_caught_up = false;
+  uint64_t process_steps_at_restore = 0;  // Process::steps of its version when restored
   std::vector<TaskId> release_after_sync;
   // Gone with its process, whose copy is being restored: the steps taken meanwhile are logged
   // for it as for a replaying member (its restored thread takes them).

@@ -33,6 +33,7 @@
 // Not covered (docs/limits.md): per-thread state the kernel keeps other than registers, mask
 // and tid (sigaltstack, robust futex list, rseq registration, a pending restart block), threads
 // created or ended after the checkpoint (thread creation abandons it), Rx-style withholding.
+#include <signal.h>
 #include <sys/syscall.h>
 
 #include <cerrno>
@@ -421,7 +422,16 @@ Group::ProcessRestart Group::try_process_restart(int version, TaskId task, int s
     if (m.restarts >= opts.max_restarts)
       return refuse(fmt::format("restarted {} times already (--max-restarts)", m.restarts));
     uint64_t position = m.replaying ? m.cursor : log_base_ + log_.size();
-    if (m.last_crash_at && *m.last_crash_at == position)
+    bool same_place = m.last_crash_at && *m.last_crash_at == position;
+    if (same_place && signal == SIGKILL) {
+      // Killed (from outside, or as hung): no thread is known to be at fault, and this one is
+      // merely the first reported. The process is where it died before only if none of its
+      // threads took a step since: a thread idle in a futex wait between two kills (mt_echo's
+      // background thread) stands at the same call every time.
+      std::lock_guard plock(process_->mu);
+      same_place = process_->steps[version] == m.process_steps_at_restore;
+    }
+    if (same_place)
       return refuse("crashed again at the same call: a deterministic bug (its input is not "
                     "withheld in multi-threaded processes)");
     const ProcessCheckpoint::Copy& c = pc->copies[version];
@@ -443,6 +453,7 @@ Group::ProcessRestart Group::try_process_restart(int version, TaskId task, int s
          {"replay_steps", position - std::min(position, from)},
          {"restart", m.restarts + 1},
          {"threads", c.threads.size() + 1},
+         {"pid", c.copy->pid},
          {"withheld_fd", -1}},
         fmt::format("{} restarted from its checkpoint with its {} threads",
                     monitor_.version_name(version), c.threads.size() + 1));
@@ -482,7 +493,19 @@ void Group::install_restored(int version, TaskId task, pid_t tid, pid_t tgid, ui
     revived.restarts = old.restarts + 1;
     revived.last_crash_at = old.replaying ? old.cursor : log_base_ + log_.size();
     revived.dispositions = old.dispositions;
-    if (fds == nullptr && cursor == log_base_ + log_.size()) {
+    {
+      std::lock_guard plock(process_->mu);
+      revived.process_steps_at_restore = process_->steps[version];
+    }
+    // Its crashed thread was a follower waiting for a round still in progress (the leader's
+    // read of a pipe that blocks): that round's step is not in the log yet, and the thread is
+    // restored at that very call. Replaying, it gets the step from the log once it is taken,
+    // or joins the round if it arrives first (finish_rejoin). Taking part "like any member"
+    // instead, it arrived after the round had started and never got its result: it made that
+    // call again against the leader's next one (killed from outside, mt_echo's follower
+    // diverged, and under prefer-new its stale pipe read won and the program hung).
+    bool in_round = round_.active && contains(round_.participants, version);
+    if (fds == nullptr && cursor == log_base_ + log_.size() && !in_round) {
       // Nothing happened in its group since the checkpoint (a thread blocked in a futex or in
       // an idle epoll_wait): it takes part in the next step like any member.
       revived.replaying = false;

@@ -86,6 +86,7 @@ class Process {
       : epoll(versions), owed(versions), own_fds(versions), done_(versions, 0), done_ahead_(versions),
         waiting_(versions) {
     replaying_threads.assign(versions, 0);
+    steps.assign(versions, 0);
   }
 
   std::mutex mu;
@@ -117,6 +118,9 @@ class Process {
   int restoring = 0;
   bool checkpoint_due = false;          // taken at the main thread's next agreed call
   std::vector<int> replaying_threads;   // per version: restored threads not caught up yet
+  // Per version: agreed steps its threads took part in while their groups logged (a process
+  // killed from outside twice without a step in between is "at the same place").
+  std::vector<uint64_t> steps;
   // Whether changes must be ordered (more than one thread).
   bool ordering() const { return threads > 1; }
   // Descriptor numbers a leader thread is closing right now (close, dup2/dup3 onto them,

@@ -369,11 +369,11 @@ class MultiThreadedRestart(TandemTest):
 
     CONNECTIONS = 6
 
-    def native_output(self):
+    def native_output(self, boom_at=2):
         port = free_port()
         proc = subprocess.Popen([target("mt_echo_v1"), str(port), str(self.CONNECTIONS)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        mt_echo_client(port, self.CONNECTIONS, boom_at=2)
+        mt_echo_client(port, self.CONNECTIONS, boom_at=boom_at)
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, err)
         return out
@@ -417,6 +417,83 @@ class MultiThreadedRestart(TandemTest):
         self.assertEqual([e["version"] for e in r.of("crash")], [2], r.err)
         self.check_rejoined(r, 2)
         self.assertEqual(r.out, native)
+
+    def test_follower_killed_from_outside_several_times(self):
+        # The follower's whole process is killed with SIGKILL three times, each time in the
+        # middle of a connection (its main thread waits in accept, one worker echoes, the
+        # other waits at its pipe read, which the leader makes, and the background thread in
+        # a futex wait). Each time it comes back with its 4 threads and rejoins; the program
+        # goes on with both versions and tandem ends. Both ways round: under --leader 1 the
+        # follower is the newest version, which prefer-new lets win divergences.
+        native = self.native_output(boom_at=None)
+        for leader in (1, 2):
+            with self.subTest(leader=leader):
+                self.killed_from_outside(leader, native)
+
+    def killed_from_outside(self, leader, native):
+        follower = 3 - leader
+        for name in os.listdir(self.events_dir):
+            os.unlink(os.path.join(self.events_dir, name))
+
+        def events():
+            for name in os.listdir(self.events_dir):
+                with open(os.path.join(self.events_dir, name)) as f:
+                    return [json.loads(line) for line in f if line.strip()]
+            return []
+
+        def of(kind):
+            return [e for e in events() if e["event"] == kind and e.get("version") == follower]
+
+        def during(port):
+            kills = 0
+            for c in range(self.CONNECTIONS):
+                client = EchoClient(port)
+                for i in range(60):
+                    if c in (1, 3, 5) and i == 30:
+                        # Its process now: the first one, or the copy of its last restart,
+                        # once that copy's main thread (in accept) rejoined (a kill during
+                        # its replay would be a second death "at the same place") and a
+                        # checkpoint of all its threads was taken since (one is taken only
+                        # while every thread stands at a known point).
+                        deadline = time.monotonic() + 20
+                        while True:
+                            es = events()
+                            since = max([k + 1 for k, e in enumerate(es) if e["event"] == "restart"],
+                                        default=0)
+                            if (any(e["event"] == "checkpoint" and "threads" in e for e in es[since:])
+                                    and (kills == 0 or any(e["event"] == "rejoined" and e["group"] == 1
+                                                           for e in es[since:]))):
+                                break
+                            self.assertLess(time.monotonic(), deadline, "no checkpoint or rejoin")
+                            time.sleep(0.02)
+                        restarts = of("restart")
+                        pid = (restarts[-1]["pid"] if restarts else
+                               [e for e in events() if e["event"] == "start"][0]["pids"][follower - 1])
+                        os.kill(pid, signal.SIGKILL)
+                        kills += 1
+                    msg = b"c%d-m%d" % (c, i)
+                    self.assertEqual(client.echo(msg), msg)
+                client.close()
+
+        r = self.run_under_tandem(["--leader", str(leader)], during)
+        self.assertEqual(r.code, 0, r.err)
+        self.assertEqual(r.out, native)
+        self.assertEqual([e["version"] for e in r.of("crash")], [follower] * 3, r.err)
+        # The last kill comes while the main thread waits in pthread_join for the worker
+        # that serves the last connection; the other worker ended: the checkpoint taken since
+        # has 3 threads, or 4 when it was taken before (that thread is then re-created, and
+        # ends again). Its copy's main thread replays until the final output, which it must
+        # take from the log, not write a second time.
+        restarts = r.of("restart")
+        self.assertEqual([(e["version"], e["threads"]) for e in restarts[:2]],
+                         [(follower, 4)] * 2, r.err)
+        self.assertEqual(len(restarts), 3, r.err)
+        self.assertEqual(restarts[2]["version"], follower, r.err)
+        self.assertIn(restarts[2]["threads"], (3, 4), r.err)
+        for kind in ("drop", "restart-refused", "rejoin-failed", "divergence"):
+            self.assertNotIn(kind, r.kinds(), r.err)
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+        self.assertNothingLeft("mt_echo_v")
 
     def test_follower_crash_in_a_worker_thread(self):
         native = self.native_output()
