@@ -473,7 +473,10 @@ void Group::install_restored(int version, TaskId task, pid_t tid, pid_t tgid, ui
   {
     std::lock_guard lock(mu_);
     if (!members_[version]) return;
-    if (members_[version]->state != Member::State::kGone) on_member_gone_locked(version);
+    // The crashed thread may not have reached its exit stop yet (this restore was started by
+    // another thread's crash): a call it executed for the others waits for that stop.
+    if (members_[version]->state != Member::State::kGone)
+      on_member_gone_locked(version, /*exit_pending=*/true);
     const Member& old = *members_[version];
     old_task = old.task;
     pid_t virtual_tid = monitor_.pids().to_virtual(version, old.tid);

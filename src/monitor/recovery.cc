@@ -569,7 +569,8 @@ void Group::replay_arrival(Task& task, Member& m) {
     m.synced_at = m.cursor;
   }
   if (m.cursor == end && round_.active &&
-      (round_.ordered || round_.fd_ordered || round_.merged_write || round_closes_withheld(m))) {
+      (round_.ordered || round_.fd_ordered || round_.merged_write || round_.dying ||
+       round_closes_withheld(m))) {
     // The others are inside a call that is not in the log yet and that it cannot join (nginx:
     // a close, a descriptor-table change made in the leader's order). Rejoining now made it
     // make that call after the others had gone on: a divergence right after the rejoin. It
@@ -714,7 +715,9 @@ bool Group::round_closes_withheld(const Member& m) const {
 }
 
 bool Group::can_join_round(const Member& m) const {
-  if (!round_.active || round_.ordered || round_.fd_ordered || round_.merged_write) return false;
+  if (!round_.active || round_.ordered || round_.fd_ordered || round_.merged_write ||
+      round_.dying)
+    return false;
   // A kEveryone round has no executor: any participant made the call. (Without this, a copy
   // that caught up during nginx's close of a file never joined it and diverged at once.)
   int reference = round_.executor;

@@ -344,6 +344,130 @@ class Restart(TandemTest):
         self.assertEqual((r.of("divergence"), r.of("drop")), ([], []), r.err)
 
 
+class ExecutorDeath(TandemTest):
+    """The leader dies while it executes a call for the others: a thread of it crashes while
+    another of its threads writes a big reply (blocked: the client does not read yet), or the
+    whole single-threaded leader is killed from outside then. The write went through in part;
+    that count is what the others get, and the program writes the rest with the next leader:
+    the client gets the reply exactly once (before, the next leader wrote the whole reply
+    again after the part already sent)."""
+
+    SIZE = 4_000_000
+
+    @staticmethod
+    def connect(port):
+        deadline = time.monotonic() + 20
+        while True:
+            s = socket.socket()
+            # A small receive window: the server's write blocks after a few kilobytes.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            s.settimeout(20)
+            try:
+                s.connect(("127.0.0.1", port))
+                return s
+            except OSError:
+                s.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    @staticmethod
+    def recv_exact(s, n):
+        got = bytearray()
+        while len(got) < n:
+            chunk = s.recv(min(1 << 20, n - len(got)))
+            if not chunk:
+                break
+            got += chunk
+        return bytes(got)
+
+    def events(self, path):
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def run_case(self, threads, checkpoint):
+        port = free_port()
+        events = os.path.join(self.events_dir, f"events-{threads}-{checkpoint}.jsonl")
+        connections = 3 if threads else 1
+        proc = subprocess.Popen([TANDEM, "run", "-q", "--events", events, "--checkpoint",
+                                 str(checkpoint), target("big_reply_v1"), target("big_reply_v2"),
+                                 "--", str(port), str(connections), "1" if threads else "0"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            a = self.connect(port)
+            a.sendall(b"hello")
+            self.assertEqual(self.recv_exact(a, 8), b"ok hello")
+            a.sendall(b"big %d" % self.SIZE)
+            # The leader (version 2) is now blocked inside its write of the reply.
+            time.sleep(1.0)
+            if threads:
+                b = self.connect(port)
+                b.sendall(b"hello")
+                self.assertEqual(self.recv_exact(b, 8), b"ok hello")
+                if checkpoint:
+                    # A checkpoint of its 3 threads (taken when the main thread makes its
+                    # next call, accept): the crashed version comes back from it.
+                    deadline = time.monotonic() + 20
+                    while not any(e["event"] == "checkpoint" and e.get("threads") == 3
+                                  for e in self.events(events)):
+                        self.assertLess(time.monotonic(), deadline, "no checkpoint")
+                        time.sleep(0.02)
+                b.sendall(b"crash")  # version 2 faults in this connection's thread
+                self.assertEqual(self.recv_exact(b, 8), b"ok crash")
+            else:
+                pids = [e for e in self.events(events) if e["event"] == "start"][0]["pids"]
+                os.kill(pids[1], signal.SIGKILL)
+            reply = self.recv_exact(a, self.SIZE)
+            expected = (bytes(range(ord("a"), ord("z") + 1)) * (self.SIZE // 26 + 1))[:self.SIZE]
+            if reply != expected:
+                at = next((i for i in range(min(len(reply), self.SIZE))
+                           if reply[i] != expected[i]), len(reply))
+                self.fail(f"the reply differs from byte {at} on")
+            a.sendall(b"end")
+            self.assertEqual(self.recv_exact(a, 6), b"ok end", "more bytes after the reply")
+            a.close()
+            if threads:
+                b.sendall(b"after")
+                self.assertEqual(self.recv_exact(b, 8), b"ok after")
+                b.close()
+                self.connect(port).close()
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        evs = self.events(events)
+        kinds = [e["event"] for e in evs]
+        expected_out = "listening\nconnection 1: 3 requests, %d bytes\n" % (self.SIZE + 14)
+        if threads:
+            expected_out += "connection 2: 3 requests, 24 bytes\nconnection 3: 0 requests, 0 bytes\n"
+        self.assertEqual((proc.returncode, out.decode()), (0, expected_out), err)
+        died = [e for e in evs if e["event"] == "executor-died" and e["call"].startswith("write")]
+        self.assertEqual(len(died), 1, err)
+        self.assertEqual((died[0]["version"], died[0]["outcome"], died[0]["resolution"]),
+                         (2, "returned", "served from its result"))
+        self.assertGreater(died[0]["result"], 0)
+        self.assertLess(died[0]["result"], self.SIZE)
+        if checkpoint:
+            self.assertEqual([e["version"] for e in evs if e["event"] == "restart"], [2], err)
+            self.assertIn(2, [e["version"] for e in evs if e["event"] == "rejoined"], err)
+            self.assertNotIn("drop", kinds)
+        else:
+            self.assertEqual([e["version"] for e in evs if e["event"] == "drop"], [2], err)
+        self.assertNotIn("divergence", kinds)
+        self.assertNothingLeft("big_reply_v")
+
+    def test_thread_of_the_leader_crashes_while_another_writes(self):
+        for checkpoint in (0, 50):
+            with self.subTest(checkpoint=checkpoint):
+                self.run_case(threads=True, checkpoint=checkpoint)
+
+    def test_leader_killed_while_it_writes(self):
+        for checkpoint in (0, 50):
+            with self.subTest(checkpoint=checkpoint):
+                self.run_case(threads=False, checkpoint=checkpoint)
+
+
 if __name__ == "__main__":
     unittest.main()
 
