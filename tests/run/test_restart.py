@@ -398,8 +398,10 @@ class ExecutorDeath(TandemTest):
             a.sendall(b"hello")
             self.assertEqual(self.recv_exact(a, 8), b"ok hello")
             a.sendall(b"big %d" % self.SIZE)
-            # The leader (version 2) is now blocked inside its write of the reply.
-            time.sleep(1.0)
+            # The leader (version 2) is inside its write of the reply once its first bytes
+            # arrive; with the client not reading, it blocks there after a few kilobytes.
+            self.assertEqual(a.recv(1, socket.MSG_PEEK), b"a")
+            time.sleep(0.2)
             if threads:
                 b = self.connect(port)
                 b.sendall(b"hello")
@@ -455,7 +457,7 @@ class ExecutorDeath(TandemTest):
         else:
             self.assertEqual([e["version"] for e in evs if e["event"] == "drop"], [2], err)
         self.assertNotIn("divergence", kinds)
-        self.assertNothingLeft("big_reply_v")
+        self.assertNothingLeft(target("big_reply_v"))
 
     def test_thread_of_the_leader_crashes_while_another_writes(self):
         for checkpoint in (0, 50):
@@ -493,22 +495,22 @@ class MultiThreadedRestart(TandemTest):
 
     CONNECTIONS = 6
 
-    def native_output(self, boom_at=2):
+    def native_output(self, boom_at=2, connections=CONNECTIONS):
         port = free_port()
-        proc = subprocess.Popen([target("mt_echo_v1"), str(port), str(self.CONNECTIONS)],
+        proc = subprocess.Popen([target("mt_echo_v1"), str(port), str(connections)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        mt_echo_client(port, self.CONNECTIONS, boom_at=boom_at)
+        mt_echo_client(port, connections, boom_at=boom_at)
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, err)
         return out
 
-    def run_under_tandem(self, opts, during):
+    def run_under_tandem(self, opts, during, connections=CONNECTIONS):
         port = free_port()
         results = []
 
         def run():
             results.append(self.tandem([target("mt_echo_v1"), target("mt_echo_v2")],
-                                       args=[str(port), str(self.CONNECTIONS)], timeout=120,
+                                       args=[str(port), str(connections)], timeout=120,
                                        opts=["--checkpoint", "50", *opts]))
 
         t = threading.Thread(target=run)
@@ -546,15 +548,18 @@ class MultiThreadedRestart(TandemTest):
         # The follower's whole process is killed with SIGKILL three times, each time in the
         # middle of a connection (its main thread waits in accept, one worker echoes, the
         # other waits at its pipe read, which the leader makes, and the background thread in
-        # a futex wait). Each time it comes back with its 4 threads and rejoins; the program
-        # goes on with both versions and tandem ends. Both ways round: under --leader 1 the
-        # follower is the newest version, which prefer-new lets win divergences.
-        native = self.native_output(boom_at=None)
+        # a futex wait); the third time in the last connection, while its main thread waits
+        # in pthread_join for the worker that serves it. Each time it comes back with its
+        # threads and rejoins; the program goes on with both versions, and tandem ends. Both
+        # ways round: under --leader 1 the follower is the newest version, which prefer-new
+        # lets win divergences.
+        connections = 8
+        native = self.native_output(boom_at=None, connections=connections)
         for leader in (1, 2):
             with self.subTest(leader=leader):
-                self.killed_from_outside(leader, native)
+                self.killed_from_outside(leader, native, connections)
 
-    def killed_from_outside(self, leader, native):
+    def killed_from_outside(self, leader, native, connections):
         follower = 3 - leader
         for name in os.listdir(self.events_dir):
             os.unlink(os.path.join(self.events_dir, name))
@@ -565,48 +570,67 @@ class MultiThreadedRestart(TandemTest):
                     return [json.loads(line) for line in f if line.strip()]
             return []
 
-        def of(kind):
-            return [e for e in events() if e["event"] == kind and e.get("version") == follower]
+        def can_kill():
+            # Once the copy of its last restart rejoined (its main thread, in accept; a kill
+            # during its replay would be a second death "at the same place") and a checkpoint
+            # of all its threads was taken since (one is tried at each call of the main
+            # thread, and taken only if every thread stands at a known point).
+            es = events()
+            since = max([k + 1 for k, e in enumerate(es) if e["event"] == "restart"], default=0)
+            return (any(e["event"] == "checkpoint" and "threads" in e for e in es[since:]) and
+                    (since == 0 or any(e["event"] == "rejoined" and e["group"] == 1
+                                       and e["version"] == follower for e in es[since:])))
+
+        def rejoined_since_last_restart():
+            es = events()
+            since = max([k + 1 for k, e in enumerate(es) if e["event"] == "restart"], default=0)
+            return since > 0 and any(e["event"] == "rejoined" and e["group"] == 1 and
+                                     e["version"] == follower for e in es[since:])
+
+        def kill():
+            restarts = [e for e in events() if e["event"] == "restart"]
+            pid = (restarts[-1]["pid"] if restarts else
+                   [e for e in events() if e["event"] == "start"][0]["pids"][follower - 1])
+            os.kill(pid, signal.SIGKILL)
+
+        kills = []
 
         def during(port):
-            kills = 0
-            for c in range(self.CONNECTIONS):
+            for c in range(connections):
                 client = EchoClient(port)
                 for i in range(60):
-                    if c in (1, 3, 5) and i == 30:
-                        # Its process now: the first one, or the copy of its last restart,
-                        # once that copy's main thread (in accept) rejoined (a kill during
-                        # its replay would be a second death "at the same place") and a
-                        # checkpoint of all its threads was taken since (one is taken only
-                        # while every thread stands at a known point).
+                    last = c == connections - 1
+                    due = (len(kills) < 2 and 1 <= c < connections - 1 and
+                           (not kills or c >= kills[-1] + 2)) or (
+                        len(kills) == 2 and last)
+                    if due and i >= 30 and (can_kill() or (last and i == 30)):
+                        if last:
+                            deadline = time.monotonic() + 20
+                            while not can_kill():
+                                self.assertLess(time.monotonic(), deadline, "no checkpoint")
+                                time.sleep(0.02)
+                        kill()
+                        kills.append(c)
+                        # The client waits for the copy to catch up (its main thread rejoins
+                        # at accept): with the leader serving all along, a copy may replay
+                        # behind it for a long time. (Not the last time: its main thread then
+                        # rejoins at the final output, once this connection ended.)
                         deadline = time.monotonic() + 20
-                        while True:
-                            es = events()
-                            since = max([k + 1 for k, e in enumerate(es) if e["event"] == "restart"],
-                                        default=0)
-                            if (any(e["event"] == "checkpoint" and "threads" in e for e in es[since:])
-                                    and (kills == 0 or any(e["event"] == "rejoined" and e["group"] == 1
-                                                           for e in es[since:]))):
-                                break
-                            self.assertLess(time.monotonic(), deadline, "no checkpoint or rejoin")
+                        while not last and not rejoined_since_last_restart():
+                            self.assertLess(time.monotonic(), deadline, "no rejoin")
                             time.sleep(0.02)
-                        restarts = of("restart")
-                        pid = (restarts[-1]["pid"] if restarts else
-                               [e for e in events() if e["event"] == "start"][0]["pids"][follower - 1])
-                        os.kill(pid, signal.SIGKILL)
-                        kills += 1
                     msg = b"c%d-m%d" % (c, i)
                     self.assertEqual(client.echo(msg), msg)
                 client.close()
 
-        r = self.run_under_tandem(["--leader", str(leader)], during)
+        r = self.run_under_tandem(["--leader", str(leader)], during, connections)
+        self.assertEqual(len(kills), 3, kills)
         self.assertEqual(r.code, 0, r.err)
         self.assertEqual(r.out, native)
         self.assertEqual([e["version"] for e in r.of("crash")], [follower] * 3, r.err)
-        # The last kill comes while the main thread waits in pthread_join for the worker
-        # that serves the last connection; the other worker ended: the checkpoint taken since
+        # The last time, the worker without a connection ended: the checkpoint taken since
         # has 3 threads, or 4 when it was taken before (that thread is then re-created, and
-        # ends again). Its copy's main thread replays until the final output, which it must
+        # ends again). The copy's main thread replays until the final output, which it must
         # take from the log, not write a second time.
         restarts = r.of("restart")
         self.assertEqual([(e["version"], e["threads"]) for e in restarts[:2]],
@@ -617,7 +641,7 @@ class MultiThreadedRestart(TandemTest):
         for kind in ("drop", "restart-refused", "rejoin-failed", "divergence"):
             self.assertNotIn(kind, r.kinds(), r.err)
         self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
-        self.assertNothingLeft("mt_echo_v")
+        self.assertNothingLeft(target("mt_echo_v"))
 
     def test_follower_crash_in_a_worker_thread(self):
         native = self.native_output()

@@ -30,6 +30,12 @@ struct conn {
 
 static struct conn conns[MAX_CONNECTIONS];
 static volatile int* crashed;
+// A new connection's thread says it runs before the main thread accepts the next one (a
+// futex wait, not an intercepted call): tandem checkpoints the process at the main thread's
+// calls only when every thread stands at a known point, which a thread not started yet does not.
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int started;
 
 static int write_all(int fd, const char* p, size_t n, long* bytes) {
   while (n > 0) {
@@ -44,6 +50,10 @@ static int write_all(int fd, const char* p, size_t n, long* bytes) {
 
 static void* serve(void* arg) {
   struct conn* c = arg;
+  pthread_mutex_lock(&mu);
+  started++;
+  pthread_cond_signal(&cv);
+  pthread_mutex_unlock(&mu);
   char req[256];
   ssize_t n;
   while ((n = read(c->fd, req, sizeof req - 1)) > 0) {
@@ -106,6 +116,9 @@ int main(int argc, char** argv) {
     conns[i].fd = c;
     if (threads) {
       pthread_create(&conns[i].thread, NULL, serve, &conns[i]);
+      pthread_mutex_lock(&mu);
+      while (started <= i) pthread_cond_wait(&cv, &mu);
+      pthread_mutex_unlock(&mu);
     } else {
       serve(&conns[i]);
     }
