@@ -142,6 +142,21 @@ class Task {
   // The system-call number register (orig_rax): at a process's exit stop after a death by
   // SIGSYS, the call a seccomp filter of the program's own refused.
   virtual int64_t syscall_register() const = 0;
+  // At the exit stop (on_exiting) of a task killed while the monitor ran a call for it, or at
+  // that call's exit stop: whether the call took effect, as the kernel left the registers.
+  struct CallAtDeath {
+    enum class Outcome : uint8_t {
+      kUnknown,      // its registers cannot be read any more
+      kNotInCall,    // killed in program code
+      kNotMade,      // killed at its entry stop: the kernel skips it
+      kInterrupted,  // interrupted before it had any effect (a restart code, EINTR)
+      kReturned,     // it returned `result` (a partial count too: those bytes went through)
+    };
+    Outcome outcome = Outcome::kNotInCall;
+    int nr = -1;
+    int64_t result = 0;
+  };
+  virtual CallAtDeath call_at_death() const = 0;
 
   // Installs into this task, at descriptor number `target_fd`, a copy of the monitor's own
   // descriptor `monitor_fd` (sharing the open file description), replacing whatever the task

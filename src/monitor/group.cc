@@ -284,7 +284,7 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
       if (!round_.active) {
         try_decide(nullptr);
       } else if (due.newly_kicked && (round_.cls != SyscallClass::kEveryone || round_.ordered) &&
-                 round_.executor >= 0 && members_[round_.executor]) {
+                 round_.executor >= 0 && members_[round_.executor] && !round_.dying) {
         // Only the executor of the round: in a round where every version runs its own call
         // (clone, close), interrupting some of them would make them make it again after the
         // others went on (vsftpd's fork).

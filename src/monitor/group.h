@@ -179,6 +179,7 @@ struct Member {
   // its descriptors.
   bool mt_restored = false;
   bool mt_caught_up = false;
+  uint64_t process_steps_at_restore = 0;  // Process::steps of its version when restored
   std::vector<TaskId> release_after_sync;
   // Gone with its process, whose copy is being restored: the steps taken meanwhile are logged
   // for it as for a replaying member (its restored thread takes them).
@@ -212,6 +213,15 @@ class Group {
   void on_child(Task& parent, int version, Task& child, bool thread);
   // The member of `version` is gone (exited, crashed, dropped), if it is still `task`.
   void on_member_gone(int version, TaskId task);
+  // `task` (a member of `version`, or the executor of this group's round replaced or dropped
+  // since) is at its exit stop, or at its call's exit stop after it was killed: if it was the
+  // round's executor, the round ends from what its registers say of its call (the followers
+  // get its result, or the call is made again by the next executor). The followers waited for
+  // this: a call that took effect must not be made twice (a reply sent twice).
+  void executor_exiting(Task& task, int version);
+  // The executor the round waits for (executor_exiting) is gone without its exit stop having
+  // said anything: the call is made again.
+  void executor_ended(TaskId task);
   // The members other than `version`'s that run in step with the group (not gone, held after a
   // divergence, or replaying after a restart): thread id, how many intercepted stops each made,
   // and its latest call.
@@ -275,6 +285,10 @@ class Group {
     // A writable MAP_SHARED file mapping: this version maps the file, the others get shared
     // anonymous memory filled with the file's content (start_everyone_round).
     int shared_map_owner = -1;
+    // The executor was killed inside its call and has been replaced (a restored copy) or
+    // dropped since; its exit stop, still to come, says whether the call took effect
+    // (executor_exiting). Meanwhile the round stays active and the followers wait.
+    std::shared_ptr<Member> dying;
   };
 
   // All under mu_.
@@ -330,7 +344,12 @@ class Group {
   void run_local(Task* current, Member& m, bool report_exit);
   void act(Task* current, const Member& m, std::function<void(Task&)> fn);
   void form_child_groups(bool threads);
-  void on_member_gone_locked(int version);
+  // `exit_pending`: the member's task is being killed and has not reached its exit stop yet
+  // (a restore replaces it, or its version is dropped): if it executes the round's call, the
+  // round waits for that stop (Round::dying).
+  void on_member_gone_locked(int version, bool exit_pending = false);
+  bool serve_round(Task& task, Member& m, int64_t r, bool dying);
+  void abandon_round(int dead_executor);
   // Recovery (recovery.cc).
   void maybe_checkpoint(Task* current, const std::vector<int>& participants);
   void maybe_checkpoint_process(Task* current, const std::vector<int>& participants);

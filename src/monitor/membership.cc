@@ -117,7 +117,7 @@ void Group::drop_member(int version) {
     }
     m.unpaired_children.clear();
     monitor_.backend().post(task, [](Task& t) { t.kill_process(); });
-    on_member_gone_locked(version);
+    on_member_gone_locked(version, /*exit_pending=*/true);
   }
   flush_drops();
 }
@@ -133,7 +133,16 @@ void Group::on_member_gone(int version, TaskId task) {
   flush_drops();
 }
 
-void Group::on_member_gone_locked(int version) {
+void Group::abandon_round(int dead_executor) {
+  round_.active = false;
+  round_.dying.reset();
+  for (int f : round_.participants) {
+    if (f != dead_executor && members_[f] && members_[f]->state == Member::State::kWaiting)
+      members_[f]->state = Member::State::kArrived;
+  }
+}
+
+void Group::on_member_gone_locked(int version, bool exit_pending) {
   Member& m = *members_[version];
   Member::State was = m.state;
   m.state = Member::State::kGone;
@@ -141,12 +150,17 @@ void Group::on_member_gone_locked(int version) {
   if (round_.active) {
     if (round_.cls != SyscallClass::kEveryone && round_.executor == version &&
         was == Member::State::kExecuting) {
-      // The executor died inside or before its call: the call never completed for the
-      // program; the followers make it again with a new executor.
-      round_.active = false;
-      for (int f : round_.participants) {
-        if (members_[f] && members_[f]->state == Member::State::kWaiting)
-          members_[f]->state = Member::State::kArrived;
+      if (exit_pending && !round_.dying && !m.local_call && !m.replay_own &&
+          !round_.merged_write) {
+        // Killed inside its call (or after it returned, its exit stop not handled yet): only
+        // its exit stop can say whether the call took effect. The followers wait for it.
+        round_.dying = std::make_shared<Member>(m);
+        round_.dying->state = Member::State::kExecuting;
+        monitor_.await_exit(m.task, this);
+      } else {
+        // The executor died before its call, or its exit stop said nothing (executor_exiting
+        // ends the round when it did): the followers make the call again with a new executor.
+        abandon_round(version);
       }
     } else if (round_.cls == SyscallClass::kEveryone) {
       round_.participants.erase(
@@ -183,6 +197,72 @@ void Group::on_member_gone_locked(int version) {
     process_->threads--;
   }
   try_decide(nullptr);
+}
+
+void Group::executor_exiting(Task& task, int version) {
+  {
+    std::lock_guard lock(mu_);
+    if (!round_.active || round_.cls == SyscallClass::kEveryone || round_.executor != version)
+      return;
+    Member* e = nullptr;
+    bool replaced = round_.dying && round_.dying->task == task.id();
+    if (replaced) {
+      e = round_.dying.get();
+    } else if (members_[version] && members_[version]->task == task.id() &&
+               members_[version]->state == Member::State::kExecuting &&
+               !members_[version]->local_call && !members_[version]->replay_own) {
+      e = &*members_[version];
+    }
+    if (e == nullptr) return;
+    Task::CallAtDeath at = task.call_at_death();
+    using Outcome = Task::CallAtDeath::Outcome;
+    bool took_effect = at.outcome == Outcome::kReturned && at.nr == e->call.nr &&
+                       !round_.merged_write;
+    if (took_effect) {
+      // A descriptor it made whose number another leader thread was closing (that close's
+      // place in the followers' order is not known yet): made again instead.
+      const SyscallInfo* info = info_of(e->call);
+      std::lock_guard plock(process_->mu);
+      if (info != nullptr && info->ret == RetKind::kFd && at.result >= 0 &&
+          process_->ordering() && process_->closing(static_cast<int>(at.result)))
+        took_effect = false;
+    }
+    std::string call = decode(*e);
+    bool served = took_effect && serve_round(task, *e, at.result, /*dying=*/true);
+    const char* outcome = at.outcome == Outcome::kNotMade       ? "not made"
+                          : at.outcome == Outcome::kInterrupted ? "interrupted"
+                          : at.outcome == Outcome::kReturned    ? "returned"
+                          : at.outcome == Outcome::kNotInCall   ? "not in a call"
+                                                                : "unknown";
+    monitor_.events().emit(
+        "executor-died",
+        {{"version", version + 1},
+         {"group", id_},
+         {"call", call},
+         {"outcome", outcome},
+         {"result", at.result},
+         {"resolution", served ? "served from its result" : "made again"}},
+        served ? fmt::format("{} died after {} returned {}: the others get that result",
+                             monitor_.version_name(version), call, at.result)
+               : "");
+    if (!served) {
+      abandon_round(version);
+      if (!replaced) e->state = Member::State::kRunning;
+    }
+    round_.dying.reset();
+    try_decide(nullptr);
+  }
+  flush_drops();
+}
+
+void Group::executor_ended(TaskId task) {
+  {
+    std::lock_guard lock(mu_);
+    if (!round_.active || !round_.dying || round_.dying->task != task) return;
+    abandon_round(round_.executor);
+    try_decide(nullptr);
+  }
+  flush_drops();
 }
 
 }  // namespace tandem

@@ -344,6 +344,10 @@ void Monitor::on_syscall_entry(Task& task) {
 void Monitor::on_syscall_exit(Task& task) {
   Group* g = group_of(task.id());
   if (g == nullptr) {
+    // An executor killed inside its call and replaced since: its call ended before the kill
+    // took it (its result is final).
+    if (Group* awaiting = take_awaited_exit(task.id()))
+      awaiting->executor_exiting(task, task.version());
     task.resume();
     return;
   }
@@ -431,6 +435,12 @@ void Monitor::on_rdtsc(Task& task) {
 }
 
 void Monitor::on_exiting(Task& task, int wait_status) {
+  // The last moment its registers say whether the call it executed for the others took
+  // effect: its round ends from them (a restore or a drop may have replaced it already).
+  Group* awaiting = take_awaited_exit(task.id());
+  Group* own = group_of(task.id());
+  if (awaiting != nullptr) awaiting->executor_exiting(task, task.version());
+  if (own != nullptr && own != awaiting) own->executor_exiting(task, task.version());
   // Leaving now (exit, or killed by another thread's exit_group): the rendezvous must not wait
   // for it or act on it any more. A death by signal is a crash: on_gone restarts or drops it.
   if (WIFSIGNALED(wait_status)) {
@@ -579,6 +589,22 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
                                                           : 128 + WTERMSIG(wait_status)}});
   }
   if (g != nullptr) g->on_member_gone(version, id);
+  // An executor a round waited for that is gone without an exit stop: its call is made again.
+  if (Group* awaiting = take_awaited_exit(id)) awaiting->executor_ended(id);
+}
+
+void Monitor::await_exit(TaskId task, Group* group) {
+  std::lock_guard lock(exits_mu_);
+  awaited_exits_[task.serial] = group;
+}
+
+Group* Monitor::take_awaited_exit(TaskId task) {
+  std::lock_guard lock(exits_mu_);
+  auto it = awaited_exits_.find(task.serial);
+  if (it == awaited_exits_.end()) return nullptr;
+  Group* g = it->second;
+  awaited_exits_.erase(it);
+  return g;
 }
 
 bool Monitor::same_death_everywhere(Group* g, int version, pid_t tid, const DeathSite& site) {

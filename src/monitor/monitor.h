@@ -7,7 +7,8 @@
 //
 // Threading: EventSink callbacks arrive on the backend's tracer threads. `mu_` protects the
 // task -> group map and the group list; version liveness and the leader are atomics so that
-// groups can read them while holding their own lock (lock order: Monitor::mu_, then Group::mu_).
+// groups can read them while holding their own lock (lock order: Monitor::mu_, then Group::mu_;
+// exits_mu_ is a leaf, taken under a Group::mu_).
 #pragma once
 
 #include <atomic>
@@ -92,6 +93,10 @@ class Monitor final : public EventSink {
   // `old` in `group` (and as the version's first process, if `old` was).
   void task_replaced(Group* group, TaskId old, TaskId now, pid_t pid);
   uint64_t next_round_seq() { return round_seq_.fetch_add(1); }
+  // `group`'s round waits for the exit stop of its executor `task`, killed inside its call and
+  // replaced or dropped since (Group::executor_exiting). Takes only exits_mu_ (a leaf lock:
+  // called under the group's lock).
+  void await_exit(TaskId task, Group* group);
   // Original CPU affinity of tandem, reported to versions that ask (they run pinned).
   const std::vector<uint8_t>& original_affinity() const { return original_affinity_; }
 
@@ -143,6 +148,9 @@ class Monitor final : public EventSink {
   // (waits up to 200 ms for them).
   bool same_death_everywhere(Group* g, int version, pid_t tid, const DeathSite& site);
   std::vector<uint8_t> original_affinity_;
+  Group* take_awaited_exit(TaskId task);
+  std::mutex exits_mu_;  // leaf lock
+  std::unordered_map<uint64_t, Group*> awaited_exits_;
 };
 
 }  // namespace tandem

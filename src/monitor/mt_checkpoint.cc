@@ -34,6 +34,7 @@
 // Not covered (docs/limits.md): per-thread state the kernel keeps other than registers, mask
 // and tid (sigaltstack, robust futex list, rseq registration, a pending restart block), threads
 // created or ended after the checkpoint (thread creation abandons it), Rx-style withholding.
+#include <signal.h>
 #include <sys/syscall.h>
 
 #include <cerrno>
@@ -437,7 +438,16 @@ Group::ProcessRestart Group::try_process_restart(int version, TaskId task, int s
     if (m.restarts >= opts.max_restarts)
       return refuse(fmt::format("restarted {} times already (--max-restarts)", m.restarts));
     uint64_t position = m.replaying ? m.cursor : log_base_ + log_.size();
-    if (m.last_crash_at && *m.last_crash_at == position)
+    bool same_place = m.last_crash_at && *m.last_crash_at == position;
+    if (same_place && signal == SIGKILL) {
+      // Killed (from outside, or as hung): no thread is known to be at fault, and this one is
+      // merely the first reported. The process is where it died before only if none of its
+      // threads took a step since: a thread idle in a futex wait between two kills (mt_echo's
+      // background thread) stands at the same call every time.
+      std::lock_guard plock(process_->mu);
+      same_place = process_->steps[version] == m.process_steps_at_restore;
+    }
+    if (same_place)
       return refuse("crashed again at the same call: a deterministic bug (its input is not "
                     "withheld in multi-threaded processes)");
     const ProcessCheckpoint::Copy& c = pc->copies[version];
@@ -464,6 +474,7 @@ Group::ProcessRestart Group::try_process_restart(int version, TaskId task, int s
          {"replay_steps", position - std::min(position, from)},
          {"restart", m.restarts + 1},
          {"threads", c.threads.size() + 1},
+         {"pid", c.copy->pid},
          {"withheld_fd", -1}},
         fmt::format("{} restarted from its checkpoint with its {} threads",
                     monitor_.version_name(version), c.threads.size() + 1));
@@ -483,9 +494,11 @@ void Group::install_restored(int version, TaskId task, pid_t tid, pid_t tgid, ui
   {
     std::lock_guard lock(mu_);
     if (!members_[version]) return;
+    // The crashed thread may not have reached its exit stop yet (this restore was started by
+    // another thread's crash): a call it executed for the others waits for that stop.
     if (members_[version]->state != Member::State::kGone) {
       members_[version]->died_in_round_call = stands_in_round(*members_[version]);
-      on_member_gone_locked(version);
+      on_member_gone_locked(version, /*exit_pending=*/true);
     }
     const Member& old = *members_[version];
     old_task = old.task;
@@ -506,6 +519,10 @@ void Group::install_restored(int version, TaskId task, pid_t tid, pid_t tgid, ui
     revived.restarts = old.restarts + 1;
     revived.last_crash_at = old.replaying ? old.cursor : log_base_ + log_.size();
     revived.dispositions = old.dispositions;
+    {
+      std::lock_guard plock(process_->mu);
+      revived.process_steps_at_restore = process_->steps[version];
+    }
     // The crashed thread died at the call of this group's round (waiting for the executor's
     // result, or executing it as the leader: the others then make it again with a new
     // executor): its copy comes back to that call, and takes the round's step from the log if
@@ -520,7 +537,8 @@ void Group::install_restored(int version, TaskId task, pid_t tid, pid_t tgid, ui
         members_[round_.executor]->state != Member::State::kGone)
       waited_in_round = calls_equal(old, *members_[round_.executor]);
     // (Implied by the next condition, which also keeps it replaying while the others are inside
-    // any call of its group; kept for what it says about the crashed thread.)
+    // any call of its group, e.g. a follower killed from outside while it waited for the
+    // leader's read of a pipe; kept for what it says about the crashed thread.)
     if (fds == nullptr && cursor == log_base_ + log_.size() && !round_.active &&
         !waited_in_round) {
       // Nothing happened in its group since the checkpoint (a thread blocked in a futex or in

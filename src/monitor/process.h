@@ -88,6 +88,7 @@ class Process {
     replaying_threads.assign(versions, 0);
     replay_next.resize(versions);
     replay_parked.resize(versions);
+    steps.assign(versions, 0);
   }
 
   std::mutex mu;
@@ -134,6 +135,9 @@ class Process {
   std::vector<std::map<Group*, TaskId>> replay_parked;
   // The parked threads of `v` whose turn it is now (removed from replay_parked).
   std::vector<std::pair<Group*, TaskId>> take_replay_turns(int v);
+  // Per version: agreed steps its threads took part in while their groups logged (a process
+  // killed from outside twice without a step in between is "at the same place").
+  std::vector<uint64_t> steps;
   // Whether changes must be ordered (more than one thread).
   bool ordering() const { return threads > 1; }
   // Descriptor numbers a leader thread is closing right now (close, dup2/dup3 onto them,

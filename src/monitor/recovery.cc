@@ -63,17 +63,19 @@ void Group::maybe_checkpoint(Task* current, const std::vector<int>& p) {
     return;
   }
   if (checkpoint_ != nullptr && checkpoint_->whole_process) {
-    // A restored thread of this group still replays the log (its process's other threads
-    // ended in the leader, not yet in its copy): the log stays until it caught up. Dropped
-    // here, the copy's main thread found its log ended before the leader's last writes and
-    // made them again (mt_echo's report printed twice).
+    // A thread of a restored copy still replays this log (the copy's main thread, restored
+    // in pthread_join while its last worker catches up): the log stays until it caught up.
+    // Dropped here, the leader's next steps (writing the program's final output) were not
+    // logged for it: it made them again itself after its "rejoin" (the output twice, or a
+    // divergence at the end and a drop).
+    for (auto& m : members_) {
+      if (m && monitor_.alive(m->version) &&
+          ((m->state != Member::State::kGone && m->replaying) || m->awaiting_restore))
+        return;
+    }
     {
       std::lock_guard lock(process_->mu);
-      if (process_->restoring > 0) return;  // a copy is being restored from it
-    }
-    for (auto& m : members_) {
-      if (m && ((m->replaying && m->state != Member::State::kGone) || m->awaiting_restore))
-        return;
+      if (process_->restoring > 0) return;
     }
     // Its other threads ended: the process's checkpoints were of threads that are gone.
     drop_process_checkpoint(nullptr);
@@ -155,6 +157,12 @@ void Group::log_append(LogEntry entry) {
   for (auto& part : entry.parts) any |= part.has_value();
   if (!any) return;
   entry.replayers.assign(members_.size(), false);
+  {
+    std::lock_guard lock(process_->mu);
+    for (size_t v = 0; v < entry.parts.size(); ++v) {
+      if (entry.parts[v]) process_->steps[v]++;
+    }
+  }
   for (auto& m : members_) {
     if (m && ((m->replaying && m->state != Member::State::kGone) || m->awaiting_restore))
       entry.replayers[m->version] = true;
@@ -350,6 +358,7 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
          {"checkpoint", from},
          {"replay_steps", position - from},
          {"restart", restarts},
+         {"pid", snap->pid},
          {"withheld_fd", withhold_fd}},
         fmt::format("{} restarted from its checkpoint ({} steps to replay)",
                     monitor_.version_name(version), position - from));
@@ -582,7 +591,8 @@ void Group::replay_arrival(Task& task, Member& m) {
     m.synced_at = m.cursor;
   }
   if (m.cursor == end && round_.active &&
-      (round_.ordered || round_.fd_ordered || round_.merged_write || round_closes_withheld(m))) {
+      (round_.ordered || round_.fd_ordered || round_.merged_write || round_.dying ||
+       round_closes_withheld(m))) {
     // The others are inside a call that is not in the log yet and that it cannot join (nginx:
     // a close, a descriptor-table change made in the leader's order). Rejoining now made it
     // make that call after the others had gone on: a divergence right after the rejoin. It
@@ -734,7 +744,9 @@ bool Group::round_closes_withheld(const Member& m) const {
 }
 
 bool Group::can_join_round(const Member& m) const {
-  if (!round_.active || round_.ordered || round_.fd_ordered || round_.merged_write) return false;
+  if (!round_.active || round_.ordered || round_.fd_ordered || round_.merged_write ||
+      round_.dying)
+    return false;
   // A kEveryone round has no executor: any participant made the call. (Without this, a copy
   // that caught up during nginx's close of a file never joined it and diverged at once.)
   int reference = round_.executor;
@@ -813,7 +825,8 @@ void Group::finish_rejoin(Task& task, Member& m) {
                          fmt::format("{} rejoined at {}", monitor_.version_name(v), decode(m)));
   // Caught up while the others are in the middle of this very call: it joins that round.
   if (round_.active && can_join_round(m)) {
-    round_.participants.push_back(v);
+    // (A restored thread whose crashed one waited in this round is still among them.)
+    if (!contains(round_.participants, v)) round_.participants.push_back(v);
     if (round_.cls == SyscallClass::kEveryone) {
       m.state = Member::State::kExecuting;
       m.at_exit = false;

@@ -34,6 +34,10 @@ static bool is_writable_shared_file_map(const SyscallCall& call) {
 
 using namespace detail;
 
+// pidfd_open's PIDFD_THREAD (Linux 6.9): a pidfd of that thread, whose descriptor table
+// pidfd_getfd reads, rather than its thread group leader's.
+constexpr int kPidfdThread = O_EXCL;
+
 // How `m` took part in a step the executor served, as the restart log keeps it.
 static LogEntry::Part served_part(const Member& m, bool from_socket, int64_t result) {
   LogEntry::Part part;
@@ -690,6 +694,164 @@ void Group::everyone_exit(Task& task, Member& m, int version) {
 }
 
 
+// The executor `m` of the round (in `task`) made its call, which returned `r`: the followers
+// get the result and outputs, and the step is logged. `dying`: the executor was killed after
+// its call returned (or during it, with a partial count), seen at its exit stop
+// (executor_exiting); it is neither given a result nor resumed. Returns false, with nothing
+// changed, when the followers cannot be given what it got (a new descriptor that can no
+// longer be copied out of the dying process): the call is then made again.
+bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
+  int version = m.version;
+  std::vector<int> followers = round_.participants;
+  followers.erase(std::remove(followers.begin(), followers.end(), version), followers.end());
+  auto record = std::make_shared<SyscallRecord>();
+  record->seq = round_.seq;
+  record->executor_version = version;
+  record->call = m.call;
+  const SyscallInfo* info = info_of(m.call);
+  int64_t program_result = r;
+  if (info != nullptr && info->ret == RetKind::kPid && r > 0)
+    program_result = monitor_.pids().to_virtual(version, static_cast<pid_t>(r));
+  record->result = program_result;
+  // Outputs are needed by the followers, and by the log a restored version replays.
+  if ((!followers.empty() || checkpoint_ != nullptr) && r >= 0) {
+    if (auto out = capture_outputs(m.call, r, task.memory()); out) {
+      record->outputs = std::move(*out);
+    } else {
+      TANDEM_LOG(kWarn, "group {}: cannot read the outputs of {}: {}", id_, decode(m),
+                 out.error().describe());
+    }
+    // Take our own copies of new descriptors now: the executor may close them as soon
+    // as it runs again.
+    if (!record->outputs.new_fds.empty()) {
+      // A dying executor's process may have lost its thread-group leader's table already:
+      // its own thread's (still there at its exit stop) is asked for.
+      ScopedFd pidfd(static_cast<int>(
+          dying ? syscall(SYS_pidfd_open, task.tid(), kPidfdThread)
+                : syscall(SYS_pidfd_open, m.tgid, 0)));
+      std::optional<bool> cloexec = cloexec_from_call(m.call);
+      for (int fd : record->outputs.new_fds) {
+        SyscallRecord::NewFd nf;
+        nf.number = fd;
+        nf.cloexec = cloexec ? *cloexec : fd_is_cloexec(dying ? task.tid() : m.tgid, fd);
+        nf.copy = std::make_shared<ScopedFd>(
+            static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+        // The followers cannot get it: the new executor makes the call again instead.
+        if (dying && !nf.copy->valid()) return false;
+        record->new_fds.push_back(std::move(nf));
+      }
+    }
+  }
+  round_.active = false;
+  round_.interrupted_code = 0;
+  m.state = Member::State::kRunning;
+  bool from_socket = false;
+  {
+    std::lock_guard lock(process_->mu);
+    int nr = m.call.nr;
+    if ((nr == SYS_socket || nr == SYS_socketpair || nr == SYS_accept || nr == SYS_accept4) &&
+        r >= 0) {
+      for (auto& nf : record->new_fds) process_->socket_fds.insert(nf.number);
+    }
+    from_socket = reads_input(nr) && process_->socket_fds.count(fd_argument(m.call)) != 0;
+  }
+  LogEntry entry;
+  if (checkpoint_ != nullptr) {
+    entry.record = record;
+    entry.parts.resize(members_.size());
+    entry.parts[version] = served_part(m, from_socket, program_result);
+  }
+  // New descriptors change the followers' tables: with threads, in the leader's order.
+  uint64_t fd_seq = 0;
+  if (!record->new_fds.empty() && process_ordering()) {
+    std::vector<int> appliers;
+    for (int f : followers) {
+      if (members_[f] && members_[f]->state == Member::State::kWaiting) appliers.push_back(f);
+    }
+    std::lock_guard lock(process_->mu);
+    fd_seq = process_->issue_fd_change(appliers);
+  }
+  for (int f : followers) {
+    Member& fm = *members_[f];
+    if (fm.state != Member::State::kWaiting) continue;
+    // A follower with a descriptor of its own where the executor got a new one cannot
+    // stay consistent.
+    bool clash = false;
+    for (auto& nf : record->new_fds) clash |= fm.local_fds.count(nf.number) != 0;
+    if (clash) {
+      defer_drop(f, "its own descriptor clashes with a new shared descriptor");
+      continue;
+    }
+    fm.state = Member::State::kRunning;
+    int64_t result = record->result;
+    if (fm.content_divergent && result >= 0 &&
+        (fm.call.nr == SYS_write || fm.call.nr == SYS_writev || fm.call.nr == SYS_sendto ||
+         fm.call.nr == SYS_pwrite64)) {
+      // Its own write "succeeded" as the winner's did: it is told its own length.
+      auto asked = write_data(fm);
+      auto winner = write_data(m);
+      if (asked && winner && static_cast<size_t>(result) == winner->size())
+        result = static_cast<int64_t>(asked->size());
+    }
+    SyscallCall fcall = fm.call;
+    bool apply = !fm.content_divergent || fm.call.nr == m.call.nr;
+    int64_t events = result;
+    auto own_outputs = std::make_shared<std::optional<Outputs>>(
+        follower_epoll_outputs(*record, version, f, fm.withheld_fds, &events));
+    result = events;
+    std::shared_ptr<Process> process = process_;
+    const Outputs* outs = own_outputs->has_value() ? &**own_outputs : &record->outputs;
+    if (checkpoint_ != nullptr) {
+      LogEntry::Part part = served_part(fm, from_socket, result);
+      part.apply = apply;
+      if (own_outputs->has_value()) part.own_outputs = std::make_shared<Outputs>(**own_outputs);
+      entry.parts[f] = std::move(part);
+    }
+    const PidMap* pids = &monitor_.pids();
+    auto complete = [record, fcall, result, apply, own_outputs, outs, fd_seq, process, f,
+                     pids](Task& t) {
+      complete_from_record(t, *record, fcall, result, apply, *outs);
+      if (fd_seq != 0) {
+        std::lock_guard lock(process->mu);
+        process->applied(f, fd_seq);
+      }
+      if (auto si = sigpipe_for(fcall, result, t.tid(), pids->to_virtual(f, t.tgid())))
+        t.send_signal(SIGPIPE, &*si);
+      finish_call(t, result);
+    };
+    if (fd_seq != 0) {
+      in_fd_order(fm, fd_seq, complete);
+    } else {
+      monitor_.backend().post(fm.task, complete);
+    }
+  }
+  if (checkpoint_ != nullptr) {
+    if (round_.merged_write) {
+      invalidate_checkpoint("writes merged across versions");
+    } else {
+      // The log must not keep pipes and sockets open (their peers would never see
+      // end-of-file): a replaying version gets the leader's instead. Regular files stay:
+      // a replaying loader maps them.
+      if (!record->new_fds.empty()) {
+        auto stripped = std::make_shared<SyscallRecord>(*record);
+        for (auto& nf : stripped->new_fds) {
+          struct stat st {};
+          if (nf.copy && nf.copy->valid() && fstat(nf.copy->get(), &st) == 0 &&
+              (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+            continue;
+          nf.copy.reset();
+        }
+        entry.record = stripped;
+      }
+      log_append(std::move(entry));
+    }
+  }
+  if (dying) return true;
+  if (program_result != r) task.set_result(program_result);
+  task.resume();
+  return true;
+}
+
 void Group::on_syscall_exit(Task& task, int version) {
   {
     std::lock_guard lock(mu_);
@@ -713,7 +875,7 @@ void Group::on_syscall_exit(Task& task, int version) {
                !is_restart_code(task.result())) {
       finish_merged_write(task, task.result());
       try_decide(&task);
-    } else if (round_.active && version == round_.executor) {
+    } else if (round_.active && version == round_.executor && !round_.dying) {
       int64_t r = task.result();
       std::vector<int> followers = round_.participants;
       followers.erase(std::remove(followers.begin(), followers.end(), version), followers.end());
@@ -731,144 +893,7 @@ void Group::on_syscall_exit(Task& task, int version) {
       } else if (new_fd_waits_for_a_close(task, m, r)) {
         // Handled again once the leader's close of that number has its place in the order.
       } else {
-        auto record = std::make_shared<SyscallRecord>();
-        record->seq = round_.seq;
-        record->executor_version = version;
-        record->call = m.call;
-        const SyscallInfo* info = info_of(m.call);
-        int64_t program_result = r;
-        if (info != nullptr && info->ret == RetKind::kPid && r > 0)
-          program_result = monitor_.pids().to_virtual(version, static_cast<pid_t>(r));
-        record->result = program_result;
-        // Outputs are needed by the followers, and by the log a restored version replays.
-        if ((!followers.empty() || checkpoint_ != nullptr) && r >= 0) {
-          if (auto out = capture_outputs(m.call, r, task.memory()); out) {
-            record->outputs = std::move(*out);
-          } else {
-            TANDEM_LOG(kWarn, "group {}: cannot read the outputs of {}: {}", id_, decode(m),
-                       out.error().describe());
-          }
-          // Take our own copies of new descriptors now: the executor may close them as soon
-          // as it runs again.
-          if (!record->outputs.new_fds.empty()) {
-            ScopedFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, m.tgid, 0)));
-            std::optional<bool> cloexec = cloexec_from_call(m.call);
-            for (int fd : record->outputs.new_fds) {
-              SyscallRecord::NewFd nf;
-              nf.number = fd;
-              nf.cloexec = cloexec ? *cloexec : fd_is_cloexec(m.tgid, fd);
-              nf.copy = std::make_shared<ScopedFd>(
-                  static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
-              record->new_fds.push_back(std::move(nf));
-            }
-          }
-        }
-        round_.active = false;
-        round_.interrupted_code = 0;
-        m.state = Member::State::kRunning;
-        bool from_socket = false;
-        {
-          std::lock_guard lock(process_->mu);
-          int nr = m.call.nr;
-          if ((nr == SYS_socket || nr == SYS_socketpair || nr == SYS_accept || nr == SYS_accept4) &&
-              r >= 0) {
-            for (auto& nf : record->new_fds) process_->socket_fds.insert(nf.number);
-          }
-          from_socket = reads_input(nr) && process_->socket_fds.count(fd_argument(m.call)) != 0;
-        }
-        LogEntry entry;
-        if (checkpoint_ != nullptr) {
-          entry.record = record;
-          entry.parts.resize(members_.size());
-          entry.parts[version] = served_part(m, from_socket, program_result);
-        }
-        // New descriptors change the followers' tables: with threads, in the leader's order.
-        uint64_t fd_seq = 0;
-        if (!record->new_fds.empty() && process_ordering()) {
-          std::vector<int> appliers;
-          for (int f : followers) {
-            if (members_[f] && members_[f]->state == Member::State::kWaiting) appliers.push_back(f);
-          }
-          std::lock_guard lock(process_->mu);
-          fd_seq = process_->issue_fd_change(appliers);
-        }
-        for (int f : followers) {
-          Member& fm = *members_[f];
-          if (fm.state != Member::State::kWaiting) continue;
-          // A follower with a descriptor of its own where the executor got a new one cannot
-          // stay consistent.
-          bool clash = false;
-          for (auto& nf : record->new_fds) clash |= fm.local_fds.count(nf.number) != 0;
-          if (clash) {
-            defer_drop(f, "its own descriptor clashes with a new shared descriptor");
-            continue;
-          }
-          fm.state = Member::State::kRunning;
-          int64_t result = record->result;
-          if (fm.content_divergent && result >= 0 &&
-              (fm.call.nr == SYS_write || fm.call.nr == SYS_writev || fm.call.nr == SYS_sendto ||
-               fm.call.nr == SYS_pwrite64)) {
-            // Its own write "succeeded" as the winner's did: it is told its own length.
-            auto asked = write_data(fm);
-            auto winner = write_data(m);
-            if (asked && winner && static_cast<size_t>(result) == winner->size())
-              result = static_cast<int64_t>(asked->size());
-          }
-          SyscallCall fcall = fm.call;
-          bool apply = !fm.content_divergent || fm.call.nr == m.call.nr;
-          int64_t events = result;
-          auto own_outputs = std::make_shared<std::optional<Outputs>>(
-              follower_epoll_outputs(*record, version, f, fm.withheld_fds, &events));
-          result = events;
-          std::shared_ptr<Process> process = process_;
-          const Outputs* outs = own_outputs->has_value() ? &**own_outputs : &record->outputs;
-          if (checkpoint_ != nullptr) {
-            LogEntry::Part part = served_part(fm, from_socket, result);
-            part.apply = apply;
-            if (own_outputs->has_value()) part.own_outputs = std::make_shared<Outputs>(**own_outputs);
-            entry.parts[f] = std::move(part);
-          }
-          const PidMap* pids = &monitor_.pids();
-          auto complete = [record, fcall, result, apply, own_outputs, outs, fd_seq, process, f,
-                           pids](Task& t) {
-            complete_from_record(t, *record, fcall, result, apply, *outs);
-            if (fd_seq != 0) {
-              std::lock_guard lock(process->mu);
-              process->applied(f, fd_seq);
-            }
-            if (auto si = sigpipe_for(fcall, result, t.tid(), pids->to_virtual(f, t.tgid())))
-              t.send_signal(SIGPIPE, &*si);
-            finish_call(t, result);
-          };
-          if (fd_seq != 0) {
-            in_fd_order(fm, fd_seq, complete);
-          } else {
-            monitor_.backend().post(fm.task, complete);
-          }
-        }
-        if (checkpoint_ != nullptr) {
-          if (round_.merged_write) {
-            invalidate_checkpoint("writes merged across versions");
-          } else {
-            // The log must not keep pipes and sockets open (their peers would never see
-            // end-of-file): a replaying version gets the leader's instead. Regular files stay:
-            // a replaying loader maps them.
-            if (!record->new_fds.empty()) {
-              auto stripped = std::make_shared<SyscallRecord>(*record);
-              for (auto& nf : stripped->new_fds) {
-                struct stat st {};
-                if (nf.copy && nf.copy->valid() && fstat(nf.copy->get(), &st) == 0 &&
-                    (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
-                  continue;
-                nf.copy.reset();
-              }
-              entry.record = stripped;
-            }
-            log_append(std::move(entry));
-          }
-        }
-        if (program_result != r) task.set_result(program_result);
-        task.resume();
+        serve_round(task, m, r, /*dying=*/false);
       }
       try_decide(&task);
     } else {

@@ -344,6 +344,132 @@ class Restart(TandemTest):
         self.assertEqual((r.of("divergence"), r.of("drop")), ([], []), r.err)
 
 
+class ExecutorDeath(TandemTest):
+    """The leader dies while it executes a call for the others: a thread of it crashes while
+    another of its threads writes a big reply (blocked: the client does not read yet), or the
+    whole single-threaded leader is killed from outside then. The write went through in part;
+    that count is what the others get, and the program writes the rest with the next leader:
+    the client gets the reply exactly once (before, the next leader wrote the whole reply
+    again after the part already sent)."""
+
+    SIZE = 4_000_000
+
+    @staticmethod
+    def connect(port):
+        deadline = time.monotonic() + 20
+        while True:
+            s = socket.socket()
+            # A small receive window: the server's write blocks after a few kilobytes.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            s.settimeout(20)
+            try:
+                s.connect(("127.0.0.1", port))
+                return s
+            except OSError:
+                s.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    @staticmethod
+    def recv_exact(s, n):
+        got = bytearray()
+        while len(got) < n:
+            chunk = s.recv(min(1 << 20, n - len(got)))
+            if not chunk:
+                break
+            got += chunk
+        return bytes(got)
+
+    def events(self, path):
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def run_case(self, threads, checkpoint):
+        port = free_port()
+        events = os.path.join(self.events_dir, f"events-{threads}-{checkpoint}.jsonl")
+        connections = 3 if threads else 1
+        proc = subprocess.Popen([TANDEM, "run", "-q", "--events", events, "--checkpoint",
+                                 str(checkpoint), target("big_reply_v1"), target("big_reply_v2"),
+                                 "--", str(port), str(connections), "1" if threads else "0"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            a = self.connect(port)
+            a.sendall(b"hello")
+            self.assertEqual(self.recv_exact(a, 8), b"ok hello")
+            a.sendall(b"big %d" % self.SIZE)
+            # The leader (version 2) is inside its write of the reply once its first bytes
+            # arrive; with the client not reading, it blocks there after a few kilobytes.
+            self.assertEqual(a.recv(1, socket.MSG_PEEK), b"a")
+            time.sleep(0.2)
+            if threads:
+                b = self.connect(port)
+                b.sendall(b"hello")
+                self.assertEqual(self.recv_exact(b, 8), b"ok hello")
+                if checkpoint:
+                    # A checkpoint of its 3 threads (taken when the main thread makes its
+                    # next call, accept): the crashed version comes back from it.
+                    deadline = time.monotonic() + 20
+                    while not any(e["event"] == "checkpoint" and e.get("threads") == 3
+                                  for e in self.events(events)):
+                        self.assertLess(time.monotonic(), deadline, "no checkpoint")
+                        time.sleep(0.02)
+                b.sendall(b"crash")  # version 2 faults in this connection's thread
+                self.assertEqual(self.recv_exact(b, 8), b"ok crash")
+            else:
+                pids = [e for e in self.events(events) if e["event"] == "start"][0]["pids"]
+                os.kill(pids[1], signal.SIGKILL)
+            reply = self.recv_exact(a, self.SIZE)
+            expected = (bytes(range(ord("a"), ord("z") + 1)) * (self.SIZE // 26 + 1))[:self.SIZE]
+            if reply != expected:
+                at = next((i for i in range(min(len(reply), self.SIZE))
+                           if reply[i] != expected[i]), len(reply))
+                self.fail(f"the reply differs from byte {at} on")
+            a.sendall(b"end")
+            self.assertEqual(self.recv_exact(a, 6), b"ok end", "more bytes after the reply")
+            a.close()
+            if threads:
+                b.sendall(b"after")
+                self.assertEqual(self.recv_exact(b, 8), b"ok after")
+                b.close()
+                self.connect(port).close()
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        evs = self.events(events)
+        kinds = [e["event"] for e in evs]
+        expected_out = "listening\nconnection 1: 3 requests, %d bytes\n" % (self.SIZE + 14)
+        if threads:
+            expected_out += "connection 2: 3 requests, 24 bytes\nconnection 3: 0 requests, 0 bytes\n"
+        self.assertEqual((proc.returncode, out.decode()), (0, expected_out), err)
+        died = [e for e in evs if e["event"] == "executor-died" and e["call"].startswith("write")]
+        self.assertEqual(len(died), 1, err)
+        self.assertEqual((died[0]["version"], died[0]["outcome"], died[0]["resolution"]),
+                         (2, "returned", "served from its result"))
+        self.assertGreater(died[0]["result"], 0)
+        self.assertLess(died[0]["result"], self.SIZE)
+        if checkpoint:
+            self.assertEqual([e["version"] for e in evs if e["event"] == "restart"], [2], err)
+            self.assertIn(2, [e["version"] for e in evs if e["event"] == "rejoined"], err)
+            self.assertNotIn("drop", kinds)
+        else:
+            self.assertEqual([e["version"] for e in evs if e["event"] == "drop"], [2], err)
+        self.assertNotIn("divergence", kinds)
+        self.assertNothingLeft(target("big_reply_v"))
+
+    def test_thread_of_the_leader_crashes_while_another_writes(self):
+        for checkpoint in (0, 50):
+            with self.subTest(checkpoint=checkpoint):
+                self.run_case(threads=True, checkpoint=checkpoint)
+
+    def test_leader_killed_while_it_writes(self):
+        for checkpoint in (0, 50):
+            with self.subTest(checkpoint=checkpoint):
+                self.run_case(threads=False, checkpoint=checkpoint)
+
+
 if __name__ == "__main__":
     unittest.main()
 
@@ -369,25 +495,26 @@ class MultiThreadedRestart(TandemTest):
 
     CONNECTIONS = 6
 
-    def native_output(self, name="mt_echo", client=None):
+    def native_output(self, name="mt_echo", client=None, boom_at=2, connections=CONNECTIONS):
         port = free_port()
-        proc = subprocess.Popen([target(f"{name}_v1"), str(port), str(self.CONNECTIONS)],
+        proc = subprocess.Popen([target(f"{name}_v1"), str(port), str(connections)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if client is None:
-            mt_echo_client(port, self.CONNECTIONS, boom_at=2)
+            mt_echo_client(port, connections, boom_at=boom_at)
         else:
             client(port)
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, err)
         return out
 
-    def run_under_tandem(self, opts, during, name="mt_echo", checkpoint="50"):
+    def run_under_tandem(self, opts, during, name="mt_echo", checkpoint="50",
+                         connections=CONNECTIONS):
         port = free_port()
         results = []
 
         def run():
             results.append(self.tandem([target(f"{name}_v1"), target(f"{name}_v2")],
-                                       args=[str(port), str(self.CONNECTIONS)], timeout=120,
+                                       args=[str(port), str(connections)], timeout=120,
                                        opts=["--checkpoint", checkpoint, *opts]))
 
         t = threading.Thread(target=run)
@@ -420,6 +547,105 @@ class MultiThreadedRestart(TandemTest):
         self.assertEqual([e["version"] for e in r.of("crash")], [2], r.err)
         self.check_rejoined(r, 2)
         self.assertEqual(r.out, native)
+
+    def test_follower_killed_from_outside_several_times(self):
+        # The follower's whole process is killed with SIGKILL three times, each time in the
+        # middle of a connection (its main thread waits in accept, one worker echoes, the
+        # other waits at its pipe read, which the leader makes, and the background thread in
+        # a futex wait); the third time in the last connection, while its main thread waits
+        # in pthread_join for the worker that serves it. Each time it comes back with its
+        # threads and rejoins; the program goes on with both versions, and tandem ends. Both
+        # ways round: under --leader 1 the follower is the newest version, which prefer-new
+        # lets win divergences.
+        connections = 8
+        native = self.native_output(boom_at=None, connections=connections)
+        for leader in (1, 2):
+            with self.subTest(leader=leader):
+                self.killed_from_outside(leader, native, connections)
+
+    def killed_from_outside(self, leader, native, connections):
+        follower = 3 - leader
+        for name in os.listdir(self.events_dir):
+            os.unlink(os.path.join(self.events_dir, name))
+
+        def events():
+            for name in os.listdir(self.events_dir):
+                with open(os.path.join(self.events_dir, name)) as f:
+                    return [json.loads(line) for line in f if line.strip()]
+            return []
+
+        def can_kill():
+            # Once the copy of its last restart rejoined (its main thread, in accept; a kill
+            # during its replay would be a second death "at the same place") and a checkpoint
+            # of all its threads was taken since (one is tried at each call of the main
+            # thread, and taken only if every thread stands at a known point).
+            es = events()
+            since = max([k + 1 for k, e in enumerate(es) if e["event"] == "restart"], default=0)
+            return (any(e["event"] == "checkpoint" and "threads" in e for e in es[since:]) and
+                    (since == 0 or any(e["event"] == "rejoined" and e["group"] == 1
+                                       and e["version"] == follower for e in es[since:])))
+
+        def rejoined_since_last_restart():
+            es = events()
+            since = max([k + 1 for k, e in enumerate(es) if e["event"] == "restart"], default=0)
+            return since > 0 and any(e["event"] == "rejoined" and e["group"] == 1 and
+                                     e["version"] == follower for e in es[since:])
+
+        def kill():
+            restarts = [e for e in events() if e["event"] == "restart"]
+            pid = (restarts[-1]["pid"] if restarts else
+                   [e for e in events() if e["event"] == "start"][0]["pids"][follower - 1])
+            os.kill(pid, signal.SIGKILL)
+
+        kills = []
+
+        def during(port):
+            for c in range(connections):
+                client = EchoClient(port)
+                for i in range(60):
+                    last = c == connections - 1
+                    due = (len(kills) < 2 and 1 <= c < connections - 1 and
+                           (not kills or c >= kills[-1] + 2)) or (
+                        len(kills) == 2 and last)
+                    if due and i >= 30 and (can_kill() or (last and i == 30)):
+                        if last:
+                            deadline = time.monotonic() + 20
+                            while not can_kill():
+                                self.assertLess(time.monotonic(), deadline, "no checkpoint")
+                                time.sleep(0.02)
+                        kill()
+                        kills.append(c)
+                        # The client waits for the copy to catch up (its main thread rejoins
+                        # at accept): with the leader serving all along, a copy may replay
+                        # behind it for a long time. (Not the last time: its main thread then
+                        # rejoins at the final output, once this connection ended.)
+                        deadline = time.monotonic() + 20
+                        while not last and not rejoined_since_last_restart():
+                            self.assertLess(time.monotonic(), deadline, "no rejoin")
+                            time.sleep(0.02)
+                    msg = b"c%d-m%d" % (c, i)
+                    self.assertEqual(client.echo(msg), msg)
+                client.close()
+
+        r = self.run_under_tandem(["--leader", str(leader)], during, connections=connections)
+        self.assertEqual(len(kills), 3, kills)
+        self.assertEqual(r.code, 0, r.err)
+        self.assertEqual(r.out, native)
+        self.assertEqual([e["version"] for e in r.of("crash")], [follower] * 3, r.err)
+        # The last time, the worker without a connection ended: the checkpoint taken since
+        # has 3 threads, or 4 when it was taken before (that thread is then re-created, and
+        # ends again). The copy's main thread replays until the final output, which it must
+        # take from the log, not write a second time.
+        restarts = r.of("restart")
+        self.assertEqual([(e["version"], e["threads"]) for e in restarts[:2]],
+                         [(follower, 4)] * 2, r.err)
+        self.assertEqual(len(restarts), 3, r.err)
+        self.assertEqual(restarts[2]["version"], follower, r.err)
+        self.assertIn(restarts[2]["threads"], (3, 4), r.err)
+        for kind in ("drop", "restart-refused", "rejoin-failed", "divergence"):
+            self.assertNotIn(kind, r.kinds(), r.err)
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+        self.assertNothingLeft(target("mt_echo_v"))
 
     def test_follower_crash_in_a_worker_thread(self):
         native = self.native_output()

@@ -54,6 +54,7 @@ class PtraceTask final : public Task {
   void emulate_rdtsc(uint64_t tsc, uint32_t aux) override;
   uint64_t pc() const override;
   int64_t syscall_register() const override;
+  CallAtDeath call_at_death() const override;
   Result<void> install_fd(int monitor_fd, int target_fd, bool close_on_exec) override;
   Result<Snapshot> take_snapshot(std::optional<Snapshot> replaces) override;
   void resume_snapshot() override;
