@@ -331,6 +331,7 @@ class Group {
   // Every version in `p` has its copy of `ps`: reported, or pending in its kernel while it
   // stands at its call. Needs process_->mu.
   bool every_copy_came(const PendingSignal& ps, const std::vector<int>& p) const;
+  int chld_copies_merged(const PendingSignal& ps, int v, int got) const;
   // After `vs` replaced or cancelled their timers (alarm, setitimer): the old timer's signal
   // reaches every version or none, as the preferred one saw it.
   void reconcile_timer_signal(const std::vector<int>& vs, int sig);

@@ -77,6 +77,21 @@ int64_t answer_time(const SyscallCall& c, int64_t ns, const RemoteMemory& mem) {
   }
 }
 
+bool process_ended(pid_t pid) {
+  if (pid <= 0) return false;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE* f = fopen(path, "re");
+  if (f == nullptr) return errno == ENOENT;
+  char buf[512];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  // pid (comm) STATE ...: comm may hold spaces and parentheses; the state follows the last ')'.
+  const char* close = strrchr(buf, ')');
+  return close != nullptr && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X');
+}
+
 bool contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
 bool signal_blocked(pid_t tid, int sig) {

@@ -42,6 +42,9 @@ int64_t read_clock(int clock);
 // Writes a reading (read_clock) where the call wants it and returns the call's result.
 int64_t answer_time(const SyscallCall& c, int64_t ns, const RemoteMemory& mem);
 
+// The process has ended: a zombie, or reaped (no /proc entry).
+bool process_ended(pid_t pid);
+
 bool contains(const std::vector<int>& v, int x);
 bool is_open_call(int nr);
 // Open flags of an open-family call (openat2 keeps them in struct open_how).

@@ -49,6 +49,11 @@ struct PendingSignal {
   std::map<int, int> copies; // how many copies each version received (standard signals merge)
   uint64_t first_seen_ns = 0;  // an internal signal waits for every version's copy this long
   bool kicked = false;         // the versions' blocking call was interrupted for it (once)
+  // SIGCHLD for a child's end: per version, the (real) pids of the children whose ends its
+  // copies reported, in order. A version whose kernel merged the copy for one of them into an
+  // earlier one never gets it: once its own child paired with that one has ended, it is not
+  // waited for (Group::chld_copy_merged).
+  std::map<int, std::vector<pid_t>> chld_pids;
 };
 
 class Group;

@@ -41,6 +41,9 @@ void Group::on_async_signal(Task& task, int version, const siginfo_t& info, bool
         --it->second;  // its own copy of a signal it was already given
         return;
       }
+      bool ended_child = internal && sig == SIGCHLD &&
+                         (info.si_code == CLD_EXITED || info.si_code == CLD_KILLED ||
+                          info.si_code == CLD_DUMPED);
       bool merged = false;
       for (auto& ps : process_->signals) {
         if (ps.signo != sig || ps.thread_directed != thread_directed) continue;
@@ -48,12 +51,14 @@ void Group::on_async_signal(Task& task, int version, const siginfo_t& info, bool
         if (ps.internal == internal && ps.received.count(version) == 0) {
           ps.received.insert(version);
           ps.copies[version] = 1;
+          if (ended_child) ps.chld_pids[version].push_back(info.si_pid);
           merged = true;
           break;
         }
         // Standard signals do not queue: a second copy for the same version merges.
         if (sig < SIGRTMIN && ps.received.count(version) != 0) {
           ps.copies[version]++;
+          if (ended_child) ps.chld_pids[version].push_back(info.si_pid);
           merged = true;
           break;
         }
@@ -67,6 +72,7 @@ void Group::on_async_signal(Task& task, int version, const siginfo_t& info, bool
         ps.group = id_;
         ps.received.insert(version);
         ps.copies[version] = 1;
+        if (ended_child) ps.chld_pids[version].push_back(info.si_pid);
         ps.first_seen_ns = monotonic_ns();
         process_->signals.push_back(ps);
       }
@@ -120,7 +126,9 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
       for (int v : p) {
         if (ps.internal && ps.signo < SIGRTMIN) {
           int got = ps.copies.count(v) != 0 ? ps.copies[v] : 0;
-          if (most > got) process_->owed[v][ps.signo] += most - got;
+          // Copies its kernel merged into one it already gave never come: not owed.
+          int merged = chld_copies_merged(ps, v, got);
+          if (most > got + merged) process_->owed[v][ps.signo] += most - got - merged;
         }
         // A real-time signal already queued for this version would be delivered a second
         // time: its copy is swallowed when it comes (standard signals merge with a pending
@@ -193,9 +201,34 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
 
 bool Group::every_copy_came(const PendingSignal& ps, const std::vector<int>& p) const {
   for (int v : p) {
-    if (ps.received.count(v) == 0 && !signal_pending(members_[v]->tid, ps.signo)) return false;
+    if (ps.received.count(v) != 0 || signal_pending(members_[v]->tid, ps.signo)) continue;
+    if (chld_copies_merged(ps, v, 0) > 0) continue;
+    return false;
   }
   return true;
+}
+
+// SIGCHLD copies of `ps` beyond the first `got` of the version that received the most, whose
+// children's counterparts in version `v` have ended while `v` has no SIGCHLD pending: `v`'s
+// kernel sent its SIGCHLD for them, and tandem took it, merged into a copy it had already (two
+// workers of nginx's master ending together: one version's kernel merged the two SIGCHLDs,
+// another's sent two, and the second waited --reconverge seconds for the first version's).
+int Group::chld_copies_merged(const PendingSignal& ps, int v, int got) const {
+  if (ps.signo != SIGCHLD || !ps.internal || ps.chld_pids.empty() || !members_[v]) return 0;
+  if (signal_pending(members_[v]->tid, SIGCHLD)) return 0;
+  const std::pair<const int, std::vector<pid_t>>* most = nullptr;
+  for (auto& entry : ps.chld_pids) {
+    if (entry.first != v && (most == nullptr || entry.second.size() > most->second.size()))
+      most = &entry;
+  }
+  if (most == nullptr) return 0;
+  int merged = 0;
+  for (size_t i = static_cast<size_t>(got); i < most->second.size(); ++i) {
+    pid_t virtual_child = monitor_.pids().to_virtual(most->first, most->second[i]);
+    if (!process_ended(monitor_.pids().to_real(v, virtual_child))) break;
+    ++merged;
+  }
+  return merged;
 }
 
 Group::SignalsDue Group::internal_signals_due(uint64_t now_ns, uint64_t limit_ns) {
