@@ -27,8 +27,6 @@ constexpr long kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP |
                                 PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
                                 PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL;
 
-// How long a tracer thread whose tasks are all stopped spins before sleeping. Tunable for
-// experiments with $TANDEM_SPIN_US.
 // A yield in the spin that returns later than this gave the CPU to another task (a task of the
 // version itself stops at its next call within microseconds; a CPU hog keeps a whole slice).
 constexpr uint64_t kContendedYieldNs = 200'000;
@@ -36,6 +34,8 @@ constexpr uint64_t kContendedYieldNs = 200'000;
 // would cost a slice per check).
 constexpr uint64_t kNoSpinAfterContentionNs = 100'000'000;
 
+// How long a tracer thread whose tasks are all stopped spins before sleeping. Tunable for
+// experiments with $TANDEM_SPIN_US.
 int spin_microseconds() {
   static const int us = [] {
     const char* env = getenv("TANDEM_SPIN_US");
