@@ -47,7 +47,6 @@ struct LogEntry {
       kSignal,    // had `signo` delivered at this call
       kRdtsc,     // read the time-stamp counter: `tsc`
       kEmulated,  // the monitor answered (deterministic: answered again)
-      kTime,      // the monitor read a clock for it: `time_ns` (or -errno)
     };
     How how = How::kServed;
     int nr = -1;
@@ -62,7 +61,6 @@ struct LogEntry {
     bool eintr = false;
     siginfo_t info{};
     uint64_t tsc = 0;
-    int64_t time_ns = 0;
   };
   std::shared_ptr<const SyscallRecord> record;
   std::vector<std::optional<Part>> parts;  // per version; empty: it was not part of it

@@ -9,9 +9,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -27,55 +24,6 @@ bool is_restart_code(int64_t r) {
          r == kERestartRestartBlock;
 }
 
-bool is_time_call(int nr) {
-  return nr == SYS_clock_gettime || nr == SYS_gettimeofday || nr == SYS_time;
-}
-
-int clock_read_by(const SyscallCall& c) {
-  return c.nr == SYS_clock_gettime ? static_cast<int32_t>(c.args[0]) : CLOCK_REALTIME;
-}
-
-int64_t read_clock(int clock) {
-  struct timespec ts {};
-  // The system call, not the vDSO: tracer threads run with rdtsc disabled (base/tsc.h).
-  if (syscall(SYS_clock_gettime, clock, &ts) != 0) return -errno;
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-int64_t answer_time(const SyscallCall& c, int64_t ns, const RemoteMemory& mem) {
-  if (ns < 0) return ns;
-  int64_t sec = ns / 1'000'000'000;
-  int64_t sub = ns % 1'000'000'000;
-  auto put = [&](uint64_t addr, const auto& value) {
-    return mem.write(remote_addr(addr), {reinterpret_cast<const uint8_t*>(&value), sizeof value})
-        .ok();
-  };
-  switch (c.nr) {
-    case SYS_clock_gettime: {
-      struct timespec ts {sec, sub};
-      return put(c.args[1], ts) ? 0 : -EFAULT;
-    }
-    case SYS_gettimeofday: {
-      if (c.args[0] != 0) {
-        struct timeval tv {sec, sub / 1000};
-        if (!put(c.args[0], tv)) return -EFAULT;
-      }
-      if (c.args[1] != 0) {
-        struct timezone tz {};
-        syscall(SYS_gettimeofday, nullptr, &tz);  // the kernel's (settimeofday's) zone
-        if (!put(c.args[1], tz)) return -EFAULT;
-      }
-      return 0;
-    }
-    case SYS_time: {
-      int64_t t = sec;
-      if (c.args[0] != 0 && !put(c.args[0], t)) return -EFAULT;
-      return t;
-    }
-    default:
-      return -ENOSYS;
-  }
-}
 
 bool process_ended(pid_t pid) {
   if (pid <= 0) return false;

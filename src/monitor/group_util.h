@@ -32,16 +32,6 @@ bool is_restart_code(int64_t r);
 // rdtsc/rdtscp meet at the rendezvous like a call, under this pseudo number.
 constexpr int kPseudoRdtsc = -2;
 
-// Time calls the monitor answers (kEmulated): clock_gettime of a clock of the system,
-// gettimeofday, time.
-bool is_time_call(int nr);
-// The clock a time call reads.
-int clock_read_by(const SyscallCall& c);
-// The monitor's reading of `clock` in nanoseconds since its epoch, or -errno.
-int64_t read_clock(int clock);
-// Writes a reading (read_clock) where the call wants it and returns the call's result.
-int64_t answer_time(const SyscallCall& c, int64_t ns, const RemoteMemory& mem);
-
 // The process has ended: a zombie, or reaped (no /proc entry).
 bool process_ended(pid_t pid);
 

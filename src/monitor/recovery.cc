@@ -715,12 +715,6 @@ void Group::replay_arrival(Task& task, Member& m) {
       m.state = Member::State::kRunning;
       task.emulate_rdtsc(part.tsc, 0);
       break;
-    case LogEntry::Part::How::kTime: {
-      ++m.cursor;
-      m.state = Member::State::kRunning;
-      task.skip_call(answer_time(m.call, part.time_ns, task.memory()));
-      break;
-    }
     case LogEntry::Part::How::kEmulated: {
       ++m.cursor;
       std::vector<int> one{v};

@@ -460,14 +460,6 @@ void Group::finish_everyone_round(Task* current) {
 
 void Group::emulate(Task* current, const std::vector<int>& p) {
   uint64_t tsc = tsc_now();
-  // Time calls: one reading of each clock, the same for every version.
-  std::map<int, int64_t> readings;
-  auto reading = [&](const SyscallCall& c) {
-    int clock = clock_read_by(c);
-    auto it = readings.find(clock);
-    if (it == readings.end()) it = readings.emplace(clock, read_clock(clock)).first;
-    return it->second;
-  };
   if (checkpoint_ != nullptr) {
     LogEntry entry;
     entry.parts.resize(members_.size());
@@ -476,13 +468,11 @@ void Group::emulate(Task* current, const std::vector<int>& p) {
       if (m.replaying) continue;
       LogEntry::Part part;
       part.how = m.call.nr == kPseudoRdtsc ? LogEntry::Part::How::kRdtsc
-                 : is_time_call(m.call.nr) ? LogEntry::Part::How::kTime
-                                           : LogEntry::Part::How::kEmulated;
+                                          : LogEntry::Part::How::kEmulated;
       part.nr = m.call.nr;
       part.fd = fd_argument(m.call);
       part.signature = m.signature;
       part.tsc = tsc;
-      if (is_time_call(m.call.nr)) part.time_ns = reading(m.call);
       entry.parts[v] = std::move(part);
     }
     log_append(std::move(entry));
@@ -492,11 +482,6 @@ void Group::emulate(Task* current, const std::vector<int>& p) {
     m.state = Member::State::kRunning;
     if (m.call.nr == kPseudoRdtsc) {
       act(current, m, [tsc](Task& t) { t.emulate_rdtsc(tsc, 0); });
-      continue;
-    }
-    if (is_time_call(m.call.nr)) {
-      int64_t r = answer_time(m.call, reading(m.call), RemoteMemory(m.tid));
-      act(current, m, [r](Task& t) { t.skip_call(r); });
       continue;
     }
     if (m.call.nr == SYS_sched_getaffinity) {

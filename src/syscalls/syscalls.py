@@ -715,15 +715,12 @@ sc(289, "signalfd4", REPLICATED,
    ret=R_FD)
 
 # ------------------------------------------------------------------------------------------------
-# Time: all versions see one clock (HAZARDS 1). The monitor reads the system's clocks itself and
-# answers every version with that one value (EMULATED: no exit stop); a CPU-time clock belongs
-# to the caller, so the leader's reading is replicated (families/clock.cc).
+# Time (replicated so that all versions see one clock; HAZARDS 1)
 # ------------------------------------------------------------------------------------------------
 
-sc(96, "gettimeofday", EMULATED, [outstruct("tv", 16), outstruct("tz", 8)])
-sc(201, "time", EMULATED, [outstruct("tloc", 8)])
-sc(228, "clock_gettime", REPLICATED, [flags("clockid", "clock_id"), outstruct("tp", 16)],
-   special="clock")
+sc(96, "gettimeofday", REPLICATED, [outstruct("tv", 16), outstruct("tz", 8)])
+sc(201, "time", REPLICATED, [outstruct("tloc", 8)])
+sc(228, "clock_gettime", REPLICATED, [flags("clockid", "clock_id"), outstruct("tp", 16)])
 sc(229, "clock_getres", REPLICATED, [flags("clockid", "clock_id"), outstruct("res", 16)])
 sc(35, "nanosleep", REPLICATED,
    [instruct("req", 16), outstruct("rem", 16, on_eintr=True)])

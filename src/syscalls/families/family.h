@@ -48,9 +48,6 @@ struct Refinement {
   const char* why = nullptr;  // shown with refusals ("threads are not supported yet")
 };
 
-// clock.cc: a clock of the whole system, which the monitor can read for the versions.
-bool system_clock(int clockid);
-
 class Family {
  public:
   virtual ~Family() = default;

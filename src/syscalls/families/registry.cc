@@ -44,7 +44,6 @@ std::span<const Family* const> all_families() {
       &landlock_family(),
       &seccomp_family(),
       &ptrace_family(),
-      &clock_family(),
   };
   return families;
 }

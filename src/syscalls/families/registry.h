@@ -52,7 +52,4 @@ const Family& seccomp_family();
 // ptrace.cc
 const Family& ptrace_family();
 
-// clock.cc
-const Family& clock_family();
-
 }  // namespace tandem

@@ -11,7 +11,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <time.h>
 
 #include "syscalls/abi.h"
 #include "syscalls/call.h"
@@ -148,20 +147,6 @@ TEST(Classify, PrctlByOption) {
   EXPECT_EQ(cls(SYS_prctl, {PR_SET_TSC, PR_TSC_ENABLE}), SyscallClass::kEmulated);
   EXPECT_EQ(cls(SYS_prctl, {PR_GET_TSC, 0x1000}), SyscallClass::kEmulated);
   EXPECT_TRUE(classify(make_call(SYS_prctl, {PR_SET_SECCOMP, 2, 0x1000})).every_version_runs);
-}
-
-TEST(Classify, ClocksOfTheSystemAreReadByTheMonitor) {
-  for (uint64_t clock : {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_BOOTTIME,
-                         CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE, CLOCK_TAI})
-    EXPECT_EQ(cls(SYS_clock_gettime, {clock, 0x1000}), SyscallClass::kEmulated) << clock;
-  // CPU time is the caller's own: the leader's reading is replicated.
-  EXPECT_EQ(cls(SYS_clock_gettime, {CLOCK_PROCESS_CPUTIME_ID, 0x1000}),
-            SyscallClass::kReplicated);
-  EXPECT_EQ(cls(SYS_clock_gettime, {CLOCK_THREAD_CPUTIME_ID, 0x1000}), SyscallClass::kReplicated);
-  // A dynamic clock: another process's CPU clock (~pid << 3 | CPUCLOCK_SCHED).
-  EXPECT_EQ(cls(SYS_clock_gettime, {static_cast<uint64_t>(static_cast<uint32_t>(~1234 << 3 | 2)),
-                                    0x1000}),
-            SyscallClass::kReplicated);
 }
 
 TEST(Classify, IoctlByRequest) {

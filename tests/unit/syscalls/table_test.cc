@@ -145,8 +145,8 @@ TEST(SyscallTable, ClassesOfKeyCalls) {
         "futex", "set_tid_address", "set_robust_list", "rseq", "arch_prctl", "sched_yield"})
     EXPECT_EQ(cls(n), SyscallClass::kLocal) << n;
   for (const char* n :
-       {"read",       "write",      "recvfrom", "getrandom",  "clock_gettime",   "uname",
-        "getpid",     "gettid",     "getppid",  "stat",
+       {"read",       "write",      "recvfrom", "getrandom",  "clock_gettime",   "gettimeofday",
+        "time",       "uname",      "getpid",   "gettid",     "getppid",         "stat",
         "fstat",      "newfstatat", "statx",    "getdents64", "readlink",        "sysinfo",
         "epoll_wait", "poll",       "select",   "nanosleep",  "clock_nanosleep", "accept",
         "socket",     "pipe2",      "getcwd"})
@@ -161,9 +161,6 @@ TEST(SyscallTable, ClassesOfKeyCalls) {
         "setsid", "setpgid",     "rt_sigaction", "sigaltstack", "prctl", "setrlimit"})
     EXPECT_EQ(cls(n), SyscallClass::kEveryone) << n;
   EXPECT_EQ(cls("sched_getaffinity"), SyscallClass::kEmulated);
-  // Time: one value for all versions, read by the monitor (HAZARDS 1).
-  EXPECT_EQ(cls("gettimeofday"), SyscallClass::kEmulated);
-  EXPECT_EQ(cls("time"), SyscallClass::kEmulated);
   EXPECT_EQ(cls("sched_setaffinity"), SyscallClass::kEmulated);
   EXPECT_EQ(cls("io_uring_setup"), SyscallClass::kRefused);
   EXPECT_EQ(syscall_by_name("io_uring_setup")->refuse_errno, ENOSYS);
