@@ -609,7 +609,10 @@ def run_trial(server, index, args):
                 "TANDEM_CRASH_VERSION_MATCH": f"/{'ab'[crash_version - 1]}/{base}",
                 "TANDEM_CRASH_PATTERN": MAGIC,
                 "TANDEM_CRASH_ONCE": "1"})
-    cmd = [args.tandem, "run", "-q", "--events", events, paths[0], paths[1], "--", *argv[1:]]
+    cmd = [args.tandem, "run", "-q", "--events", events]
+    if args.checkpoint is not None:
+        cmd += ["--checkpoint", str(args.checkpoint)]
+    cmd += [paths[0], paths[1], "--", *argv[1:]]
     log = open(os.path.join(tmp, "tandem.log"), "wb")
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -783,6 +786,10 @@ def main():
     p.add_argument("--preload", default=os.path.join(REPO, "build", "tests", "preload",
                                                      "libtandem_crashinject.so"))
     p.add_argument("--rejoin-wait", type=float, default=5.0)
+    p.add_argument("--checkpoint", type=int, default=None,
+                   help="tandem's --checkpoint N (agreed calls between checkpoints). The preload's "
+                        "crash-once flag is made by its constructor: a copy restored from the "
+                        "checkpoint taken before it (the first) crashes again, deterministically")
     p.add_argument("--keep", action="store_true", help="keep every trial's folder")
     p.add_argument("--no-write", action="store_true", help="print only (for tests)")
     args = p.parse_args()
