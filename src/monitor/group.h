@@ -182,9 +182,6 @@ struct Member {
   // Gone with its process, whose copy is being restored: the steps taken meanwhile are logged
   // for it as for a replaying member (its restored thread takes them).
   bool awaiting_restore = false;
-  // It died at a call of an agreed round not in the log yet (waiting for the executor's
-  // result, or executing it): its restored thread comes back to that call.
-  bool died_in_round_call = false;
 };
 
 // Completes `call` of a follower (or a replaying version) from an executed record: copies of
@@ -371,8 +368,6 @@ class Group {
   void replay_advanced(const Member& m);
   void leave_replay_order(int version);
   void wake_replay_turns(int version);
-  // The member stands at the call of the active agreed round, not in the log yet.
-  bool stands_in_round(const Member& m) const;
   // Gives a restored member the descriptors the leader has now (a frozen copy holds none) and
   // closes those it has that the leader has not. Consumes its current call: the caller makes it
   // repeat the call.

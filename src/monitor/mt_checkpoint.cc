@@ -291,14 +291,6 @@ void Group::maybe_checkpoint_process(Task* current, const std::vector<int>& p) {
   }
 }
 
-bool Group::stands_in_round(const Member& m) const {
-  if (!round_.active || round_.cls == SyscallClass::kEveryone || m.local_call) return false;
-  bool participant = std::find(round_.participants.begin(), round_.participants.end(),
-                               m.version) != round_.participants.end();
-  return (m.state == Member::State::kWaiting && participant) ||
-         (m.state == Member::State::kExecuting && round_.executor == m.version);
-}
-
 bool Group::cut_thread(int version, const ThreadImage& image, uint64_t& start, std::string& why) {
   std::lock_guard lock(mu_);
   for (auto& m : members_) {
@@ -417,7 +409,6 @@ Group::ProcessRestart Group::try_process_restart(int version, TaskId task, int s
     if (m.state == Member::State::kGone) return ProcessRestart::kRefused;
     if (restoring) {
       // Another thread of its process crashed first: that restore brings this one back.
-      m.died_in_round_call = stands_in_round(m);
       on_member_gone_locked(version);
       m.awaiting_restore = true;
       return ProcessRestart::kTakenCareOf;
@@ -462,7 +453,6 @@ Group::ProcessRestart Group::try_process_restart(int version, TaskId task, int s
       process_->forget_fd_changes(version);
     }
     uint64_t from = c.starts.count(this) != 0 ? c.starts.at(this) : log_base_;
-    m.died_in_round_call = stands_in_round(m);
     on_member_gone_locked(version);
     m.awaiting_restore = true;
     monitor_.events().emit(
@@ -496,10 +486,8 @@ void Group::install_restored(int version, TaskId task, pid_t tid, pid_t tgid, ui
     if (!members_[version]) return;
     // The crashed thread may not have reached its exit stop yet (this restore was started by
     // another thread's crash): a call it executed for the others waits for that stop.
-    if (members_[version]->state != Member::State::kGone) {
-      members_[version]->died_in_round_call = stands_in_round(*members_[version]);
+    if (members_[version]->state != Member::State::kGone)
       on_member_gone_locked(version, /*exit_pending=*/true);
-    }
     const Member& old = *members_[version];
     old_task = old.task;
     pid_t virtual_tid = monitor_.pids().to_virtual(version, old.tid);
@@ -523,24 +511,16 @@ void Group::install_restored(int version, TaskId task, pid_t tid, pid_t tgid, ui
       std::lock_guard plock(process_->mu);
       revived.process_steps_at_restore = process_->steps[version];
     }
-    // The crashed thread died at the call of this group's round (waiting for the executor's
-    // result, or executing it as the leader: the others then make it again with a new
-    // executor): its copy comes back to that call, and takes the round's step from the log if
-    // the round ends first, or joins the round (finish_rejoin) if it arrives while the
-    // executor is still inside the call. As a member like any other, it arrived at the call
-    // after the round had left it, and diverged from the executor's next call (mt_echo's
-    // worker: read of its pipe against the leader's read of the connection it got;
-    // MultiThreadedRestart, 1 run in 12 with a follower's crash).
-    bool waited_in_round = false;
-    if (old.died_in_round_call && round_.active && round_.cls != SyscallClass::kEveryone &&
-        round_.executor >= 0 && round_.executor != version && members_[round_.executor] &&
-        members_[round_.executor]->state != Member::State::kGone)
-      waited_in_round = calls_equal(old, *members_[round_.executor]);
-    // (Implied by the next condition, which also keeps it replaying while the others are inside
-    // any call of its group, e.g. a follower killed from outside while it waited for the
-    // leader's read of a pipe; kept for what it says about the crashed thread.)
-    if (fds == nullptr && cursor == log_base_ + log_.size() && !round_.active &&
-        !waited_in_round) {
+    // While the others are inside a call of its group, the copy keeps replaying: its crashed
+    // thread may have died at that call (waiting for the executor's result, or executing it
+    // as the leader, which the next executor then makes again). Replaying, it takes the
+    // round's step from the log if the round ends first, or joins the round (finish_rejoin)
+    // if it arrives while the executor is still inside the call. As a member like any other,
+    // it arrived at the call after the round had left it and diverged from the executor's
+    // next call (mt_echo's worker: its pipe read against the leader's read of the connection
+    // it got, 1 run in 12 with a follower's crash; a follower killed from outside while it
+    // waited for the leader's read of a pipe: tandem hung in 6 of 15 kills under --leader 1).
+    if (fds == nullptr && cursor == log_base_ + log_.size() && !round_.active) {
       // Nothing happened in its group since the checkpoint (a thread blocked in a futex or in
       // an idle epoll_wait): it takes part in the next step like any member. Not while the
       // others are inside a call of its group (mt_echo's worker blocked in the leader's read
