@@ -443,6 +443,14 @@ void Group::on_syscall_entry(Task& task, int version) {
         return;
       }
     }
+    if (call.nr == SYS_restart_syscall && !m.restart_in_round) {
+      // Continues a call that ran natively (futex) or for this version alone: natively too.
+      // (Paired with its last intercepted call, a version's futex restart was skipped and
+      // given the executor's clock_gettime result; a restored thread met it in its log.)
+      task.run_call(false);
+      return;
+    }
+    if (call.nr != SYS_restart_syscall) m.restart_in_round = false;
     // A restarted call after an interruption comes back as restart_syscall: it is the same
     // call as before.
     bool restarted = call.nr == SYS_restart_syscall && m.call.nr >= 0;
@@ -683,6 +691,11 @@ void Group::decide(Task* current, std::vector<int> p) {
       [[fallthrough]];
     case SyscallClass::kReplicated: {
       int executor = preferred_among(p);
+      if (is_posix_lock_call(rep.call)) {
+        std::lock_guard plock(process_->mu);
+        int owner = process_->posix_lock_owner;
+        if (owner >= 0 && std::find(p.begin(), p.end(), owner) != p.end()) executor = owner;
+      }
       std::vector<int> followers;
       for (int v : p) {
         if (v != executor) followers.push_back(v);

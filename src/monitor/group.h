@@ -120,6 +120,11 @@ struct Member {
 
   bool at_exit = false;               // kExecuting and stopped at the exit of its call
   bool redo_in_round = false;         // kExecuting: its call restarts in the round (see everyone_exit)
+  // Its own call in a round (executed for the others, or its kEveryone call) returned
+  // -ERESTART_RESTARTBLOCK: its next restart_syscall continues that call, paired with the
+  // others' call. Any other restart_syscall continues a call the monitor never saw (a futex
+  // wait with a timeout, which a checkpoint's freeze interrupted): it runs natively.
+  bool restart_in_round = false;
   std::optional<SyscallCall> instead;  // kExecuting: the call it makes in place of its own
   bool local_call = false;            // kExecuting a call absorbed or local to this version
   bool at_entry_result = false;       // kEveryone member given its result without running

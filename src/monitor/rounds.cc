@@ -586,6 +586,7 @@ void Group::everyone_exit(Task& task, Member& m, int version) {
     // The executor's wait was interrupted: everyone waits again after the signal.
     round_.active = false;
     round_.interrupted_code = r;
+    m.restart_in_round = r == kERestartRestartBlock;
     for (int v : round_.participants) {
       if (members_[v] && members_[v]->state == Member::State::kWaiting)
         members_[v]->state = Member::State::kArrived;
@@ -660,6 +661,7 @@ void Group::everyone_exit(Task& task, Member& m, int version) {
   if (is_restart_code(r)) {
     // Interrupted by a signal before it did anything: it comes back to the same call.
     m.state = Member::State::kRunning;
+    m.restart_in_round = r == kERestartRestartBlock;
     round_.participants.erase(
         std::remove(round_.participants.begin(), round_.participants.end(), version),
         round_.participants.end());
@@ -739,6 +741,15 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
       for (auto& nf : record->new_fds) process_->socket_fds.insert(nf.number);
     }
     from_socket = reads_input(nr) && process_->socket_fds.count(fd_argument(m.call)) != 0;
+    if (!dying && r == 0 && is_posix_lock_set(m.call)) {
+      auto lock = task.memory().read_value(remote_ptr<struct flock>(m.call.args[2]));
+      if (lock && lock->l_type != F_UNLCK) {
+        process_->posix_lock_owner = version;
+      } else if (lock && lock->l_whence == SEEK_SET && lock->l_start == 0 && lock->l_len == 0 &&
+                 process_->posix_lock_owner == version) {
+        process_->posix_lock_owner = -1;  // the whole file unlocked (likely all it held)
+      }
+    }
   }
   LogEntry entry;
   if (checkpoint_ != nullptr) {
@@ -874,6 +885,7 @@ void Group::on_syscall_exit(Task& task, int version) {
             members_[f]->state = Member::State::kArrived;
         }
         m.state = Member::State::kRunning;
+        m.restart_in_round = r == kERestartRestartBlock;
         task.resume();
       } else if (new_fd_waits_for_a_close(task, m, r)) {
         // Handled again once the leader's close of that number has its place in the order.
