@@ -344,6 +344,8 @@ SyscallCall Group::to_real_pids(const Member& m) const {
 }
 
 void Group::flush_drops() {
+  // Nothing deferred, the common case: the lock is not taken again after every stop.
+  if (!flush_pending_.exchange(false, std::memory_order_acq_rel)) return;
   std::vector<Drop> drops;
   {
     std::lock_guard lock(mu_);

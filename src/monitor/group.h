@@ -20,6 +20,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
@@ -29,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "base/spin_mutex.h"
 #include "intercept/backend.h"
 #include "monitor/process.h"
 #include "monitor/record.h"
@@ -380,7 +382,10 @@ class Group {
     std::string reason;
   };
   // Versions to drop once mu_ is released (dropping takes every group's lock).
-  void defer_drop(int version, std::string reason) { drops_.push_back({version, std::move(reason)}); }
+  void defer_drop(int version, std::string reason) {
+    drops_.push_back({version, std::move(reason)});
+    flush_pending_.store(true, std::memory_order_release);
+  }
   void flush_drops();
   void handle_local_exit(Task& task, Member& m);
   bool handle_version_local(Task& task, Member& m);
@@ -408,7 +413,12 @@ class Group {
   uint64_t id_;
   std::vector<Drop> drops_;
   std::vector<ChildPair> ready_children_;
-  mutable std::mutex mu_;
+  // drops_ or ready_children_ has something: flush_drops, called after every stop, takes the
+  // lock only then.
+  std::atomic<bool> flush_pending_{false};
+  // Spins before it blocks: each version's tracer thread takes it at every stop, on its own
+  // CPU (base/spin_mutex.h).
+  mutable SpinMutex mu_;
   std::vector<std::optional<Member>> members_;
   Round round_;
   uint64_t next_seq_ = 1;

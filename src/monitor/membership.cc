@@ -71,6 +71,7 @@ void Group::form_child_groups(bool threads) {
     pid_t virtual_pid = monitor_.pids().to_virtual(leader, pair.children[leader].second);
     for (int v : alive) monitor_.pids().add(v, pair.children[v].second, virtual_pid);
     ready_children_.push_back(std::move(pair));
+    flush_pending_.store(true, std::memory_order_release);
   }
 }
 
