@@ -15,7 +15,9 @@
 // Invariants:
 //  - a member is kArrived, kWaiting, kHeld or kExecuting only while its task is stopped at a
 //    syscall stop (entry, or exit for kExecuting with `at_exit`);
-//  - at most one round is active; the next decision waits until every participant arrived.
+//  - at most one round is active; the next decision waits until every participant arrived,
+//    except for an early round (early.cc): the leader makes a query before the followers
+//    arrived, and each is matched against it when it arrives (`Round::pending`).
 #pragma once
 
 #include <sys/types.h>
@@ -286,6 +288,19 @@ class Group {
     // dropped since; its exit stop, still to come, says whether the call took effect
     // (executor_exiting). Meanwhile the round stays active and the followers wait.
     std::shared_ptr<Member> dying;
+    // Early execution (early.cc): the executor makes a query while the other members still run
+    // toward their call. `pending`: those not arrived yet; each is matched against `query` (the
+    // executor's call as it made it: its member moves on once served) when it arrives. After
+    // the executor's exit the round stays active with its `record` until none is pending.
+    bool early = false;
+    std::vector<int> pending;
+    std::shared_ptr<const Member> query;
+    std::shared_ptr<const SyscallRecord> record;
+    bool from_socket = false;
+    bool absorbed_reported = false;
+    // The step's log entry (absolute index), once appended: followers served later get their
+    // part in it; a pending follower that dies takes the step as a replayer.
+    std::optional<uint64_t> log_at;
   };
 
   // All under mu_.
@@ -348,6 +363,24 @@ class Group {
   void on_member_gone_locked(int version, bool exit_pending = false);
   bool serve_round(Task& task, Member& m, int64_t r, bool dying);
   void abandon_round(int dead_executor);
+  // Early execution (early.cc).
+  bool start_early_round(Task* current, const std::vector<int>& participants);
+  bool early_eligible(const std::vector<int>& participants, int lead);
+  bool is_query(const Member& m) const;
+  bool checkpoint_due();
+  // `m` (pending in the early round) arrived at its call: served from the record, waits for
+  // it, or leaves the round with another call (kArrived). Then the round may end.
+  void early_arrival(Task& task, Member& m);
+  void serve_early_follower(Task* current, Member& f);
+  // Ends the early round once no follower is pending and the executor was served: true if it
+  // ended (the caller calls try_decide).
+  bool end_early_round_if_done();
+  // A pending member of the early round is gone: it takes the step as a replayer.
+  void early_member_gone(int version);
+  LogEntry* early_log_entry();
+  // Where `m` stands in the log: the step it would replay next after a crash.
+  uint64_t log_position(const Member& m) const;
+  static LogEntry::Part served_part(const Member& m, bool from_socket, int64_t result);
   // Recovery (recovery.cc).
   void maybe_checkpoint(Task* current, const std::vector<int>& participants);
   void maybe_checkpoint_process(Task* current, const std::vector<int>& participants);
@@ -416,8 +449,8 @@ class Group {
   // drops_ or ready_children_ has something: flush_drops, called after every stop, takes the
   // lock only then.
   std::atomic<bool> flush_pending_{false};
-  // Spins before it blocks: each version's tracer thread takes it at every stop, on its own
-  // CPU (base/spin_mutex.h).
+  // Spins before it blocks: both versions' tracer threads take it at every stop, on different
+  // CPUs, and with early execution they do so at the same time (base/spin_mutex.h).
   mutable SpinMutex mu_;
   std::vector<std::optional<Member>> members_;
   Round round_;
