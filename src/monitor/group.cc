@@ -284,7 +284,9 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
       if (!round_.active) {
         try_decide(nullptr);
       } else if (due.newly_kicked && (round_.cls != SyscallClass::kEveryone || round_.ordered) &&
-                 round_.executor >= 0 && members_[round_.executor] && !round_.dying) {
+                 round_.executor >= 0 && members_[round_.executor] && !round_.dying &&
+                 !round_.record) {
+        // (An early round with its record: its executor has gone on, and its call is done.)
         // Only the executor of the round: in a round where every version runs its own call
         // (clone, close), interrupting some of them would make them make it again after the
         // others went on (vsftpd's fork).
@@ -344,6 +346,8 @@ SyscallCall Group::to_real_pids(const Member& m) const {
 }
 
 void Group::flush_drops() {
+  // Nothing deferred, the common case: the lock is not taken again after every stop.
+  if (!flush_pending_.exchange(false, std::memory_order_acq_rel)) return;
   std::vector<Drop> drops;
   {
     std::lock_guard lock(mu_);
@@ -505,6 +509,8 @@ void Group::on_syscall_entry(Task& task, int version) {
     }
     if (m.replaying) {
       replay_arrival(task, m);
+    } else if (round_.active && round_.early && contains(round_.pending, version)) {
+      early_arrival(task, m);
     } else {
       m.state = Member::State::kArrived;
       try_decide(&task);
@@ -627,6 +633,8 @@ void Group::try_decide(Task* current) {
       p = std::move(concerned);
     }
   }
+  // The leader's query need not wait for followers still on their way (early.cc).
+  if (start_early_round(current, p)) return;
   for (int v : p) {
     if (members_[v]->state != Member::State::kArrived) return;
   }
