@@ -699,11 +699,6 @@ void Group::decide(Task* current, std::vector<int> p) {
       [[fallthrough]];
     case SyscallClass::kReplicated: {
       int executor = preferred_among(p);
-      if (is_posix_lock_call(rep.call)) {
-        std::lock_guard plock(process_->mu);
-        int owner = process_->posix_lock_owner;
-        if (owner >= 0 && std::find(p.begin(), p.end(), owner) != p.end()) executor = owner;
-      }
       std::vector<int> followers;
       for (int v : p) {
         if (v != executor) followers.push_back(v);

@@ -19,14 +19,6 @@
 namespace tandem::detail {
 
 
-bool is_posix_lock_set(const SyscallCall& c) {
-  return c.nr == SYS_fcntl && (c.args[1] == F_SETLK || c.args[1] == F_SETLKW);
-}
-
-bool is_posix_lock_call(const SyscallCall& c) {
-  return is_posix_lock_set(c) || (c.nr == SYS_fcntl && c.args[1] == F_GETLK);
-}
-
 bool is_restart_code(int64_t r) {
   return r == kERestartSys || r == kERestartNoIntr || r == kERestartNoHand ||
          r == kERestartRestartBlock;

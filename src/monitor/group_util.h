@@ -28,9 +28,6 @@ constexpr int64_t kERestartNoIntr = -513;
 constexpr int64_t kERestartNoHand = -514;
 constexpr int64_t kERestartRestartBlock = -516;
 bool is_restart_code(int64_t r);
-// fcntl F_SETLK/F_SETLKW (a POSIX record lock taken or released), and with F_GETLK.
-bool is_posix_lock_set(const SyscallCall& c);
-bool is_posix_lock_call(const SyscallCall& c);
 
 // rdtsc/rdtscp meet at the rendezvous like a call, under this pseudo number.
 constexpr int kPseudoRdtsc = -2;

@@ -149,12 +149,6 @@ void Group::on_member_gone_locked(int version, bool exit_pending) {
   Member& m = *members_[version];
   Member::State was = m.state;
   m.state = Member::State::kGone;
-  {
-    // Its process's record locks end with its main thread (or stay with a process no one
-    // serves).
-    std::lock_guard plock(process_->mu);
-    if (m.tid == m.tgid && process_->posix_lock_owner == version) process_->posix_lock_owner = -1;
-  }
   leave_replay_order(version);  // a restored thread that ends: the others do not wait for it
   if (round_.active && round_.early && contains(round_.pending, version)) {
     early_member_gone(version);

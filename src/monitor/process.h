@@ -122,11 +122,6 @@ class Process {
   // Descriptors that are sockets (made by socket, socketpair, accept): Rx withholds input from
   // connections only. Numbers are the program's (the same in every version).
   std::set<int> socket_fds;
-  // The version whose process took the POSIX record locks the program holds (fcntl F_SETLK,
-  // F_SETLKW): the kernel ties them to that process, so lock calls go to it while it takes
-  // part (a version that rejoined and led again unlocked nothing, and vsftpd's sessions
-  // waited forever for the log file's lock). -1: none held.
-  int posix_lock_owner = -1;
   // Checkpoints of the whole process when it has several threads (all under `mu`): the one a
   // crashed version is restored from, the one being taken, the versions being restored.
   std::shared_ptr<ProcessCheckpoint> checkpoint;

@@ -744,15 +744,6 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
       for (auto& nf : record->new_fds) process_->socket_fds.insert(nf.number);
     }
     from_socket = reads_input(nr) && process_->socket_fds.count(fd_argument(m.call)) != 0;
-    if (!dying && r == 0 && is_posix_lock_set(m.call)) {
-      auto lock = task.memory().read_value(remote_ptr<struct flock>(m.call.args[2]));
-      if (lock && lock->l_type != F_UNLCK) {
-        process_->posix_lock_owner = version;
-      } else if (lock && lock->l_whence == SEEK_SET && lock->l_start == 0 && lock->l_len == 0 &&
-                 process_->posix_lock_owner == version) {
-        process_->posix_lock_owner = -1;  // the whole file unlocked (likely all it held)
-      }
-    }
   }
   LogEntry entry;
   if (checkpoint_ != nullptr) {
