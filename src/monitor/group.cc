@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/scoped_fd.h"
 #include "base/tsc.h"
@@ -98,8 +99,9 @@ std::optional<Outputs> Group::follower_epoll_outputs(const SyscallRecord& record
     return own->second;
   });
   if (!ok) {
-    TANDEM_LOG(kWarn, "group {}: version {} has no registration for a ready epoll event", id_,
-               follower + 1);
+    TANDEM_LOG(kWarn, "group {}: version {} has no registration for a ready epoll event "
+               "(epoll {}, the executor's descriptors {})", id_, follower + 1, epfd,
+               fmt::join(fds, ","));
     return std::nullopt;
   }
   return o;
@@ -742,7 +744,8 @@ void Group::decide(Task* current, std::vector<int> p, std::vector<int> rx_output
   }
   monitor_.note_round();
   // TANDEM_LOG=debug: every agreed call, like strace (for debugging tandem and programs).
-  if (log_level() >= LogLevel::kDebug) TANDEM_LOG(kDebug, "group {}: {}", id_, decode(rep));
+  if (log_level() >= LogLevel::kDebug)
+    TANDEM_LOG(kDebug, "group {}: {} (versions {})", id_, decode(rep), fmt::join(p, ","));
   if (rep.call.nr == SYS_epoll_ctl) record_epoll_ctl(p);
   if (rep.cls == SyscallClass::kReplicated || rep.cls == SyscallClass::kLockstep)
     maybe_checkpoint(current, p);

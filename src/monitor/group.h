@@ -316,7 +316,7 @@ class Group {
   bool round_closes_withheld(const Member& m) const;
   // Rx: whether `m` (its input withheld) stays out of the call the leader `lead` makes now
   // (an Rx-alone call it is not making), or may take the leader's result for its own write
-  // of other bytes to the same file (`output`).
+  // of other bytes to the same file, or its own wait with another timeout (`output`).
   bool rx_leaves_to_leader(const Member& m, const Member& lead, bool& output) const;
   // Rx: the logged step `part` is one the leader may have taken for a connection withheld
   // from the replaying member.
@@ -330,6 +330,8 @@ class Group {
   bool rx_own_lookup(const Member& m) const;
   // Rx: `part` answers `m`'s call: the same call, or a write of other bytes to the same file.
   bool rx_matches(const Member& m, const LogEntry::Part& part) const;
+  // Rx: `m`'s call is the event wait `other` but for its timeout (event_wait_timeout_arg).
+  bool rx_same_wait(const Member& m, const Signature* other) const;
   // Copies the file content the shared-mapping owner sees into the others' anonymous copies.
   void fill_shared_map_copies(const std::vector<int>& participants);
   void everyone_exit(Task& task, Member& m, int version);

@@ -174,6 +174,19 @@ bool rx_leader_alone_call(int nr, bool on_socket) {
   }
 }
 
+int event_wait_timeout_arg(int nr) {
+  switch (nr) {
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+      return 3;
+    case SYS_poll:
+    case SYS_ppoll:
+      return 2;
+    default:
+      return -1;
+  }
+}
+
 bool rx_version_alone_call(int nr, bool on_socket) {
   switch (nr) {
     case SYS_read:

@@ -89,6 +89,10 @@ bool rx_leader_alone_call(int nr, bool on_socket);
 // metadata, positioned file reads, the clock, and closing a descriptor that is not a socket
 // (nothing that moves a file offset it shares with the leader).
 bool rx_version_alone_call(int nr, bool on_socket);
+// The timeout argument of an event wait (epoll_wait, epoll_pwait, poll, ppoll), or -1. A
+// version whose connection was withheld has no timer for it (nginx's keep-alive): its wait's
+// timeout differs from the leader's, the wait is the same.
+int event_wait_timeout_arg(int nr);
 // Output calls whose bytes may differ in a version whose connection was withheld (a log file
 // buffered across requests): write, writev, pwrite64, pwritev.
 bool writes_output(int nr);

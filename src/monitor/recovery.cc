@@ -787,14 +787,16 @@ void Group::replay_arrival(Task& task, Member& m) {
       }
       install_stand_ins(task, *entry.record, leader_pid);
       int64_t result = part.result;
-      if (other_output) {
-        // Rx: its own bytes for the file the leader wrote (a log line fewer or more): it is
-        // told they were written, as the leader's were.
+      // Rx: its own bytes for the file the leader wrote (a log line fewer or more): it is told
+      // they were written, as the leader's were. (Or its wait with another timeout: the
+      // leader's events.)
+      bool other_write = other_output && writes_output(m.call.nr);
+      if (other_write) {
         auto asked = write_data(m);
         if (result >= 0 && asked) result = static_cast<int64_t>(asked->size());
         m.rx_skipped++;
       }
-      complete_from_record(task, *entry.record, m.call, result, part.apply && !other_output,
+      complete_from_record(task, *entry.record, m.call, result, part.apply && !other_write,
                            outs);
       if (auto si = sigpipe_for(m.call, result, task.tid(),
                                 monitor_.pids().to_virtual(v, task.tgid())))
@@ -853,6 +855,10 @@ bool Group::round_closes_withheld(const Member& m) const {
 bool Group::rx_leaves_to_leader(const Member& m, const Member& lead, bool& output) const {
   output = false;
   if (!m.rx_diverged || m.state != Member::State::kArrived || calls_equal(m, lead)) return false;
+  if (rx_same_wait(m, lead.signature ? &*lead.signature : nullptr)) {
+    output = true;  // the same wait with its own timeout: it takes the leader's events
+    return false;
+  }
   int fd = fd_argument(lead.call);
   bool on_socket = false;
   {
@@ -921,9 +927,17 @@ bool Group::rx_step_alone(const LogEntry& entry, const LogEntry::Part& part) con
 
 bool Group::rx_matches(const Member& m, const LogEntry::Part& part) const {
   if (matches_part(m, part)) return true;
-  return m.rx_diverged && part.how == LogEntry::Part::How::kServed && !part.on_socket &&
-         writes_output(m.call.nr) && part.nr == m.call.nr && part.fd >= 0 &&
+  if (!m.rx_diverged || part.how != LogEntry::Part::How::kServed || part.nr != m.call.nr)
+    return false;
+  if (rx_same_wait(m, part.signature ? &*part.signature : nullptr)) return true;
+  return !part.on_socket && writes_output(m.call.nr) && part.fd >= 0 &&
          part.fd == fd_argument(m.call);
+}
+
+bool Group::rx_same_wait(const Member& m, const Signature* other) const {
+  int timeout = event_wait_timeout_arg(m.call.nr);
+  return m.rx_diverged && timeout >= 0 && other != nullptr && m.signature &&
+         m.signature->first_difference(*other, timeout) == -1;
 }
 
 bool Group::can_join_round(const Member& m) const {
