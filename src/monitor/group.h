@@ -328,6 +328,8 @@ class Group {
   void rx_suppress_output(Task* current, Member& m, int64_t written);
   // Rx: `m`'s call looks up a file or the clock (rx_version_alone_call): it may make it alone.
   bool rx_own_lookup(const Member& m) const;
+  // Whether descriptor `fd` (of process `pid`) is a socket: made by the process, or found so.
+  bool rx_socket(int fd, pid_t pid) const;
   // Rx: `part` answers `m`'s call: the same call, or a write of other bytes to the same file.
   bool rx_matches(const Member& m, const LogEntry::Part& part) const;
   // Rx: `m`'s call is the event wait `other` but for its timeout (event_wait_timeout_arg).

@@ -10,9 +10,11 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -271,6 +273,12 @@ uint64_t open_flags(const SyscallCall& c, const RemoteMemory& mem) {
 }
 
 // Reads whether descriptor `fd` of `pid` has FD_CLOEXEC, from /proc/PID/fdinfo.
+bool is_socket_fd(pid_t pid, int fd) {
+  char target[64];
+  ssize_t n = readlink(fmt::format("/proc/{}/fd/{}", pid, fd).c_str(), target, sizeof target - 1);
+  return n > 7 && std::string_view(target, 7) == "socket:";
+}
+
 std::optional<unsigned long> fd_flags(pid_t pid, int fd) {
   std::ifstream in(fmt::format("/proc/{}/fdinfo/{}", pid, fd));
   std::string key;

@@ -41,6 +41,8 @@ bool is_open_call(int nr);
 uint64_t open_flags(const SyscallCall& c, const RemoteMemory& mem);
 // Whether descriptor `fd` of `pid` has FD_CLOEXEC, from /proc/PID/fdinfo.
 bool fd_is_cloexec(pid_t pid, int fd);
+// Whether descriptor `fd` of `pid` is a socket (/proc/PID/fd).
+bool is_socket_fd(pid_t pid, int fd);
 // The file status flags of descriptor `fd` of `pid` (/proc/PID/fdinfo), or nullopt.
 std::optional<unsigned long> fd_flags(pid_t pid, int fd);
 // The descriptor numbers of process `pid`, each with whether it has FD_CLOEXEC.

@@ -860,11 +860,7 @@ bool Group::rx_leaves_to_leader(const Member& m, const Member& lead, bool& outpu
     return false;
   }
   int fd = fd_argument(lead.call);
-  bool on_socket = false;
-  {
-    std::lock_guard lock(process_->mu);
-    on_socket = fd >= 0 && process_->socket_fds.count(fd) != 0;
-  }
+  bool on_socket = rx_socket(fd, lead.tgid);
   if (writes_output(m.call.nr) && m.call.nr == lead.call.nr && fd_argument(m.call) == fd &&
       fd >= 0 && !on_socket) {
     output = true;
@@ -876,25 +872,26 @@ bool Group::rx_leaves_to_leader(const Member& m, const Member& lead, bool& outpu
 std::optional<int64_t> Group::rx_own_output(const Member& m) const {
   if (!m.rx_diverged || !writes_output(m.call.nr)) return std::nullopt;
   int fd = fd_argument(m.call);
-  if (fd < 0 || m.withheld_fds.count(fd) != 0 || m.local_fds.count(fd) != 0) return std::nullopt;
-  {
-    std::lock_guard lock(process_->mu);
-    if (process_->socket_fds.count(fd) != 0) return std::nullopt;
-  }
+  if (fd < 0 || m.withheld_fds.count(fd) != 0 || m.local_fds.count(fd) != 0 ||
+      rx_socket(fd, m.tgid))
+    return std::nullopt;
   auto bytes = write_data(m);
   if (!bytes) return std::nullopt;
   return static_cast<int64_t>(bytes->size());
 }
 
-bool Group::rx_own_lookup(const Member& m) const {
-  if (!m.rx_diverged) return false;
-  int fd = fd_argument(m.call);
-  bool on_socket = false;
+bool Group::rx_socket(int fd, pid_t pid) const {
+  if (fd < 0) return false;
   {
     std::lock_guard lock(process_->mu);
-    on_socket = fd >= 0 && process_->socket_fds.count(fd) != 0;
+    if (process_->socket_fds.count(fd) != 0) return true;
   }
-  return rx_version_alone_call(m.call.nr, on_socket);
+  return is_socket_fd(pid, fd);
+}
+
+bool Group::rx_own_lookup(const Member& m) const {
+  if (!m.rx_diverged) return false;
+  return rx_version_alone_call(m.call.nr, rx_socket(fd_argument(m.call), m.tgid));
 }
 
 void Group::rx_suppress_output(Task* current, Member& m, int64_t written) {
