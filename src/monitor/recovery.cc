@@ -617,7 +617,13 @@ void Group::replay_arrival(Task& task, Member& m) {
       }
     }
     auto part = part_for_replayer(e, v);
-    return !part || (part->fd >= 0 && withheld.count(part->fd) != 0) ||
+    if (!part) return true;
+    // An event wait that woke the leader for withheld connections only: not its (it would
+    // still be waiting).
+    if (!withheld.empty() && e.record != nullptr && e.record->result > 0 && part->result == 0 &&
+        event_wait_timeout_arg(part->nr) >= 0 && part->nr != SYS_poll && part->nr != SYS_ppoll)
+      return true;
+    return (part->fd >= 0 && withheld.count(part->fd) != 0) ||
            (part->fd2 >= 0 && withheld.count(part->fd2) != 0);
   };
   while (m.cursor < end && skip(m.cursor, m.withheld_fds)) ++m.cursor;

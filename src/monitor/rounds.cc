@@ -801,6 +801,13 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
     int64_t events = result;
     auto own_outputs = std::make_shared<std::optional<Outputs>>(
         follower_epoll_outputs(*record, version, f, fm.withheld_fds, &events));
+    if (record->result > 0 && events == 0 && !fm.withheld_fds.empty()) {
+      // Rx: every event was of a connection withheld from it: natively it would still be
+      // waiting. Served none, nginx's copy (no timer: an infinite wait) logged an alert and
+      // went another way. It waits for the next round.
+      fm.state = Member::State::kArrived;
+      continue;
+    }
     result = events;
     std::shared_ptr<Process> process = process_;
     const Outputs* outs = own_outputs->has_value() ? &**own_outputs : &record->outputs;
