@@ -958,7 +958,11 @@ bool Group::can_join_round(const Member& m) const {
       }
     }
   }
-  return reference >= 0 && members_[reference] && calls_equal(m, *members_[reference]);
+  if (reference < 0 || !members_[reference]) return false;
+  const Member& ref = *members_[reference];
+  // Rx: its wait with another timeout joins the leader's (nginx's copy rejoined while the
+  // leader waited, missed the event that woke it, and waited where the leader accepted).
+  return calls_equal(m, ref) || rx_same_wait(m, ref.signature ? &*ref.signature : nullptr);
 }
 
 void Group::resume_deferred_replays() {
