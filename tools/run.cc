@@ -34,6 +34,7 @@ struct RunArgs {
   int reconverge = 8;
   bool no_pin = false;
   bool aslr = false;
+  bool lockstep = false;
   int checkpoint = 1000;
   int max_restarts = 3;
   double hang = 10;
@@ -162,6 +163,7 @@ int run_command(const RunArgs& a) {
   opts.quiet = a.quiet;
   opts.pin_cpus = !a.no_pin;
   opts.aslr = a.aslr;
+  opts.lockstep = a.lockstep;
   if (a.checkpoint < 0 || a.max_restarts < 0)
     return user_error(exit_code::kUsage, "--checkpoint and --max-restarts must be >= 0");
   opts.checkpoint_interval = a.checkpoint;
@@ -254,6 +256,9 @@ void setup(CLI::App& app, std::function<int()>& action) {
                   "or this many calls (10000) without diverging");
   run->add_flag("-q,--quiet", args->quiet, "No summaries on stderr");
   run->add_flag("--no-pin", args->no_pin, "Do not pin versions to CPUs");
+  run->add_flag("--lockstep", args->lockstep,
+                "Every call waits for all versions: the leader never makes a query (time, "
+                "stat, getppid) before the others arrive at it");
   run->add_flag("--aslr", args->aslr,
                 "Keep address-space randomisation in the versions (off by default)");
   run->callback([args, &action] { action = [args] { return run_command(*args); }; });

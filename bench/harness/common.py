@@ -213,10 +213,10 @@ def wait_for_port(port, proc, timeout):
 
 # ---- tandem ----------------------------------------------------------------------------------
 
-def tandem_cmd(ctx, copies, argv, events):
-    """argv[0] is the program, the rest its arguments."""
-    return [ctx.tandem, "run", "-q", "--events", events, "--copies", str(copies), argv[0],
-            "--", *argv[1:]]
+def tandem_cmd(ctx, copies, argv, events, options=()):
+    """argv[0] is the program, the rest its arguments; `options` go to `tandem run`."""
+    return [ctx.tandem, "run", "-q", "--events", events, *options, "--copies", str(copies),
+            argv[0], "--", *argv[1:]]
 
 
 def summarize_events(path):

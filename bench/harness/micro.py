@@ -1,5 +1,5 @@
-"""micro: the cost of one system call of a kind, native vs tandem with 1, 2, 3 versions and
-strace -f (the ptrace baseline a user knows).
+"""micro: the cost of one system call of a kind, native vs tandem with 1, 2, 3 versions (and 2, 3
+with --lockstep, without early execution) and strace -f (the ptrace baseline a user knows).
 
 bench_syscalls (bench/micro/syscalls.c) times its own loop, so the figure is ns per call without
 process start-up. Native and strace run pinned to the first CPU of the harness's affinity, where
@@ -48,16 +48,20 @@ def configs_for(ctx, op):
     def native(_):
         return _run(ctx, ["taskset", "-c", cpu, exe, op, n_native], op)
 
-    def tandem(copies):
-        return lambda _: _run(ctx, tandem_cmd(ctx, copies, [exe, op, n_traced], events), op,
-                              events)
+    def tandem(copies, options=()):
+        return lambda _: _run(ctx, tandem_cmd(ctx, copies, [exe, op, n_traced], events, options),
+                              op, events)
 
     def strace(_):
         return _run(ctx, ["taskset", "-c", cpu, "strace", "-f", "-o", "/dev/null", exe, op,
                           n_traced], op)
 
+    # --lockstep: every call waits for all versions (no early execution of queries), the
+    # rendezvous before early execution; measured in the same rounds, so the gain is too.
     return [Config("native", native), Config("tandem-1", tandem(1)),
             Config("tandem-2", tandem(2)), Config("tandem-3", tandem(3)),
+            Config("tandem-2-lockstep", tandem(2, ["--lockstep"])),
+            Config("tandem-3-lockstep", tandem(3, ["--lockstep"])),
             Config("strace", strace)]
 
 

@@ -8,6 +8,8 @@ import os
 
 CONFIG_TITLES = {"native": "native", "tandem-1": "tandem, 1 version",
                  "tandem-2": "tandem, 2 versions", "tandem-3": "tandem, 3 versions",
+                 "tandem-2-lockstep": "2 versions, --lockstep",
+                 "tandem-3-lockstep": "3 versions, --lockstep",
                  "strace": "strace -f"}
 
 SUITE_TITLES = {

@@ -293,7 +293,9 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
       if (!round_.active) {
         try_decide(nullptr);
       } else if (due.newly_kicked && (round_.cls != SyscallClass::kEveryone || round_.ordered) &&
-                 round_.executor >= 0 && members_[round_.executor] && !round_.dying) {
+                 round_.executor >= 0 && members_[round_.executor] && !round_.dying &&
+                 !round_.record) {
+        // (An early round with its record: its executor has gone on, and its call is done.)
         // Only the executor of the round: in a round where every version runs its own call
         // (clone, close), interrupting some of them would make them make it again after the
         // others went on (vsftpd's fork).
@@ -353,6 +355,8 @@ SyscallCall Group::to_real_pids(const Member& m) const {
 }
 
 void Group::flush_drops() {
+  // Nothing deferred, the common case: the lock is not taken again after every stop.
+  if (!flush_pending_.exchange(false, std::memory_order_acq_rel)) return;
   std::vector<Drop> drops;
   {
     std::lock_guard lock(mu_);
@@ -452,6 +456,14 @@ void Group::on_syscall_entry(Task& task, int version) {
         return;
       }
     }
+    if (call.nr == SYS_restart_syscall && !m.restart_in_round) {
+      // Continues a call that ran natively (futex) or for this version alone: natively too.
+      // (Paired with its last intercepted call, a version's futex restart was skipped and
+      // given the executor's clock_gettime result; a restored thread met it in its log.)
+      task.run_call(false);
+      return;
+    }
+    if (call.nr != SYS_restart_syscall) m.restart_in_round = false;
     // A restarted call after an interruption comes back as restart_syscall: it is the same
     // call as before.
     bool restarted = call.nr == SYS_restart_syscall && m.call.nr >= 0;
@@ -506,6 +518,8 @@ void Group::on_syscall_entry(Task& task, int version) {
     }
     if (m.replaying) {
       replay_arrival(task, m);
+    } else if (round_.active && round_.early && contains(round_.pending, version)) {
+      early_arrival(task, m);
     } else {
       m.state = Member::State::kArrived;
       try_decide(&task);
@@ -644,6 +658,8 @@ void Group::try_decide(Task* current) {
       p = std::move(concerned);
     }
   }
+  // The leader's query need not wait for followers still on their way (early.cc).
+  if (start_early_round(current, p)) return;
   for (int v : p) {
     if (members_[v]->state != Member::State::kArrived) return;
   }

@@ -15,11 +15,14 @@
 // Invariants:
 //  - a member is kArrived, kWaiting, kHeld or kExecuting only while its task is stopped at a
 //    syscall stop (entry, or exit for kExecuting with `at_exit`);
-//  - at most one round is active; the next decision waits until every participant arrived.
+//  - at most one round is active; the next decision waits until every participant arrived,
+//    except for an early round (early.cc): the leader makes a query before the followers
+//    arrived, and each is matched against it when it arrives (`Round::pending`).
 #pragma once
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
@@ -29,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "base/spin_mutex.h"
 #include "intercept/backend.h"
 #include "monitor/process.h"
 #include "monitor/record.h"
@@ -122,6 +126,11 @@ struct Member {
 
   bool at_exit = false;               // kExecuting and stopped at the exit of its call
   bool redo_in_round = false;         // kExecuting: its call restarts in the round (see everyone_exit)
+  // Its own call in a round (executed for the others, or its kEveryone call) returned
+  // -ERESTART_RESTARTBLOCK: its next restart_syscall continues that call, paired with the
+  // others' call. Any other restart_syscall continues a call the monitor never saw (a futex
+  // wait with a timeout, which a checkpoint's freeze interrupted): it runs natively.
+  bool restart_in_round = false;
   std::optional<SyscallCall> instead;  // kExecuting: the call it makes in place of its own
   bool local_call = false;            // kExecuting a call absorbed or local to this version
   bool at_entry_result = false;       // kEveryone member given its result without running
@@ -292,6 +301,19 @@ class Group {
     // dropped since; its exit stop, still to come, says whether the call took effect
     // (executor_exiting). Meanwhile the round stays active and the followers wait.
     std::shared_ptr<Member> dying;
+    // Early execution (early.cc): the executor makes a query while the other members still run
+    // toward their call. `pending`: those not arrived yet; each is matched against `query` (the
+    // executor's call as it made it: its member moves on once served) when it arrives. After
+    // the executor's exit the round stays active with its `record` until none is pending.
+    bool early = false;
+    std::vector<int> pending;
+    std::shared_ptr<const Member> query;
+    std::shared_ptr<const SyscallRecord> record;
+    bool from_socket = false;
+    bool absorbed_reported = false;
+    // The step's log entry (absolute index), once appended: followers served later get their
+    // part in it; a pending follower that dies takes the step as a replayer.
+    std::optional<uint64_t> log_at;
   };
 
   // All under mu_.
@@ -377,6 +399,25 @@ class Group {
   void on_member_gone_locked(int version, bool exit_pending = false);
   bool serve_round(Task& task, Member& m, int64_t r, bool dying);
   void abandon_round(int dead_executor);
+  // Early execution (early.cc).
+  bool start_early_round(Task* current, const std::vector<int>& participants);
+  bool early_eligible(const std::vector<int>& participants, int lead);
+  bool is_query(const Member& m) const;
+  bool checkpoint_due();
+  // `m` (pending in the early round) arrived at its call: served from the record, waits for
+  // it, or leaves the round with another call (kArrived). Then the round may end.
+  void early_arrival(Task& task, Member& m);
+  void serve_early_follower(Task* current, Member& f);
+  // Ends the early round once no follower is pending and the executor was served: true if it
+  // ended (the caller calls try_decide).
+  bool end_early_round_if_done();
+  // A pending member of the early round is gone: it takes the step as a replayer.
+  void early_member_gone(int version);
+  LogEntry* early_log_entry();
+  // Where `m` stands in the log: the step it would replay next after a crash.
+  uint64_t log_position(const Member& m) const;
+  static LogEntry::Part served_part(const Member& m, bool from_socket, bool on_socket,
+                                    int64_t result);
   // Recovery (recovery.cc).
   void maybe_checkpoint(Task* current, const std::vector<int>& participants);
   void maybe_checkpoint_process(Task* current, const std::vector<int>& participants);
@@ -411,7 +452,10 @@ class Group {
     std::string reason;
   };
   // Versions to drop once mu_ is released (dropping takes every group's lock).
-  void defer_drop(int version, std::string reason) { drops_.push_back({version, std::move(reason)}); }
+  void defer_drop(int version, std::string reason) {
+    drops_.push_back({version, std::move(reason)});
+    flush_pending_.store(true, std::memory_order_release);
+  }
   void flush_drops();
   void handle_local_exit(Task& task, Member& m);
   bool handle_version_local(Task& task, Member& m);
@@ -439,7 +483,12 @@ class Group {
   uint64_t id_;
   std::vector<Drop> drops_;
   std::vector<ChildPair> ready_children_;
-  mutable std::mutex mu_;
+  // drops_ or ready_children_ has something: flush_drops, called after every stop, takes the
+  // lock only then.
+  std::atomic<bool> flush_pending_{false};
+  // Spins before it blocks: both versions' tracer threads take it at every stop, on different
+  // CPUs, and with early execution they do so at the same time (base/spin_mutex.h).
+  mutable SpinMutex mu_;
   std::vector<std::optional<Member>> members_;
   Round round_;
   uint64_t next_seq_ = 1;

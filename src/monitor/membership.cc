@@ -71,6 +71,7 @@ void Group::form_child_groups(bool threads) {
     pid_t virtual_pid = monitor_.pids().to_virtual(leader, pair.children[leader].second);
     for (int v : alive) monitor_.pids().add(v, pair.children[v].second, virtual_pid);
     ready_children_.push_back(std::move(pair));
+    flush_pending_.store(true, std::memory_order_release);
   }
 }
 
@@ -136,6 +137,8 @@ void Group::on_member_gone(int version, TaskId task) {
 void Group::abandon_round(int dead_executor) {
   round_.active = false;
   round_.dying.reset();
+  // An early round's followers still on their way arrive at a normal rendezvous.
+  round_.pending.clear();
   for (int f : round_.participants) {
     if (f != dead_executor && members_[f] && members_[f]->state == Member::State::kWaiting)
       members_[f]->state = Member::State::kArrived;
@@ -147,9 +150,15 @@ void Group::on_member_gone_locked(int version, bool exit_pending) {
   Member::State was = m.state;
   m.state = Member::State::kGone;
   leave_replay_order(version);  // a restored thread that ends: the others do not wait for it
+  if (round_.active && round_.early && contains(round_.pending, version)) {
+    early_member_gone(version);
+    (void)end_early_round_if_done();  // try_decide below
+  }
   if (round_.active) {
+    // (The executor of an early round that has its record already went on: whatever it
+    // executes now is its own.)
     if (round_.cls != SyscallClass::kEveryone && round_.executor == version &&
-        was == Member::State::kExecuting) {
+        was == Member::State::kExecuting && !round_.record) {
       if (exit_pending && !round_.dying && !m.local_call && !m.replay_own &&
           !round_.merged_write) {
         // Killed inside its call (or after it returned, its exit stop not handled yet): only
@@ -202,7 +211,8 @@ void Group::on_member_gone_locked(int version, bool exit_pending) {
 void Group::executor_exiting(Task& task, int version) {
   {
     std::lock_guard lock(mu_);
-    if (!round_.active || round_.cls == SyscallClass::kEveryone || round_.executor != version)
+    if (!round_.active || round_.cls == SyscallClass::kEveryone || round_.executor != version ||
+        round_.record)
       return;
     Member* e = nullptr;
     bool replaced = round_.dying && round_.dying->task == task.id();

@@ -180,8 +180,10 @@ bool Monitor::promote_canary(const std::string& reason, std::string& why_not) {
 std::string Monitor::status_report() const {
   std::string out;
   double up = static_cast<double>(monotonic_ns() - start_ns_) / 1e9;
-  out += fmt::format("tandem run: {} versions, policy {}, up {:.1f} s, {} agreed calls\n",
-                     version_count(), to_string(options_.policy), up, rounds_.load());
+  out += fmt::format("tandem run: {} versions, policy {}, up {:.1f} s, {} agreed calls ({} made "
+                     "early)\n",
+                     version_count(), to_string(options_.policy), up, rounds_.load(),
+                     early_rounds_.load());
   if (canary_) {
     double probation = static_cast<double>(monotonic_ns() - canary_since_ns_.load()) / 1e9;
     out += fmt::format("canary: version {} on probation for {:.1f} s / {} calls\n",
@@ -586,7 +588,11 @@ void Monitor::on_gone(TaskId id, pid_t tid, int version, int wait_status) {
     events_.emit("exit", {{"version", version + 1},
                           {"status", describe_status(wait_status)},
                           {"code", WIFEXITED(wait_status) ? WEXITSTATUS(wait_status)
-                                                          : 128 + WTERMSIG(wait_status)}});
+                                                          : 128 + WTERMSIG(wait_status)},
+                          // Counters of the whole run so far: agreed calls, and those the
+                          // leader made before the followers arrived (early execution).
+                          {"rounds", rounds_.load()},
+                          {"early_rounds", early_rounds_.load()}});
   }
   if (g != nullptr) g->on_member_gone(version, id);
   // An executor a round waited for that is gone without an exit stop: its call is made again.

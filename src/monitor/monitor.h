@@ -72,6 +72,8 @@ class Monitor final : public EventSink {
   void note_restart(int version);
   // An agreed call: counts for the canary's probation.
   void note_round();
+  // An agreed query the leader made before the followers arrived (Group, early execution).
+  void note_early_round() { early_rounds_.fetch_add(1, std::memory_order_relaxed); }
   // Ends a canary's probation now: the newest version leads and wins divergences. False (with
   // the reason) when there is no canary on probation or the newest version is not running.
   bool promote_canary(const std::string& reason, std::string& why_not);
@@ -120,6 +122,7 @@ class Monitor final : public EventSink {
   std::atomic<uint64_t> canary_since_ns_{0};
   std::atomic<uint64_t> canary_since_round_{0};
   std::atomic<uint64_t> rounds_{0};
+  std::atomic<uint64_t> early_rounds_{0};
   uint64_t start_ns_ = 0;
   // Per-version counters for the health report.
   struct Counters {

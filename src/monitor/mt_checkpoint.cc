@@ -330,6 +330,16 @@ bool Group::cut_thread(int version, const ThreadImage& image, uint64_t& start, s
                       where_name(image.where), state_name(m.state));
     return false;
   }
+  // A member still on its way to an early round's query has not taken that step: its copy
+  // replays from it. Unless the step is not in a log it could replay (none was kept).
+  bool pending = round_.active && round_.early && contains(round_.pending, version);
+  if (pending && round_.record &&
+      (!round_.log_at || checkpoint_ == nullptr || !checkpoint_->whole_process ||
+       early_log_entry() == nullptr)) {
+    why = fmt::format("group {}: version {} has yet to take the leader's early query", id_,
+                      version + 1);
+    return false;
+  }
   if (checkpoint_ != nullptr && !checkpoint_->whole_process) invalidate_checkpoint(nullptr);
   if (checkpoint_ == nullptr) {
     // Its log starts now (the first cut that concerns it).
@@ -337,7 +347,7 @@ bool Group::cut_thread(int version, const ThreadImage& image, uint64_t& start, s
     checkpoint_->whole_process = true;
     checkpoint_->log_index = log_base_ + log_.size();
   }
-  start = log_base_ + log_.size();
+  start = pending && round_.log_at ? *round_.log_at : log_base_ + log_.size();
   return true;
 }
 

@@ -305,7 +305,7 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
       }
       return std::nullopt;
     }
-    uint64_t position = m.replaying ? m.cursor : log_base_ + log_.size();
+    uint64_t position = log_position(m);
     if (m.restarts >= opts.max_restarts) {
       refuse(fmt::format("restarted {} times already (--max-restarts)", m.restarts));
       return std::nullopt;
@@ -947,6 +947,9 @@ bool Group::can_join_round(const Member& m) const {
   if (!round_.active || round_.ordered || round_.fd_ordered || round_.merged_write ||
       round_.dying)
     return false;
+  // An early round: while its executor is inside the query (once it returned, the step is in
+  // the log the copy replays, or the copy's call is another).
+  if (round_.early) return !round_.record && round_.query && calls_equal(m, *round_.query);
   // A kEveryone round has no executor: any participant made the call. (Without this, a copy
   // that caught up during nginx's close of a file never joined it and diverged at once.)
   int reference = round_.executor;

@@ -39,7 +39,7 @@ using namespace detail;
 constexpr int kPidfdThread = O_EXCL;
 
 // How `m` took part in a step the executor served, as the restart log keeps it.
-static LogEntry::Part served_part(const Member& m, bool from_socket, bool on_socket,
+LogEntry::Part Group::served_part(const Member& m, bool from_socket, bool on_socket,
                                   int64_t result) {
   LogEntry::Part part;
   part.how = LogEntry::Part::How::kServed;
@@ -593,6 +593,7 @@ void Group::everyone_exit(Task& task, Member& m, int version) {
     // The executor's wait was interrupted: everyone waits again after the signal.
     round_.active = false;
     round_.interrupted_code = r;
+    m.restart_in_round = r == kERestartRestartBlock;
     for (int v : round_.participants) {
       if (members_[v] && members_[v]->state == Member::State::kWaiting)
         members_[v]->state = Member::State::kArrived;
@@ -667,6 +668,7 @@ void Group::everyone_exit(Task& task, Member& m, int version) {
   if (is_restart_code(r)) {
     // Interrupted by a signal before it did anything: it comes back to the same call.
     m.state = Member::State::kRunning;
+    m.restart_in_round = r == kERestartRestartBlock;
     round_.participants.erase(
         std::remove(round_.participants.begin(), round_.participants.end(), version),
         round_.participants.end());
@@ -705,8 +707,11 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
   if (info != nullptr && info->ret == RetKind::kPid && r > 0)
     program_result = monitor_.pids().to_virtual(version, static_cast<pid_t>(r));
   record->result = program_result;
+  // An early round stays active while followers have yet to arrive: they are served from the
+  // record when they do (early.cc).
+  bool early_pending = round_.early && !round_.pending.empty();
   // Outputs are needed by the followers, and by the log a restored version replays.
-  if ((!followers.empty() || checkpoint_ != nullptr) && r >= 0) {
+  if ((!followers.empty() || early_pending || checkpoint_ != nullptr) && r >= 0) {
     if (auto out = capture_outputs(m.call, r, task.memory()); out) {
       record->outputs = std::move(*out);
     } else {
@@ -734,7 +739,7 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
       }
     }
   }
-  round_.active = false;
+  round_.active = early_pending;
   round_.interrupted_code = 0;
   m.state = Member::State::kRunning;
   bool from_socket = false;
@@ -854,7 +859,12 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
         entry.record = stripped;
       }
       log_append(std::move(entry));
+      if (early_pending && !log_.empty()) round_.log_at = log_base_ + log_.size() - 1;
     }
+  }
+  if (early_pending) {
+    round_.record = record;
+    round_.from_socket = from_socket;
   }
   if (dying) return true;
   if (program_result != r) task.set_result(program_result);
@@ -885,7 +895,9 @@ void Group::on_syscall_exit(Task& task, int version) {
                !is_restart_code(task.result())) {
       finish_merged_write(task, task.result());
       try_decide(&task);
-    } else if (round_.active && version == round_.executor && !round_.dying) {
+    } else if (round_.active && version == round_.executor && !round_.dying &&
+               !round_.record) {
+      // (An early round with its record was served: the executor has gone on.)
       int64_t r = task.result();
       std::vector<int> followers = round_.participants;
       followers.erase(std::remove(followers.begin(), followers.end(), version), followers.end());
@@ -899,6 +911,7 @@ void Group::on_syscall_exit(Task& task, int version) {
             members_[f]->state = Member::State::kArrived;
         }
         m.state = Member::State::kRunning;
+        m.restart_in_round = r == kERestartRestartBlock;
         task.resume();
       } else if (new_fd_waits_for_a_close(task, m, r)) {
         // Handled again once the leader's close of that number has its place in the order.

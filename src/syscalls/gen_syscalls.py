@@ -54,6 +54,10 @@ def validate():
         if s.refuse is not None:
             check(s.refuse in dict(flagsets.ERRNOS), s, "unknown errno %s" % s.refuse)
         check(s.trap is None or s.cls == LOCAL, s, "trap conditions only make sense for LOCAL")
+        # A query is made early by the leader alone: it must be the leader's to make for all
+        # (replicated), and leave nothing behind in the followers (no descriptor).
+        check(not s.query or s.cls == "kReplicated", s, "a query must be REPLICATED")
+        check(not s.query or s.ret != "kFd", s, "a query makes no descriptor")
         check(not any(a.kind == "kSpecial" for a in s.args) or s.special, s,
               "a kSpecial argument needs a family (special=...)")
         for t in s.trap or []:
@@ -155,6 +159,8 @@ def gen_table():
             extra.append(".trap_when = %s" % cstr(trap_text(s)))
         if s.own:
             extra.append(".own_process = true")
+        if s.query:
+            extra.append(".query = true")
         if s.why:
             extra.append(".why = %s" % cstr(s.why))
         if extra:

@@ -128,6 +128,10 @@ struct SyscallInfo {
   // seccomp or landlock domain). When such a call is kLockstep, the versions agree first and then
   // every version runs its own call: the leader's result is never replicated for it.
   bool own_process = false;
+  // A kReplicated call that only asks (the time, a file's metadata, a pid) and makes no
+  // descriptor: it has no effect another version or process could see, so the leader may make
+  // it before the followers arrive (early execution, docs/architecture.md).
+  bool query = false;
   // Why the call has its class when that is not obvious (refusals quote it in their event).
   const char* why = nullptr;
 };

@@ -31,6 +31,11 @@
 # own=True marks calls whose effect is the calling process itself (its memory, credentials, root,
 # namespaces, seccomp or landlock domain): when such a call is LOCKSTEP, the versions first agree
 # and then *each* runs its own call; the leader's result is never replicated for it.
+# query=True marks REPLICATED calls that only ask (the time, a file's metadata, the parent's pid):
+# they change nothing another process, another version or a later call could see, and make no
+# descriptor. The leader may make them before the followers arrive (early execution,
+# docs/architecture.md); a follower that then makes another call leaves the leader's query
+# to the leader alone, as a benign extra call.
 
 # ------------------------------------------------------------------------------------------------
 # Vocabulary
@@ -213,17 +218,19 @@ class Trap:
 
 
 class Syscall:
-    def __init__(self, nr, name, cls, args, ret, special, refuse, trap, own, why):
+    def __init__(self, nr, name, cls, args, ret, special, refuse, trap, own, why, query):
         self.nr, self.name, self.cls, self.args, self.ret = nr, name, cls, args, ret
         self.special, self.refuse, self.trap, self.own, self.why = special, refuse, trap, own, why
+        self.query = query
 
 
 SYSCALLS = []
 
 
 def sc(nr, name, cls, args=(), ret=R_VALUE, special=None, refuse=None, trap=None, own=False,
-       why=None):
-    SYSCALLS.append(Syscall(nr, name, cls, list(args), ret, special, refuse, trap, own, why))
+       why=None, query=False):
+    SYSCALLS.append(Syscall(nr, name, cls, list(args), ret, special, refuse, trap, own, why,
+                            query))
 
 
 def unimplemented(nr, name, since):
@@ -241,7 +248,8 @@ MAP_SHARED_BIT, MAP_ANONYMOUS = 0x1, 0x20
 
 sc(0, "read", REPLICATED, [fd(), outbuf("buf", arg(2)), val("count")])
 sc(1, "write", REPLICATED, [fd(), inbuf("buf", arg(2)), val("count")])
-sc(17, "pread64", REPLICATED, [fd(), outbuf("buf", arg(2)), val("count"), val("offset")])
+sc(17, "pread64", REPLICATED, [fd(), outbuf("buf", arg(2)), val("count"), val("offset")],
+   query=True)
 sc(18, "pwrite64", REPLICATED, [fd(), inbuf("buf", arg(2)), val("count"), val("offset")])
 sc(19, "readv", REPLICATED, [fd(), outiov("iov", arg(2)), val("iovcnt")])
 sc(20, "writev", REPLICATED, [fd(), iniov("iov", arg(2)), val("iovcnt")])
@@ -329,26 +337,27 @@ sc(72, "fcntl", REPLICATED, [fd(), flags("cmd", "fcntl_cmd"), special("arg")], s
 sc(16, "ioctl", REPLICATED, [fd(), flags("request", "ioctl_request"), special("arg")],
    special="ioctl", refuse="ENOTTY")
 
-sc(4, "stat", REPLICATED, [path(), outstruct("statbuf", 144)])
-sc(5, "fstat", REPLICATED, [fd(), outstruct("statbuf", 144)])
-sc(6, "lstat", REPLICATED, [path(), outstruct("statbuf", 144)])
+sc(4, "stat", REPLICATED, [path(), outstruct("statbuf", 144)], query=True)
+sc(5, "fstat", REPLICATED, [fd(), outstruct("statbuf", 144)], query=True)
+sc(6, "lstat", REPLICATED, [path(), outstruct("statbuf", 144)], query=True)
 sc(262, "newfstatat", REPLICATED,
-   [dirfd(), path(), outstruct("statbuf", 144), flags("flags", "at_flags")])
+   [dirfd(), path(), outstruct("statbuf", 144), flags("flags", "at_flags")], query=True)
 sc(332, "statx", REPLICATED,
    [dirfd(), path(), flags("flags", "at_flags"), flags("mask", "statx_mask"),
-    outstruct("statxbuf", 256)])
-sc(137, "statfs", REPLICATED, [path(), outstruct("buf", 120)])
-sc(138, "fstatfs", REPLICATED, [fd(), outstruct("buf", 120)])
-sc(136, "ustat", REPLICATED, [i32("dev"), outstruct("ubuf", 32)])
-sc(21, "access", REPLICATED, [path(), flags("mode", "access_mode")])
-sc(269, "faccessat", REPLICATED, [dirfd(), path(), flags("mode", "access_mode")])
+    outstruct("statxbuf", 256)], query=True)
+sc(137, "statfs", REPLICATED, [path(), outstruct("buf", 120)], query=True)
+sc(138, "fstatfs", REPLICATED, [fd(), outstruct("buf", 120)], query=True)
+sc(136, "ustat", REPLICATED, [i32("dev"), outstruct("ubuf", 32)], query=True)
+sc(21, "access", REPLICATED, [path(), flags("mode", "access_mode")], query=True)
+sc(269, "faccessat", REPLICATED, [dirfd(), path(), flags("mode", "access_mode")], query=True)
 sc(439, "faccessat2", REPLICATED,
-   [dirfd(), path(), flags("mode", "access_mode"), flags("flags", "faccessat_flags")])
-sc(89, "readlink", REPLICATED, [path(), outbuf("buf", arg(2)), i32("bufsiz")])
-sc(267, "readlinkat", REPLICATED, [dirfd(), path(), outbuf("buf", arg(3)), i32("bufsiz")])
+   [dirfd(), path(), flags("mode", "access_mode"), flags("flags", "faccessat_flags")], query=True)
+sc(89, "readlink", REPLICATED, [path(), outbuf("buf", arg(2)), i32("bufsiz")], query=True)
+sc(267, "readlinkat", REPLICATED, [dirfd(), path(), outbuf("buf", arg(3)), i32("bufsiz")],
+   query=True)
 # Each version has its own cwd (chdir runs everywhere) but they are kept equal, so the leader's
 # answer is every version's answer; replicating it also hides path differences of test setups.
-sc(79, "getcwd", REPLICATED, [outbuf("buf", arg(1)), val("size")])
+sc(79, "getcwd", REPLICATED, [outbuf("buf", arg(1)), val("size")], query=True)
 sc(80, "chdir", EVERYONE, [path()])
 sc(81, "fchdir", EVERYONE, [fd()])
 sc(95, "umask", EVERYONE, [mode("mask")])
@@ -389,7 +398,8 @@ sc(280, "utimensat", LOCKSTEP, [dirfd(), path(), instruct("times", 32),
                                 flags("flags", "at_flags")])
 # file_getattr/file_setattr (6.17): struct file_attr, sized by the caller.
 sc(468, "file_getattr", REPLICATED,
-   [dirfd(), path(), outstruct("ufattr", arg(3)), val("usize"), flags("at_flags", "at_flags")])
+   [dirfd(), path(), outstruct("ufattr", arg(3)), val("usize"), flags("at_flags", "at_flags")],
+   query=True)
 sc(469, "file_setattr", LOCKSTEP,
    [dirfd(), path(), instruct("ufattr", arg(3)), val("usize"), flags("at_flags", "at_flags")])
 
@@ -400,12 +410,15 @@ sc(189, "lsetxattr", LOCKSTEP, [path(), string("name"), inbuf("value", arg(3)), 
                                 flags("flags", "xattr_flags")])
 sc(190, "fsetxattr", LOCKSTEP, [fd(), string("name"), inbuf("value", arg(3)), val("size"),
                                 flags("flags", "xattr_flags")])
-sc(191, "getxattr", REPLICATED, [path(), string("name"), outbuf("value", arg(3)), val("size")])
-sc(192, "lgetxattr", REPLICATED, [path(), string("name"), outbuf("value", arg(3)), val("size")])
-sc(193, "fgetxattr", REPLICATED, [fd(), string("name"), outbuf("value", arg(3)), val("size")])
-sc(194, "listxattr", REPLICATED, [path(), outbuf("list", arg(2)), val("size")])
-sc(195, "llistxattr", REPLICATED, [path(), outbuf("list", arg(2)), val("size")])
-sc(196, "flistxattr", REPLICATED, [fd(), outbuf("list", arg(2)), val("size")])
+sc(191, "getxattr", REPLICATED, [path(), string("name"), outbuf("value", arg(3)), val("size")],
+   query=True)
+sc(192, "lgetxattr", REPLICATED, [path(), string("name"), outbuf("value", arg(3)), val("size")],
+   query=True)
+sc(193, "fgetxattr", REPLICATED, [fd(), string("name"), outbuf("value", arg(3)), val("size")],
+   query=True)
+sc(194, "listxattr", REPLICATED, [path(), outbuf("list", arg(2)), val("size")], query=True)
+sc(195, "llistxattr", REPLICATED, [path(), outbuf("list", arg(2)), val("size")], query=True)
+sc(196, "flistxattr", REPLICATED, [fd(), outbuf("list", arg(2)), val("size")], query=True)
 sc(197, "removexattr", LOCKSTEP, [path(), string("name")])
 sc(198, "lremovexattr", LOCKSTEP, [path(), string("name")])
 sc(199, "fremovexattr", LOCKSTEP, [fd(), string("name")])
@@ -416,9 +429,10 @@ sc(463, "setxattrat", LOCKSTEP,
     val("usize")], special="xattrat")
 sc(464, "getxattrat", REPLICATED,
    [dirfd(), path(), flags("at_flags", "at_flags"), string("name"), special("uargs"),
-    val("usize")], special="xattrat")
+    val("usize")], special="xattrat", query=True)
 sc(465, "listxattrat", REPLICATED,
-   [dirfd(), path(), flags("at_flags", "at_flags"), outbuf("list", arg(4)), val("size")])
+   [dirfd(), path(), flags("at_flags", "at_flags"), outbuf("list", arg(4)), val("size")],
+   query=True)
 sc(466, "removexattrat", LOCKSTEP,
    [dirfd(), path(), flags("at_flags", "at_flags"), string("name")])
 
@@ -558,12 +572,12 @@ sc(247, "waitid", EVERYONE,
    [flags("idtype", "idtype"), pid("id"), outstruct("infop", 128),
     flags("options", "wait_options"), outstruct("rusage", 144)], special="wait")
 # Virtual pids are the leader's real pids: the leader's answer is every version's answer.
-sc(39, "getpid", REPLICATED, [], ret=R_PID)
-sc(186, "gettid", REPLICATED, [], ret=R_PID)
-sc(110, "getppid", REPLICATED, [], ret=R_PID)
-sc(111, "getpgrp", REPLICATED, [], ret=R_PID)
-sc(121, "getpgid", REPLICATED, [pid()], ret=R_PID)
-sc(124, "getsid", REPLICATED, [pid()], ret=R_PID)
+sc(39, "getpid", REPLICATED, [], ret=R_PID, query=True)
+sc(186, "gettid", REPLICATED, [], ret=R_PID, query=True)
+sc(110, "getppid", REPLICATED, [], ret=R_PID, query=True)
+sc(111, "getpgrp", REPLICATED, [], ret=R_PID, query=True)
+sc(121, "getpgid", REPLICATED, [pid()], ret=R_PID, query=True)
+sc(124, "getsid", REPLICATED, [pid()], ret=R_PID, query=True)
 sc(109, "setpgid", EVERYONE, [pid(), pid("pgid")])
 sc(112, "setsid", EVERYONE, [], ret=R_PID)
 # set_tid_address returns the caller's real tid (glibc stores it as the thread's tid): the kill
@@ -582,27 +596,28 @@ sc(157, "prctl", EVERYONE,
    [flags("option", "prctl_option"), special("arg2"), special("arg3"), special("arg4"),
     special("arg5")], special="prctl", own=True)
 sc(160, "setrlimit", EVERYONE, [flags("resource", "rlimit_resource"), instruct("rlim", 16)])
-sc(97, "getrlimit", REPLICATED, [flags("resource", "rlimit_resource"), outstruct("rlim", 16)])
+sc(97, "getrlimit", REPLICATED, [flags("resource", "rlimit_resource"), outstruct("rlim", 16)],
+   query=True)
 # prlimit64 on oneself: setting -> EVERYONE, reading -> REPLICATED; on another process with a
 # new limit -> LOCKSTEP (family "prlimit").
 sc(302, "prlimit64", EVERYONE,
    [pid(), flags("resource", "rlimit_resource"), instruct("new_limit", 16),
     outstruct("old_limit", 16)], special="prlimit")
-sc(98, "getrusage", REPLICATED, [flags("who", "rusage_who"), outstruct("usage", 144)])
-sc(100, "times", REPLICATED, [outstruct("buf", 32)])
+sc(98, "getrusage", REPLICATED, [flags("who", "rusage_who"), outstruct("usage", 144)], query=True)
+sc(100, "times", REPLICATED, [outstruct("buf", 32)], query=True)
 # Scheduling of oneself is a process attribute; of another process, authority over it
 # ("target_pid": pid 0 -> EVERYONE, otherwise LOCKSTEP).
-sc(140, "getpriority", REPLICATED, [flags("which", "priority_which"), i32("who")])
+sc(140, "getpriority", REPLICATED, [flags("which", "priority_which"), i32("who")], query=True)
 sc(141, "setpriority", EVERYONE, [flags("which", "priority_which"), i32("who"), i32("prio")],
    special="target_pid")
 sc(142, "sched_setparam", EVERYONE, [pid(), instruct("param", 4)], special="target_pid")
-sc(143, "sched_getparam", REPLICATED, [pid(), outstruct("param", 4)])
+sc(143, "sched_getparam", REPLICATED, [pid(), outstruct("param", 4)], query=True)
 sc(144, "sched_setscheduler", EVERYONE,
    [pid(), flags("policy", "sched_policy"), instruct("param", 4)], special="target_pid")
-sc(145, "sched_getscheduler", REPLICATED, [pid()])
+sc(145, "sched_getscheduler", REPLICATED, [pid()], query=True)
 sc(146, "sched_get_priority_max", LOCAL, [flags("policy", "sched_policy")])
 sc(147, "sched_get_priority_min", LOCAL, [flags("policy", "sched_policy")])
-sc(148, "sched_rr_get_interval", REPLICATED, [pid(), outstruct("tp", 16)])
+sc(148, "sched_rr_get_interval", REPLICATED, [pid(), outstruct("tp", 16)], query=True)
 # struct sched_attr starts with its own u32 size (0 means SCHED_ATTR_SIZE_VER0 = 48).
 sc(314, "sched_setattr", EVERYONE, [pid(), instruct("attr", field(0, if_zero=48)),
                                     flags("flags")], special="target_pid")
@@ -615,7 +630,8 @@ sc(204, "sched_getaffinity", EMULATED, [pid(), i32("cpusetsize"), outbuf("mask",
 sc(251, "ioprio_set", EVERYONE, [i32("which"), i32("who"), i32("ioprio")],
    special="target_pid")
 sc(252, "ioprio_get", REPLICATED, [i32("which"), i32("who")])
-sc(309, "getcpu", REPLICATED, [outstruct("cpu", 4), outstruct("node", 4), ignored("tcache")])
+sc(309, "getcpu", REPLICATED, [outstruct("cpu", 4), outstruct("node", 4), ignored("tcache")],
+   query=True)
 sc(312, "kcmp", REPLICATED, [pid("pid1"), pid("pid2"), i32("type"), val("idx1"), val("idx2")])
 sc(434, "pidfd_open", REPLICATED, [pid(), flags("flags", "pidfd_flags")], ret=R_FD)
 sc(438, "pidfd_getfd", LOCKSTEP, [fd("pidfd"), i32("targetfd"), flags("flags")], ret=R_FD)
@@ -718,10 +734,12 @@ sc(289, "signalfd4", REPLICATED,
 # Time (replicated so that all versions see one clock; HAZARDS 1)
 # ------------------------------------------------------------------------------------------------
 
-sc(96, "gettimeofday", REPLICATED, [outstruct("tv", 16), outstruct("tz", 8)])
-sc(201, "time", REPLICATED, [outstruct("tloc", 8)])
-sc(228, "clock_gettime", REPLICATED, [flags("clockid", "clock_id"), outstruct("tp", 16)])
-sc(229, "clock_getres", REPLICATED, [flags("clockid", "clock_id"), outstruct("res", 16)])
+sc(96, "gettimeofday", REPLICATED, [outstruct("tv", 16), outstruct("tz", 8)], query=True)
+sc(201, "time", REPLICATED, [outstruct("tloc", 8)], query=True)
+sc(228, "clock_gettime", REPLICATED, [flags("clockid", "clock_id"), outstruct("tp", 16)],
+   query=True)
+sc(229, "clock_getres", REPLICATED, [flags("clockid", "clock_id"), outstruct("res", 16)],
+   query=True)
 sc(35, "nanosleep", REPLICATED,
    [instruct("req", 16), outstruct("rem", 16, on_eintr=True)])
 sc(230, "clock_nanosleep", REPLICATED,
@@ -738,7 +756,8 @@ sc(305, "clock_adjtime", LOCKSTEP, [flags("clockid", "clock_id"), inoutstruct("t
 sc(37, "alarm", EVERYONE, [i32("seconds")])
 sc(38, "setitimer", EVERYONE,
    [flags("which", "itimer_which"), instruct("new_value", 32), outstruct("old_value", 32)])
-sc(36, "getitimer", REPLICATED, [flags("which", "itimer_which"), outstruct("curr_value", 32)])
+sc(36, "getitimer", REPLICATED, [flags("which", "itimer_which"), outstruct("curr_value", 32)],
+   query=True)
 # struct sigevent carries a user value (often a pointer): the "sigevent" family compares the
 # notification method and signal, not the value.
 sc(222, "timer_create", EVERYONE,
@@ -900,10 +919,10 @@ for nr, name, args in [
 # System information and administration
 # ------------------------------------------------------------------------------------------------
 
-sc(63, "uname", REPLICATED, [outstruct("buf", 390)])
-sc(99, "sysinfo", REPLICATED, [outstruct("info", 112)])
+sc(63, "uname", REPLICATED, [outstruct("buf", 390)], query=True)
+sc(99, "sysinfo", REPLICATED, [outstruct("info", 112)], query=True)
 sc(318, "getrandom", REPLICATED,
-   [outbuf("buf", arg(1)), val("buflen"), flags("flags", "getrandom_flags")])
+   [outbuf("buf", arg(1)), val("buflen"), flags("flags", "getrandom_flags")], query=True)
 # sysfs(2): the option says whether arg1 is a name or an index and whether arg2 is written.
 sc(139, "sysfs", REPLICATED, [i32("option"), special("arg1"), special("arg2")],
    special="sysfs", refuse="EINVAL")

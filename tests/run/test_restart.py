@@ -663,6 +663,25 @@ class MultiThreadedRestart(TandemTest):
         self.check_rejoined(r, 2)
         self.assertEqual(r.out, native)
 
+    def test_crash_while_a_thread_waits_with_a_deadline(self):
+        # mt_timed's background thread reads the clock, then waits on its condition variable
+        # with a deadline (as jemalloc's background thread in redis): each checkpoint's freeze
+        # interrupts that futex wait, which the kernel continues with restart_syscall. That
+        # restart is the thread's own (not its last intercepted call, clock_gettime, served
+        # from the leader), and a copy of the thread taken inside it is restored at the futex
+        # wait it continues (before, the copy met restart_syscall where its log had
+        # clock_gettime, and could not rejoin: redis, 1 crash-injection trial of 50). Both
+        # the leader and the follower crash in turn.
+        native = self.native_output("mt_timed")
+        for leader in (2, 1):
+            with self.subTest(leader=leader):
+                r = self.run_under_tandem(["--leader", str(leader)],
+                                          lambda port: mt_echo_client(port, self.CONNECTIONS, 2),
+                                          name="mt_timed", checkpoint="20")
+                self.assertEqual([e["version"] for e in r.of("crash")], [2], r.err)
+                self.check_rejoined(r, 2)
+                self.assertEqual(r.out, native)
+
     def test_follower_killed_from_outside_several_times(self):
         # The follower's whole process is killed with SIGKILL three times, each time in the
         # middle of a connection (its main thread waits in accept, one worker echoes, the

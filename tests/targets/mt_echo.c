@@ -1,7 +1,8 @@
 // A multi-threaded echo server shaped like memcached and redis: the main thread accepts
 // connections and hands each to one of two worker threads through the worker's pipe (round
 // robin); a worker echoes its connection until end-of-file, then hands a job to a background
-// thread that waits on a condition variable (a futex wait, not an intercepted call). At the
+// thread that waits on a condition variable (a futex wait, not an intercepted call; with
+// -DTIMED_WAIT, mt_timed, with a deadline after a clock reading, which is intercepted). At the
 // end the main thread joins them all and prints what each did; the output is the same natively.
 //
 //   mt_echo PORT CONNECTIONS
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WORKERS 2
@@ -40,7 +42,19 @@ static void* background(void* arg) {
   (void)arg;
   pthread_mutex_lock(&mu);
   for (;;) {
-    while (jobs_queued == 0 && !quit) pthread_cond_wait(&cv, &mu);
+    while (jobs_queued == 0 && !quit) {
+#ifdef TIMED_WAIT
+      // Reads the clock, then waits with a deadline, as jemalloc's background thread in redis
+      // does: the futex wait is not intercepted, and a checkpoint's freeze interrupting it
+      // makes the kernel continue it with restart_syscall.
+      struct timespec deadline;
+      clock_gettime(CLOCK_REALTIME, &deadline);
+      deadline.tv_sec += 600;
+      pthread_cond_timedwait(&cv, &mu, &deadline);
+#else
+      pthread_cond_wait(&cv, &mu);
+#endif
+    }
     if (jobs_queued == 0 && quit) break;
     jobs_queued--;
     jobs_done++;

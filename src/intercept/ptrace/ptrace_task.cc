@@ -155,8 +155,31 @@ void PtraceTask::flush_regs() {
   }
 }
 
+namespace {
+
+// Same call site and arguments: restart_syscall leaves the continued call's argument registers
+// as they were.
+bool same_call_site(const user_regs_struct& a, const user_regs_struct& b) {
+  return a.rip == b.rip && a.rdi == b.rdi && a.rsi == b.rsi && a.rdx == b.rdx &&
+         a.r10 == b.r10 && a.r8 == b.r8 && a.r9 == b.r9;
+}
+
+}  // namespace
+
+bool PtraceTask::resolve_restart(user_regs_struct& r) const {
+  if (r.orig_rax != SYS_restart_syscall) return true;
+  if (!has_restart_origin_ || !same_call_site(r, restart_origin_)) return false;
+  r.orig_rax = restart_origin_.orig_rax;
+  return true;
+}
+
 bool PtraceTask::load_syscall_entry() {
   user_regs_struct& r = regs();
+  if (r.orig_rax == SYS_restart_syscall && entry_regs_.orig_rax != SYS_restart_syscall &&
+      same_call_site(r, entry_regs_)) {
+    restart_origin_ = entry_regs_;  // an intercepted call the kernel continues
+    has_restart_origin_ = true;
+  }
   entry_regs_ = r;
   call_.nr = static_cast<int>(r.orig_rax);
   call_.args = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
@@ -770,6 +793,7 @@ ThreadImage PtraceTask::capture() {
   if (phase_ == Phase::kStopped) {
     if (stop_ != StopPoint::kSyscallEntry) return img;
     r = entry_regs_;
+    if (!resolve_restart(r)) return img;
     rewind_to_call(r);
     img.where = ThreadImage::Where::kAtCall;
     stopped = true;
@@ -777,7 +801,7 @@ ThreadImage PtraceTask::capture() {
     // Stopped already, the stop not handled yet (it arrived during an injection).
     if (!WIFSTOPPED(st) || WSTOPSIG(st) != SIGTRAP || (st >> 16) != PTRACE_EVENT_SECCOMP)
       return img;
-    if (xptrace(PTRACE_GETREGS, tid_, nullptr, &r) < 0) return img;
+    if (xptrace(PTRACE_GETREGS, tid_, nullptr, &r) < 0 || !resolve_restart(r)) return img;
     rewind_to_call(r);
     img.where = ThreadImage::Where::kArrivingCall;
     stopped = true;
@@ -786,6 +810,7 @@ ThreadImage PtraceTask::capture() {
     // nothing it does reaches the program's memory but the call's outputs, which the copy's
     // replay of that call writes again.
     r = entry_regs_;
+    if (!resolve_restart(r)) return img;
     rewind_to_call(r);
     img.where = ThreadImage::Where::kInCall;
   } else {
@@ -805,6 +830,14 @@ ThreadImage PtraceTask::capture() {
       if (event == PTRACE_EVENT_STOP) {
         if (xptrace(PTRACE_GETREGS, tid_, nullptr, &r) < 0) return img;
         frozen_ = true;
+        if (r.orig_rax != SYS_restart_syscall && static_cast<int64_t>(r.rax) == -516) {
+          // A futex wait with a timeout: the kernel continues it with restart_syscall.
+          restart_origin_ = r;
+          has_restart_origin_ = true;
+        }
+        // Inside restart_syscall: made again as the call it continues (a relative timeout
+        // starts over); if that call is not known, the thread cannot be captured.
+        if (static_cast<int64_t>(r.rax) == -516 && !resolve_restart(r)) return img;
         rewind_if_restarting(r);
         img.where = ThreadImage::Where::kInterrupted;
         stopped = true;
@@ -815,6 +848,7 @@ ThreadImage PtraceTask::capture() {
       owner_.defer_status(p, status);
       if (WSTOPSIG(status) == SIGTRAP && event == PTRACE_EVENT_SECCOMP &&
           xptrace(PTRACE_GETREGS, tid_, nullptr, &r) == 0) {
+        if (!resolve_restart(r)) return img;
         rewind_to_call(r);
         img.where = ThreadImage::Where::kArrivingCall;
         stopped = true;

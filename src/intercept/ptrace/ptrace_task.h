@@ -162,6 +162,13 @@ class PtraceTask final : public Task {
   // The registers at the last intercepted call's entry, as the program made it: a thread
   // inside that call is restored there (freeze_threads).
   user_regs_struct entry_regs_{};
+  // The last call seen interrupted with a restart block (-ERESTART_RESTARTBLOCK), at a freeze
+  // or as the call before a restart_syscall: the call that restart_syscall continues (the
+  // kernel keeps it in the thread's restart block, which a restored thread does not have).
+  user_regs_struct restart_origin_{};
+  bool has_restart_origin_ = false;
+  // Registers at or inside restart_syscall name the call it continues; false: unknown.
+  bool resolve_restart(user_regs_struct& r) const;
   bool frozen_ = false;            // interrupted by freeze_threads: thaw_threads resumes it
   bool restored_thread_ = false;
   std::vector<uint8_t> restored_regs_;

@@ -168,6 +168,26 @@ TEST(SyscallTable, ClassesOfKeyCalls) {
   EXPECT_EQ(syscall_by_name("clone3")->refuse_errno, EAGAIN);
 }
 
+// Queries (early execution): replicated calls without a visible effect, making no descriptor.
+TEST(SyscallTable, Queries) {
+  for (const SyscallInfo& s : all_syscalls()) {
+    SCOPED_TRACE(s.name);
+    if (!s.query) continue;
+    EXPECT_EQ(s.cls, SyscallClass::kReplicated);
+    EXPECT_NE(s.ret, RetKind::kFd);
+  }
+  for (const char* n : {"getppid", "getpid", "clock_gettime", "clock_getres", "gettimeofday",
+                        "time", "uname", "sysinfo", "getrusage", "times", "fstat", "newfstatat",
+                        "statx", "stat", "lstat", "access", "faccessat", "faccessat2",
+                        "readlink", "readlinkat", "getcwd", "statfs", "fstatfs", "pread64",
+                        "getrandom"})
+    EXPECT_TRUE(syscall_by_name(n)->query) << n;
+  // Reads that consume input, waits, and anything that changes a file are not.
+  for (const char* n : {"read", "recvfrom", "lseek", "epoll_wait", "poll", "nanosleep",
+                        "clock_nanosleep", "write", "openat", "getdents64", "accept4"})
+    EXPECT_FALSE(syscall_by_name(n)->query) << n;
+}
+
 TEST(SyscallTable, TrapWhenOnlyWhereConditionsExist) {
   std::set<std::string> with_conditions;
   for (const SyscallInfo& s : all_syscalls())
