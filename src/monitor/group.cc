@@ -236,6 +236,33 @@ std::vector<Group::Progress> Group::other_member_progress(int version) const {
 }
 
 void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
+  // A restored copy whose threads wait for their turn behind a sibling that stands still
+  // (Process::release_stalled_replay): they replay out of order (a failed replay drops the
+  // copy with an event) rather than wait for it until the program ends (redis, 1 trial in
+  // 50: the copy rejoined after the leader had exited).
+  size_t versions = 0;
+  {
+    std::lock_guard lock(mu_);
+    versions = members_.size();
+  }
+  for (size_t v = 0; v < versions; ++v) {
+    std::vector<std::pair<Group*, TaskId>> turns;
+    {
+      std::lock_guard plock(process_->mu);
+      turns = process_->release_stalled_replay(static_cast<int>(v), now_ns);
+    }
+    if (turns.empty()) continue;
+    monitor_.events().emit("replay-order-released",
+                           {{"version", v + 1}, {"threads", turns.size()}},
+                           fmt::format("{}: its restored threads replay out of order (a thread "
+                                       "with an earlier step stood still)",
+                                       monitor_.version_name(static_cast<int>(v))));
+    for (auto& [g, id] : turns) {
+      monitor_.backend().post(id, [g = g, v = static_cast<int>(v)](Task& t) {
+        g->resume_replay(t, v);
+      });
+    }
+  }
   struct Hung {
     int version;
     pid_t tgid;

@@ -547,6 +547,9 @@ void Group::install_restored(int version, TaskId task, pid_t tid, pid_t tgid, ui
       uint64_t step = next_replay_step(*members_[version]);
       std::lock_guard plock(process_->mu);
       process_->replay_next[version][this] = step;
+      // A new restore: the order holds again.
+      process_->replay_order_off[version] = false;
+      process_->replay_progress_ns[version] = monotonic_ns();
     }
     monitor_.pids().add(version, tid, virtual_tid);
     if (tid == tgid) {
@@ -644,6 +647,7 @@ void Group::replay_advanced(const Member& m) {
   {
     std::lock_guard lock(process_->mu);
     process_->replay_next[m.version][this] = step;
+    process_->replay_progress_ns[m.version] = monotonic_ns();
   }
   wake_replay_turns(m.version);
 }

@@ -1,5 +1,7 @@
 #include "monitor/process.h"
 
+#include "base/tsc.h"
+
 namespace tandem {
 
 void EpollRegistry::set(int epfd, int fd, std::optional<uint64_t> c) {
@@ -65,7 +67,9 @@ std::vector<std::pair<Group*, TaskId>> Process::take_replay_turns(int v) {
     auto own = next.find(it->first);
     uint64_t step = own == next.end() ? kCaughtUp : own->second;
     bool earlier = false;  // another thread has a step to take before this one's
-    for (auto [g, s] : next) earlier |= g != it->first && s < step;
+    if (!replay_order_off[v]) {
+      for (auto [g, s] : next) earlier |= g != it->first && s < step;
+    }
     if (earlier) {
       ++it;
       continue;
@@ -73,7 +77,16 @@ std::vector<std::pair<Group*, TaskId>> Process::take_replay_turns(int v) {
     turns.emplace_back(*it);
     it = parked.erase(it);
   }
+  if (!turns.empty()) replay_progress_ns[v] = monotonic_ns();
   return turns;
+}
+
+std::vector<std::pair<Group*, TaskId>> Process::release_stalled_replay(int v, uint64_t now_ns) {
+  if (replay_parked[v].empty() || replay_order_off[v] ||
+      now_ns - replay_progress_ns[v] < kReplayStallNs)
+    return {};
+  replay_order_off[v] = true;
+  return take_replay_turns(v);
 }
 
 void Process::forget_fd_changes(int v) {

@@ -93,6 +93,8 @@ class Process {
     replaying_threads.assign(versions, 0);
     replay_next.resize(versions);
     replay_parked.resize(versions);
+    replay_progress_ns.assign(versions, 0);
+    replay_order_off.assign(versions, false);
     steps.assign(versions, 0);
   }
 
@@ -138,8 +140,20 @@ class Process {
   uint64_t next_step = 1;
   std::vector<std::map<Group*, uint64_t>> replay_next;
   std::vector<std::map<Group*, TaskId>> replay_parked;
-  // The parked threads of `v` whose turn it is now (removed from replay_parked).
+  // Per version: when a restored thread last took a step or a turn; and whether the order is
+  // off for this restore (a thread stood still for kReplayStall with an earlier step while
+  // others waited for it: see release_stalled_replay).
+  std::vector<uint64_t> replay_progress_ns;
+  std::vector<bool> replay_order_off;
+  static constexpr uint64_t kReplayStallNs = 300'000'000;
+  // The parked threads of `v` whose turn it is now (removed from replay_parked): all of them
+  // when the order is off.
   std::vector<std::pair<Group*, TaskId>> take_replay_turns(int v);
+  // Turns the order off for `v` and returns the parked threads when they waited more than
+  // kReplayStallNs without any restored thread of `v` taking a step: the thread with the
+  // earlier step stands still outside any call (blocked natively, in a futex wait whose wake-up
+  // or deadline differs in the copy), and the copy would wait for it until the program ends.
+  std::vector<std::pair<Group*, TaskId>> release_stalled_replay(int v, uint64_t now_ns);
   // Per version: agreed steps its threads took part in while their groups logged (a process
   // killed from outside twice without a step in between is "at the same place").
   std::vector<uint64_t> steps;

@@ -639,7 +639,8 @@ sc(101, "ptrace", LOCKSTEP,
    [flags("request", "ptrace_request", 8), pid(), special("addr"), special("data")],
    special="ptrace", refuse="EIO")
 sc(219, "restart_syscall", REPLICATED, [], special="restart_syscall",
-   why="continues the leader's interrupted call; paired with it (HAZARDS 10)")
+   why="continues the leader's interrupted call; paired with it (HAZARDS 10); one that "
+       "continues a native call (a futex wait with a deadline) runs natively")
 sc(335, "uretprobe", LOCAL, [],
    why="only called from the kernel's uprobe trampolines; elsewhere the kernel sends SIGILL")
 sc(336, "uprobe", LOCAL, [],
