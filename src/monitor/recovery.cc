@@ -10,7 +10,11 @@
 // (results and outputs from the records; its own calls run again where they only concern
 // itself). It takes no part in rendezvous meanwhile; when it reaches the end of the log it
 // rejoins. A version that crashes again at the same place of the log has a deterministic bug:
-// it stays out (see docs/limits.md). A version whose replay does not match the log (it did not
+// its copy replays once more with the last input it read from a socket withheld (Rx: the read
+// fails with ECONNRESET, the descriptor becomes a reset connection of its own); from then on
+// its state differs from the leader's by what that connection carried, and the leader's steps
+// for that connection that bring it no input are the leader's alone (Member::rx_diverged,
+// docs/architecture.md "Restart"). A version whose replay does not match the log (it did not
 // make the same calls) cannot rejoin and is dropped.
 //
 // Checkpoints are not taken (and the log is abandoned) where a copy could not replay: in
