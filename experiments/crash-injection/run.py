@@ -493,9 +493,9 @@ class Vsftpd:
     binary = "/usr/sbin/vsftpd"
     stop_status = 128 + signal.SIGTERM  # vsftpd has no SIGTERM handler
     restart_expected = True
-    # The withheld input is the session's control connection: reset, the copy's session ends
-    # (exit_group(2)) where the leader's goes on serving; tandem cannot pair that, the
-    # version is dropped (rejoin-failed) while the other serves every request.
+    # Its sessions read their commands from the connection dup'ed to descriptor 0, not a socket
+    # the process made: no input to withhold (restart-refused); were it withheld, the copy's
+    # session would end with it (rejoin-failed). The version is dropped, the other serves.
     rx = False
     clients = 4
     per_client = 12

@@ -752,15 +752,6 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
         r >= 0) {
       for (auto& nf : record->new_fds) process_->socket_fds.insert(nf.number);
     }
-    // A socket this process did not make (inherited, or dup'ed to 0 and 1 as vsftpd's
-    // sessions read their commands): looked up once, where it matters for the log (Rx
-    // withholds an input read from a socket; a write to a socket is never the leader's alone).
-    int fd = fd_argument(m.call);
-    if (!on_socket && fd >= 0 && checkpoint_ != nullptr &&
-        ((reads_input(nr) && r > 0) || writes_output(nr)) && is_socket_fd(m.tgid, fd)) {
-      process_->socket_fds.insert(fd);
-      on_socket = true;
-    }
     from_socket = reads_input(nr) && on_socket;
   }
   LogEntry entry;
