@@ -24,6 +24,17 @@ stops the server with SIGTERM and requires every version to exit as natively.
 
 Time to rejoin = time of `rejoined` - time of `crash` (both from tandem's events).
 
+With --deterministic the fault is deterministic (no TANDEM_CRASH_ONCE): the version crashes every
+time it reads the magic request, so its restored copy crashes again when it replays that read,
+and tandem's Rx-style recovery restores it once more with that input withheld (the read fails
+with ECONNRESET for it alone). A trial then passes when every request is still answered
+correctly (the other version serves the magic request's connection), the version crashed
+twice, was restarted twice, had one input withheld and rejoined (`rejoined` with its
+`withheld_fds` and `guarantee`), and the versions agree afterwards. Servers whose versions are
+multi-threaded (redis, memcached) have no Rx: there the second crash must drop the version
+(`restart-refused`, `drop`) while every request is still answered. Time to rejoin = `rejoined`
+- the first `crash`.
+
 Writes DIR/trials/SERVER-NNN.json (one per trial), DIR/summary.json and DIR/results.md.
 Exit status 0 when every trial of every server met its expectation, 1 otherwise.
 """
@@ -130,6 +141,7 @@ def make_site(tmp, count=40):
 class WebServer:
     stop_status = 0
     restart_expected = True
+    rx = True          # single-threaded processes: a deterministic crash is recovered (Rx)
     requests = 200     # curl's checked requests during the load (the magic one in the middle)
     ab_requests = 400  # ab's requests at the same time
     after = 40         # checked requests after the rejoin
@@ -297,6 +309,7 @@ class KeyValueServer:
     at the same time (redis-benchmark, memcaslap)."""
     stop_status = 0
     restart_expected = True
+    rx = False  # multi-threaded: no Rx, a second crash at the same call drops the version
     clients = 4
     per_client = 50  # SET + INCR pairs per client
 
@@ -480,6 +493,10 @@ class Vsftpd:
     binary = "/usr/sbin/vsftpd"
     stop_status = 128 + signal.SIGTERM  # vsftpd has no SIGTERM handler
     restart_expected = True
+    # Its sessions read their commands from the connection dup'ed to descriptor 0, not a socket
+    # the process made: no input to withhold (restart-refused); were it withheld, the copy's
+    # session would end with it (rejoin-failed). The version is dropped, the other serves.
+    rx = False
     clients = 4
     per_client = 12
 
@@ -607,8 +624,11 @@ def run_trial(server, index, args):
     env = dict(os.environ)
     env.update({"LD_PRELOAD": args.preload,
                 "TANDEM_CRASH_VERSION_MATCH": f"/{'ab'[crash_version - 1]}/{base}",
-                "TANDEM_CRASH_PATTERN": MAGIC,
-                "TANDEM_CRASH_ONCE": "1"})
+                "TANDEM_CRASH_PATTERN": MAGIC})
+    if args.deterministic:
+        env.pop("TANDEM_CRASH_ONCE", None)
+    else:
+        env["TANDEM_CRASH_ONCE"] = "1"
     cmd = [args.tandem, "run", "-q", "--events", events]
     if args.checkpoint is not None:
         cmd += ["--checkpoint", str(args.checkpoint)]
@@ -618,6 +638,7 @@ def run_trial(server, index, args):
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             env=env, start_new_session=True)
     r = t.result
+    r["deterministic"] = bool(args.deterministic)
     r["loadavg_1min"] = round(os.getloadavg()[0], 2)
     try:
         if not wait_port(port, proc):
@@ -647,7 +668,7 @@ def run_trial(server, index, args):
     if code != server.stop_status:
         t.problem(f"tandem exit status {code}, expected {server.stop_status}")
     lost, twice = server.check(t)
-    analyse_events(t, server, read_events(events))
+    analyse_events(t, server, read_events(events), args.deterministic)
     load = r.get("load", {})
     after = r.get("after", {})
     r["requests"] = {
@@ -666,7 +687,7 @@ def run_trial(server, index, args):
     return r
 
 
-def analyse_events(t, server, evs):
+def analyse_events(t, server, evs, deterministic=False):
     r = t.result
     v = t.crash_version
     mine = [e for e in evs if e.get("version") == v]
@@ -690,17 +711,36 @@ def analyse_events(t, server, evs):
     r["crashed"] = bool(crashes) and crashes[0].get("signal") == 11
     r["restarted"] = bool(restarts)
     r["rejoined"] = bool(rejoins)
+    if rejoins:
+        r["rejoined_as"] = {k: rejoins[-1].get(k) for k in ("withheld_fds", "guarantee")}
     # A multi-threaded process rejoins thread by thread: the last one says it is back.
     r["rejoin_s"] = (round(rejoins[-1]["time"] - crashes[0]["time"], 4)
                      if crashes and rejoins else None)
+    # Deterministic: it crashes live, then again where its copy replays the magic input.
+    want_crashes = 2 if deterministic else 1
     if not crashes:
         t.problem(f"version {v} did not crash")
-    elif len(crashes) > 1:
-        t.problem(f"version {v} crashed {len(crashes)} times")
-    if server.restart_expected:
-        if not (restarts and rejoins):
-            t.problem(f"version {v}: restarted {len(restarts)}, rejoined {len(rejoins)}")
-        for key in ("drops", "divergences", "rejoin_failed", "restart_refused", "withheld"):
+    elif len(crashes) != want_crashes:
+        t.problem(f"version {v} crashed {len(crashes)} times, expected {want_crashes}")
+    rx = deterministic and server.rx
+    if server.restart_expected and (rx or not deterministic):
+        # (A multi-threaded process rejoins thread by thread: one event per thread.)
+        want_restarts = 2 if rx else 1
+        if len(restarts) != want_restarts or not rejoins:
+            t.problem(f"version {v}: restarted {len(restarts)} (expected {want_restarts}), "
+                      f"rejoined {len(rejoins)}")
+        keys = ["drops", "divergences", "rejoin_failed", "restart_refused"]
+        if rx:
+            withheld = [e for e in r["events"]["withheld"] if e.get("version") == v]
+            if len(withheld) != 1 or len(r["events"]["withheld"]) != 1:
+                t.problem(f"withheld: {r['events']['withheld'][:3]}, expected one of version {v}")
+            elif len(restarts) == 2 and restarts[1].get("withheld_fd") != withheld[0].get("fd"):
+                t.problem(f"restart {restarts[1]} does not withhold the fd of {withheld[0]}")
+            if rejoins and "guarantee" not in rejoins[-1]:
+                t.problem(f"rejoined without a guarantee: {rejoins[-1]}")
+        else:
+            keys.append("withheld")
+        for key in keys:
             if r["events"][key]:
                 t.problem(f"{key}: {r['events'][key][:2]}")
         exits = r["events"]["exits"]
@@ -708,11 +748,20 @@ def analyse_events(t, server, evs):
                 any(e.get("code") != server.stop_status for e in exits):
             t.problem(f"exits: {exits}")
     else:
+        # Dropped: without checkpoints, or (deterministic, no Rx) at its second crash after one
+        # restart (multi-threaded: restart-refused), or when its copy cannot go on without the
+        # withheld input (vsftpd: rejoin-failed after two restarts).
         drops = r["events"]["drops"]
         r["dropped"] = any(e.get("version") == v for e in drops)
-        if not r["dropped"] or restarts:
-            t.problem(f"version {v}: expected dropped, not restarted: restarts {len(restarts)}, "
-                      f"drops {drops}")
+        refused = [e for e in r["events"]["restart_refused"] + r["events"]["rejoin_failed"]
+                   if e.get("version") == v]
+        allowed = 2 if deterministic else 0
+        if not r["dropped"] or len(restarts) > allowed or (deterministic and not refused):
+            t.problem(f"version {v}: expected dropped: restarts {len(restarts)}, "
+                      f"refused {refused[:1]}, drops {drops}")
+        others = [e for e in drops if e.get("version") != v]
+        if others or r["events"]["divergences"]:
+            t.problem(f"other drops {others[:2]}, divergences {r['events']['divergences'][:2]}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -742,6 +791,9 @@ def summarise(name, trials):
         "crashed": sum(bool(t.get("crashed")) for t in trials),
         "restarted": sum(bool(t.get("restarted")) for t in trials),
         "rejoined": sum(bool(t.get("rejoined")) for t in trials),
+        "deterministic": any(t.get("deterministic") for t in trials),
+        "withheld": sum(any(e.get("version") == t["crash_version"]
+                            for e in t.get("events", {}).get("withheld", [])) for t in trials),
         "dropped": sum(bool(t.get("dropped")) for t in trials),
         "rejoin_median_s": statistics.median(rej) if rej else None,
         "rejoin_p95_s": percentile(rej, 0.95),
@@ -761,19 +813,21 @@ def fmt_s(x):
 
 
 def write_results(out, summaries):
+    rx = any(s.get("deterministic") for s in summaries)
     lines = ["| server | trials (leader/follower crashed) | passed | requests ok / sent | wrong |"
              " lost | duplicated | crashed | restarted | rejoined | dropped |"
-             " rejoin median | p95 | max | rejoined within 1 s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             " rejoin median | p95 | max | rejoined within 1 s |" + (" input withheld |" if rx else ""),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if rx else "")]
     for s in summaries:
         share = "–" if s["within_1s"] is None else f"{100 * s['within_1s']:.0f} %"
+        withheld = f" {s['withheld']} |" if rx else ""
         lines.append(
             f"| {s['server']} | {s['trials']} ({s['leader_crashes']}/"
             f"{s['trials'] - s['leader_crashes']}) | {s['passed']} | "
             f"{s['requests_ok']} / {s['requests_sent']} | {s['wrong']} | {s['lost']} | "
             f"{s['duplicated']} | {s['crashed']} | {s['restarted']} | {s['rejoined']} | "
             f"{s['dropped']} | {fmt_s(s['rejoin_median_s'])} | {fmt_s(s['rejoin_p95_s'])} | "
-            f"{fmt_s(s['rejoin_max_s'])} | {share} |")
+            f"{fmt_s(s['rejoin_max_s'])} | {share} |" + withheld)
     return "\n".join(lines) + "\n"
 
 
@@ -790,6 +844,10 @@ def main():
                    help="tandem's --checkpoint N (agreed calls between checkpoints). The preload's "
                         "crash-once flag is made by its constructor: a copy restored from the "
                         "checkpoint taken before it (the first) crashes again, deterministically")
+    p.add_argument("--deterministic", action="store_true",
+                   help="the version crashes every time it reads the magic request (no "
+                        "TANDEM_CRASH_ONCE): its restored copy crashes again in replay and is "
+                        "restored with that input withheld (Rx); multi-threaded servers: dropped")
     p.add_argument("--keep", action="store_true", help="keep every trial's folder")
     p.add_argument("--no-write", action="store_true", help="print only (for tests)")
     args = p.parse_args()

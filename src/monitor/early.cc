@@ -191,7 +191,7 @@ void Group::serve_early_follower(Task* current, Member& f) {
   int64_t result = record->result;
   f.state = Member::State::kRunning;
   if (LogEntry* entry = early_log_entry()) {
-    entry->parts[f.version] = served_part(f, round_.from_socket, result);
+    entry->parts[f.version] = served_part(f, round_.from_socket, /*on_socket=*/false, result);
     std::lock_guard lock(process_->mu);
     process_->steps[f.version]++;
   }

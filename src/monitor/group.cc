@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/scoped_fd.h"
 #include "base/tsc.h"
@@ -98,8 +99,9 @@ std::optional<Outputs> Group::follower_epoll_outputs(const SyscallRecord& record
     return own->second;
   });
   if (!ok) {
-    TANDEM_LOG(kWarn, "group {}: version {} has no registration for a ready epoll event", id_,
-               follower + 1);
+    TANDEM_LOG(kWarn, "group {}: version {} has no registration for a ready epoll event "
+               "(epoll {}, the executor's descriptors {})", id_, follower + 1, epfd,
+               fmt::join(fds, ","));
     return std::nullopt;
   }
   return o;
@@ -147,10 +149,17 @@ std::vector<int> Group::participants() const {
 int Group::preferred_among(const std::vector<int>& versions) const {
   int leader = monitor_.leader();
   if (contains(versions, leader)) return leader;
-  for (int v : monitor_.preference_order()) {
-    if (contains(versions, v)) return v;
+  // A version whose input was withheld (Rx) last: its state is known to differ.
+  for (bool rx : {false, true}) {
+    for (int v : monitor_.preference_order()) {
+      if (contains(versions, v) && rx_diverged(v) == rx) return v;
+    }
   }
   return versions.empty() ? -1 : versions.front();
+}
+
+bool Group::rx_diverged(int v) const {
+  return members_[v] && members_[v]->state != Member::State::kGone && members_[v]->rx_diverged;
 }
 
 std::string Group::decode(const Member& m) const {
@@ -558,6 +567,14 @@ bool Group::handle_version_local(Task& task, Member& m) {
   for (int i = 0; i < info->nargs; ++i) {
     if (info->args[i].kind != ArgKind::kFd) continue;
     int fd = static_cast<int>(c.args[i]);
+    if (c.nr == SYS_epoll_ctl && i == 2 && m.withheld_fds.count(fd) != 0) {
+      // Its registration of a withheld connection: the epoll instance is the leader's (its
+      // events come from the leader's epoll_wait, without that connection's), so it is
+      // answered, not made: run, it added its own reset connection to the leader's instance
+      // or failed to remove what it never added (an error lighttpd logs).
+      task.skip_call(0);
+      return true;
+    }
     if (m.local_fds.count(fd) != 0 || m.withheld_fds.count(fd) != 0) {
       run_local(&task, m, true);
       return true;
@@ -644,13 +661,21 @@ void Group::try_decide(Task* current) {
   // version: it waits out this round.
   int lead = preferred_among(p);
   if (members_[lead]->state == Member::State::kArrived) {
+    // Any descriptor argument: the leader's epoll_ctl of that connection is not its either.
+    std::vector<int> fds = fd_arguments(members_[lead]->call);
+    auto withheld_from = [&](const Member& m) {
+      for (int fd : fds) {
+        if (fd >= 0 && m.withheld_fds.count(fd) != 0) return true;
+      }
+      return false;
+    };
     int fd = fd_argument(members_[lead]->call);
-    if (fd >= 0) {
+    if (!fds.empty()) {
       std::vector<int> concerned;
       for (int v : p) {
-        if (v == lead || members_[v]->withheld_fds.count(fd) == 0) concerned.push_back(v);
+        if (v == lead || !withheld_from(*members_[v])) concerned.push_back(v);
       }
-      if (members_[lead]->call.nr == SYS_close) {
+      if (members_[lead]->call.nr == SYS_close && fd >= 0) {
         // The leader closes it: from now on that number is shared again (a version replaying
         // meanwhile forgets it when it passes this step in the log).
         for (auto& m : members_) {
@@ -665,17 +690,68 @@ void Group::try_decide(Task* current) {
   for (int v : p) {
     if (members_[v]->state != Member::State::kArrived) return;
   }
+  // Rx: a version whose connection was withheld is elsewhere while the leader looks up files
+  // or the clock for that connection: those calls are the leader's alone, the version waits at
+  // its own call. Its write of other bytes to the file the leader writes takes the leader's
+  // result (the file gets the leader's bytes).
+  std::vector<int> rx_output;
+  bool suppressed = false;
+  if (p.size() > 1 && contains(p, lead)) {
+    std::vector<int> q;
+    for (int v : p) {
+      bool output = false;
+      if (v != lead && rx_leaves_to_leader(*members_[v], *members_[lead], output)) {
+        members_[v]->rx_skipped++;
+        continue;
+      }
+      if (output) rx_output.push_back(v);
+      if (v != lead && !output && members_[v]->rx_diverged &&
+          !calls_equal(*members_[v], *members_[lead])) {
+        if (auto written = rx_own_output(*members_[v])) {
+          // Its own output to a file the leader writes (its buffered log lines): not made.
+          rx_suppress_output(current, *members_[v], *written);
+          suppressed = true;
+          continue;
+        }
+        if (rx_own_lookup(*members_[v])) {
+          // A file or the clock looked up where the leader does not (its caches differ):
+          // its own call, made at once.
+          members_[v]->rx_skipped++;
+          run_local(current, *members_[v], true);
+          suppressed = true;
+          continue;
+        }
+      }
+      q.push_back(v);
+    }
+    p = std::move(q);
+  }
+  // The leader's call waits for it at its next call.
+  if (suppressed) return;
   if (deliver_signals(current, p)) return;
-  decide(current, std::move(p));
+  decide(current, std::move(p), std::move(rx_output));
 }
 
-void Group::decide(Task* current, std::vector<int> p) {
+void Group::decide(Task* current, std::vector<int> p, std::vector<int> rx_output) {
+  // Rx outputs (try_decide) follow the leader's write of other bytes: the leader's call for all.
+  std::vector<int> content_losers;
+  if (!rx_output.empty()) {
+    int lead = preferred_among(p);
+    std::vector<int> q{lead};
+    for (int v : p) {
+      if (v == lead) continue;
+      q.push_back(v);
+      if (contains(rx_output, v) && !calls_equal(*members_[v], *members_[lead]))
+        content_losers.push_back(v);
+    }
+    p = std::move(q);
+  }
   // Partition the participants by what they ask for.
   std::vector<std::vector<int>> classes;
   for (int v : p) {
     bool placed = false;
     for (auto& cls : classes) {
-      if (calls_equal(*members_[v], *members_[cls.front()])) {
+      if (contains(content_losers, v) || calls_equal(*members_[v], *members_[cls.front()])) {
         cls.push_back(v);
         placed = true;
         break;
@@ -711,7 +787,8 @@ void Group::decide(Task* current, std::vector<int> p) {
   }
   monitor_.note_round();
   // TANDEM_LOG=debug: every agreed call, like strace (for debugging tandem and programs).
-  if (log_level() >= LogLevel::kDebug) TANDEM_LOG(kDebug, "group {}: {}", id_, decode(rep));
+  if (log_level() >= LogLevel::kDebug)
+    TANDEM_LOG(kDebug, "group {}: {} (versions {})", id_, decode(rep), fmt::join(p, ","));
   if (rep.call.nr == SYS_epoll_ctl) record_epoll_ctl(p);
   if (rep.cls == SyscallClass::kReplicated || rep.cls == SyscallClass::kLockstep)
     maybe_checkpoint(current, p);
@@ -730,7 +807,7 @@ void Group::decide(Task* current, std::vector<int> p) {
       for (int v : p) {
         if (v != executor) followers.push_back(v);
       }
-      start_round(current, rep.cls, executor, followers, {});
+      start_round(current, rep.cls, executor, followers, content_losers);
       break;
     }
     case SyscallClass::kEveryone:
@@ -811,11 +888,17 @@ void Group::divergence(Task* current, const std::vector<int>& p,
   if (winners == nullptr) {
     // The policy's preferred version wins, whoever leads (ties and minorities of the majority
     // policy: the newest, the seed's rule).
+    // Not a version whose input was withheld (Rx), while another takes part: its state is
+    // known to differ (its buffered log lines lack that connection's: lighttpd's copy won and
+    // wrote lines the other version had written already).
     int first = p.front();
-    for (int v : monitor_.preference_order()) {
-      if (contains(p, v)) {
-        first = v;
-        break;
+    bool found = false;
+    for (bool rx : {false, true}) {
+      for (int v : monitor_.preference_order()) {
+        if (!found && contains(p, v) && rx_diverged(v) == rx) {
+          first = v;
+          found = true;
+        }
       }
     }
     for (auto& cls : classes) {

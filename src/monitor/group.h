@@ -55,7 +55,9 @@ struct LogEntry {
     How how = How::kServed;
     int nr = -1;
     int fd = -1;  // the descriptor it acts on (first argument), if any
+    int fd2 = -1;  // another descriptor argument (epoll_ctl's target, sendfile's source)
     bool from_socket = false;  // an input read from a socket (Rx may withhold it)
+    bool on_socket = false;    // `fd` was a socket (Rx: not a step the leader takes alone)
     std::optional<Signature> signature;
     std::string canonical_path;
     int64_t result = 0;
@@ -177,6 +179,12 @@ struct Member {
   int withhold_fd = -1;
   bool rx_tried = false;
   std::set<int> withheld_fds;
+  // Its input was withheld: its state differs from the leader's by what that connection
+  // carried, so the steps the leader takes for it alone (files, the clock: Rx-alone calls)
+  // are not this version's; while it stands at another call they are the leader's alone, in
+  // its replay and after it rejoined. A log file's bytes may differ too (writes_output).
+  bool rx_diverged = false;
+  uint64_t rx_skipped = 0;  // the leader's steps it did not take because of that
   std::deque<std::pair<TaskId, pid_t>> unpaired_children;
   std::deque<std::pair<TaskId, pid_t>> unpaired_threads;
   // Signal dispositions this member set (rt_sigaction): handler and flags per signal.
@@ -310,7 +318,9 @@ class Group {
 
   // All under mu_.
   void try_decide(Task* current);
-  void decide(Task* current, std::vector<int> participants);
+  // `rx_output`: versions whose input was withheld that write other bytes to the file the
+  // leader writes (try_decide): they follow the leader's write.
+  void decide(Task* current, std::vector<int> participants, std::vector<int> rx_output = {});
   bool merge_writes(Task* current, const std::vector<int>& participants);
   void finish_merged_write(Task& task, int64_t result);
   bool absorb_extra_calls(Task* current, const std::vector<int>& participants, int preferred);
@@ -326,6 +336,26 @@ class Group {
   bool can_join_round(const Member& m) const;
   // The active round is another member's close of a descriptor withheld from `m`.
   bool round_closes_withheld(const Member& m) const;
+  // Rx: whether `m` (its input withheld) stays out of the call the leader `lead` makes now
+  // (an Rx-alone call it is not making), or may take the leader's result for its own write
+  // of other bytes to the same file, or its own wait with another timeout (`output`).
+  bool rx_leaves_to_leader(const Member& m, const Member& lead, bool& output) const;
+  // Rx: the logged step `part` is one the leader may have taken for a connection withheld
+  // from the replaying member.
+  bool rx_step_alone(const LogEntry& entry, const LogEntry::Part& part) const;
+  // Rx: `m`'s write to a file (not a socket, not its own): its length, else nullopt; such a
+  // write with no counterpart in the leader's steps is answered without being made
+  // (rx_suppress_output): the file gets the leader's bytes only.
+  std::optional<int64_t> rx_own_output(const Member& m) const;
+  void rx_suppress_output(Task* current, Member& m, int64_t written);
+  // Rx: `m`'s call looks up a file or the clock (rx_version_alone_call): it may make it alone.
+  bool rx_own_lookup(const Member& m) const;
+  // Whether descriptor `fd` (of process `pid`) is a socket: made by the process, or found so.
+  bool rx_socket(int fd, pid_t pid) const;
+  // Rx: `part` answers `m`'s call: the same call, or a write of other bytes to the same file.
+  bool rx_matches(const Member& m, const LogEntry::Part& part) const;
+  // Rx: `m`'s call is the event wait `other` but for its timeout (event_wait_timeout_arg).
+  bool rx_same_wait(const Member& m, const Signature* other) const;
   // Copies the file content the shared-mapping owner sees into the others' anonymous copies.
   void fill_shared_map_copies(const std::vector<int>& participants);
   void everyone_exit(Task& task, Member& m, int version);
@@ -358,6 +388,7 @@ class Group {
                   const std::vector<std::vector<int>>& classes);
   void record_disposition(Member& m);
   int preferred_among(const std::vector<int>& versions) const;
+  bool rx_diverged(int version) const;
   bool calls_equal(const Member& a, const Member& b) const;
   void run_local(Task* current, Member& m, bool report_exit);
   void act(Task* current, const Member& m, std::function<void(Task&)> fn);
@@ -385,13 +416,14 @@ class Group {
   LogEntry* early_log_entry();
   // Where `m` stands in the log: the step it would replay next after a crash.
   uint64_t log_position(const Member& m) const;
-  static LogEntry::Part served_part(const Member& m, bool from_socket, int64_t result);
+  static LogEntry::Part served_part(const Member& m, bool from_socket, bool on_socket,
+                                    int64_t result);
   // Recovery (recovery.cc).
   void maybe_checkpoint(Task* current, const std::vector<int>& participants);
   void maybe_checkpoint_process(Task* current, const std::vector<int>& participants);
   void invalidate_checkpoint(const char* reason);
   void log_append(LogEntry entry);
-  void log_everyone(const std::vector<int>& versions);
+  void log_everyone(const std::vector<int>& versions, bool on_socket);
   void replay_arrival(Task& task, Member& m);
   void replay_exit(Task& task, Member& m);
   bool matches_part(const Member& m, const LogEntry::Part& part) const;

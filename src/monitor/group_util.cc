@@ -10,9 +10,11 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -122,6 +124,88 @@ int fd_argument(const SyscallCall& c) {
   return static_cast<int>(c.args[0]);
 }
 
+std::vector<int> fd_arguments(const SyscallCall& c) {
+  std::vector<int> fds;
+  const SyscallInfo* info = info_of(c);
+  if (info == nullptr) return fds;
+  for (int i = 0; i < info->nargs; ++i) {
+    if (info->args[i].kind == ArgKind::kFd) fds.push_back(static_cast<int>(c.args[i]));
+  }
+  return fds;
+}
+
+bool writes_output(int nr) {
+  return nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_pwritev;
+}
+
+bool rx_leader_alone_call(int nr, bool on_socket) {
+  switch (nr) {
+    // File metadata and the clock: what a request makes the server look up.
+    case SYS_stat:
+    case SYS_lstat:
+    case SYS_fstat:
+    case SYS_newfstatat:
+    case SYS_statx:
+    case SYS_access:
+    case SYS_faccessat:
+    case SYS_faccessat2:
+    case SYS_readlink:
+    case SYS_readlinkat:
+    case SYS_clock_gettime:
+    case SYS_gettimeofday:
+    case SYS_time:
+    case SYS_fadvise64:
+    case SYS_pread64:
+    case SYS_preadv:
+    case SYS_lseek:
+      return true;
+    // Files opened, read, written and closed for that connection's requests (a log line).
+    case SYS_open:
+    case SYS_openat:
+      return true;
+    case SYS_read:
+    case SYS_readv:
+    case SYS_write:
+    case SYS_writev:
+    case SYS_pwrite64:
+    case SYS_pwritev:
+    case SYS_close:
+      return !on_socket;
+    default:
+      return nr == kPseudoRdtsc;
+  }
+}
+
+int event_wait_timeout_arg(int nr) {
+  switch (nr) {
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+      return 3;
+    case SYS_poll:
+    case SYS_ppoll:
+      return 2;
+    default:
+      return -1;
+  }
+}
+
+bool rx_version_alone_call(int nr, bool on_socket) {
+  switch (nr) {
+    case SYS_read:
+    case SYS_readv:
+    case SYS_write:
+    case SYS_writev:
+    case SYS_pwrite64:
+    case SYS_pwritev:
+    case SYS_lseek:
+    case SYS_open:
+    case SYS_openat:
+      return false;
+    default:
+      return rx_leader_alone_call(nr, on_socket);
+  }
+}
+
 bool reads_input(int nr) {
   return nr == SYS_read || nr == SYS_readv || nr == SYS_recvfrom || nr == SYS_recvmsg ||
          nr == SYS_recvmmsg;
@@ -189,17 +273,28 @@ uint64_t open_flags(const SyscallCall& c, const RemoteMemory& mem) {
 }
 
 // Reads whether descriptor `fd` of `pid` has FD_CLOEXEC, from /proc/PID/fdinfo.
-bool fd_is_cloexec(pid_t pid, int fd) {
+bool is_socket_fd(pid_t pid, int fd) {
+  char target[64];
+  ssize_t n = readlink(fmt::format("/proc/{}/fd/{}", pid, fd).c_str(), target, sizeof target - 1);
+  return n > 7 && std::string_view(target, 7) == "socket:";
+}
+
+std::optional<unsigned long> fd_flags(pid_t pid, int fd) {
   std::ifstream in(fmt::format("/proc/{}/fdinfo/{}", pid, fd));
   std::string key;
   while (in >> key) {
     if (key == "flags:") {
       std::string octal;
       in >> octal;
-      return (std::stoul(octal, nullptr, 8) & O_CLOEXEC) != 0;
+      return std::stoul(octal, nullptr, 8);
     }
   }
-  return false;
+  return std::nullopt;
+}
+
+bool fd_is_cloexec(pid_t pid, int fd) {
+  auto flags = fd_flags(pid, fd);
+  return flags && (*flags & O_CLOEXEC) != 0;
 }
 
 std::map<int, bool> list_fds(pid_t pid) {

@@ -41,6 +41,10 @@ bool is_open_call(int nr);
 uint64_t open_flags(const SyscallCall& c, const RemoteMemory& mem);
 // Whether descriptor `fd` of `pid` has FD_CLOEXEC, from /proc/PID/fdinfo.
 bool fd_is_cloexec(pid_t pid, int fd);
+// Whether descriptor `fd` of `pid` is a socket (/proc/PID/fd).
+bool is_socket_fd(pid_t pid, int fd);
+// The file status flags of descriptor `fd` of `pid` (/proc/PID/fdinfo), or nullopt.
+std::optional<unsigned long> fd_flags(pid_t pid, int fd);
 // The descriptor numbers of process `pid`, each with whether it has FD_CLOEXEC.
 std::map<int, bool> list_fds(pid_t pid);
 // Whether the descriptors a call creates get FD_CLOEXEC, from its own flags (nullopt: unknown).
@@ -74,8 +78,26 @@ std::string canonical_proc_path(const std::string& path, int version, const PidM
                                 pid_t own_tgid, bool& own);
 // The descriptor a call acts on (its first argument, when that is a descriptor), or -1.
 int fd_argument(const SyscallCall& c);
+// Every descriptor argument of a call (epoll_ctl's target, sendfile's source...), in order.
+std::vector<int> fd_arguments(const SyscallCall& c);
 // True for calls that read input from a descriptor (read, readv, recvfrom, recvmsg...).
 bool reads_input(int nr);
+// Rx (docs/architecture.md, "Restart"): calls that a version whose connection was withheld
+// may leave to the leader alone when it is elsewhere: they touch files, the clock or
+// descriptors of that connection, and bring no other connection's input or output (reads and
+// writes count only on a descriptor that is not a socket: `on_socket`).
+bool rx_leader_alone_call(int nr, bool on_socket);
+// Rx: calls such a version may make alone, for itself, where the leader makes another: file
+// metadata, positioned file reads, the clock, and closing a descriptor that is not a socket
+// (nothing that moves a file offset it shares with the leader).
+bool rx_version_alone_call(int nr, bool on_socket);
+// The timeout argument of an event wait (epoll_wait, epoll_pwait, poll, ppoll), or -1. A
+// version whose connection was withheld has no timer for it (nginx's keep-alive): its wait's
+// timeout differs from the leader's, the wait is the same.
+int event_wait_timeout_arg(int nr);
+// Output calls whose bytes may differ in a version whose connection was withheld (a log file
+// buffered across requests): write, writev, pwrite64, pwritev.
+bool writes_output(int nr);
 // Where two calls differ, for a divergence report: the argument, and for buffers the first
 // differing byte with both sides around it ("" when they do not differ).
 std::string describe_difference(const Member& a, const Member& b);

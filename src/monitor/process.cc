@@ -7,7 +7,12 @@ namespace tandem {
 void EpollRegistry::set(int epfd, int fd, std::optional<uint64_t> c) {
   auto key = std::make_pair(epfd, fd);
   if (auto it = cookie.find(key); it != cookie.end()) {
-    fd_of_cookie.erase({epfd, it->second});
+    // The old cookie may be another descriptor's by now: a program that closed `fd` (closing
+    // removes it from the instance without an epoll_ctl) reuses the cookie for the next
+    // descriptor (nginx's connection structures). Erased regardless, that descriptor's events
+    // were no longer found, and were given to the others untranslated.
+    auto back = fd_of_cookie.find({epfd, it->second});
+    if (back != fd_of_cookie.end() && back->second == fd) fd_of_cookie.erase(back);
     cookie.erase(it);
   }
   if (c) {

@@ -10,7 +10,11 @@
 // (results and outputs from the records; its own calls run again where they only concern
 // itself). It takes no part in rendezvous meanwhile; when it reaches the end of the log it
 // rejoins. A version that crashes again at the same place of the log has a deterministic bug:
-// it stays out (see docs/limits.md). A version whose replay does not match the log (it did not
+// its copy replays once more with the last input it read from a socket withheld (Rx: the read
+// fails with ECONNRESET, the descriptor becomes a reset connection of its own); from then on
+// its state differs from the leader's by what that connection carried, and the leader's steps
+// for that connection that bring it no input are the leader's alone (Member::rx_diverged,
+// docs/architecture.md "Restart"). A version whose replay does not match the log (it did not
 // make the same calls) cannot rejoin and is dropped.
 //
 // Checkpoints are not taken (and the log is abandoned) where a copy could not replay: in
@@ -18,8 +22,11 @@
 // children are not the original's), and across writes merged between versions.
 #include "monitor/group.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -45,6 +52,35 @@ void install_stand_in(Task& task, int fd, bool cloexec) {
     TANDEM_LOG(kWarn, "cannot give a stand-in for descriptor {} to task {}: {}", fd, task.tid(),
                r.error().describe());
   }
+}
+// A TCP connection on the loopback that its peer has reset: what a version whose connection is
+// withheld (Rx) gets at that number. Its own calls on the descriptor (shutdown, a read until
+// end-of-file, close) then act on a connection of its own, as natively after a reset. Before,
+// its descriptor there was the leader's connection (given at the checkpoint): lighttpd's copy
+// shut it down after the reset, the client saw it closed while the leader was answering and
+// sent its request again (served twice). A unix socket pair with one end closed if the
+// loopback cannot be used.
+ScopedFd reset_connection() {
+  ScopedFd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (listener.valid() && bind(listener.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      listen(listener.get(), 1) == 0 &&
+      getsockname(listener.get(), reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    ScopedFd conn(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (conn.valid() && connect(conn.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      ScopedFd peer(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      linger hard{1, 0};  // close sends a reset
+      if (peer.valid() && setsockopt(peer.get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard) == 0)
+        return conn;
+    }
+  }
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return ScopedFd();
+  close(pair[1]);
+  return ScopedFd(pair[0]);
 }
 }  // namespace
 
@@ -223,7 +259,7 @@ std::optional<LogEntry::Part> Group::part_for_replayer(const LogEntry& entry, in
   return part;
 }
 
-void Group::log_everyone(const std::vector<int>& vs) {
+void Group::log_everyone(const std::vector<int>& vs, bool on_socket) {
   LogEntry entry;
   entry.parts.resize(members_.size());
   for (int v : vs) {
@@ -231,7 +267,10 @@ void Group::log_everyone(const std::vector<int>& vs) {
     LogEntry::Part part;
     part.how = LogEntry::Part::How::kRanOwn;
     part.nr = m.call.nr;
-      part.fd = fd_argument(m.call);
+    part.fd = fd_argument(m.call);
+    auto fds = fd_arguments(m.call);
+    if (fds.size() > 1) part.fd2 = fds[1];
+    part.on_socket = on_socket;
     part.signature = m.signature;
     part.canonical_path = m.canonical_path;
     part.result = m.own_result;
@@ -337,6 +376,9 @@ std::optional<Task::Snapshot> Group::try_restart(int version, TaskId task, int s
     revived.dispositions = m.dispositions;
     revived.withhold_at = withhold_at;
     revived.withhold_fd = withhold_fd;
+    // Once its input was withheld its state differs, whatever it is restored from next.
+    revived.rx_diverged = m.rx_diverged;
+    revived.rx_skipped = m.rx_skipped;
     revived.rx_tried = m.rx_tried || withhold_at.has_value();
     members_[version] = std::move(revived);
     restarting_ = false;
@@ -433,6 +475,10 @@ void Group::sync_fds_with_leader(Task& task, Member& m, const std::map<int, bool
     for (auto& [fd, path] : process_->own_fds[m.version]) keep.insert(fd);
   }
   keep.insert(m.local_fds.begin(), m.local_fds.end());
+  // A connection withheld from it is its own (its reset connection, or closed): given the
+  // leader's, it held the client's connection open after the leader closed it, and its own
+  // calls on that number reached the leader's connection.
+  keep.insert(m.withheld_fds.begin(), m.withheld_fds.end());
   // A descriptor another member is closing right now (its close ran, the step is not in the
   // log yet): the copy keeps it, and closes it itself when it takes that step. Taking the
   // leader's table as it is mid-call made nginx's copy close a file twice (EBADF, an alert
@@ -560,23 +606,64 @@ void Group::replay_arrival(Task& task, Member& m) {
     }
   }
   uint64_t end = log_base_ + log_.size();
-  // Steps it did not take: those of others only, and those on connections withheld from it.
-  auto skip = [&](uint64_t i) {
+  // Steps it did not take: those of others only, and those on connections withheld from it
+  // (any descriptor argument: the leader's epoll_ctl for that connection too).
+  auto skip = [&](uint64_t i, std::set<int>& withheld) {
     const LogEntry& e = log_[i - log_base_];
     // The leader's close of a withheld connection: from the next step on that number is shared
     // again (try_decide does the same for the versions that take part). Kept withheld, the
     // copy skipped the leader's next connection at that number too (accept4 gave it the same
     // one) and diverged right after its rejoin.
     for (const auto& other : e.parts) {
-      if (other && other->nr == SYS_close && m.withheld_fds.count(other->fd) != 0) {
-        m.withheld_fds.erase(other->fd);
+      if (other && other->nr == SYS_close && withheld.count(other->fd) != 0) {
+        withheld.erase(other->fd);
         return true;
       }
     }
     auto part = part_for_replayer(e, v);
-    return !part || (part->fd >= 0 && m.withheld_fds.count(part->fd) != 0);
+    if (!part) return true;
+    // An event wait that woke the leader for withheld connections only: not its (it would
+    // still be waiting).
+    if (!withheld.empty() && e.record != nullptr && e.record->result > 0 && part->result == 0 &&
+        event_wait_timeout_arg(part->nr) >= 0 && part->nr != SYS_poll && part->nr != SYS_ppoll)
+      return true;
+    return (part->fd >= 0 && withheld.count(part->fd) != 0) ||
+           (part->fd2 >= 0 && withheld.count(part->fd2) != 0);
   };
-  while (m.cursor < end && skip(m.cursor)) ++m.cursor;
+  while (m.cursor < end && skip(m.cursor, m.withheld_fds)) ++m.cursor;
+  if (m.rx_diverged && m.cursor >= log_base_ && m.cursor < end &&
+      !rx_matches(m, *part_for_replayer(log_[m.cursor - log_base_], v))) {
+    // Rx: the leader went on serving the withheld connection with calls that do not name it
+    // (lighttpd: newfstatat and pread64 of the requested file, the access log), which this
+    // version, without that input, does not make. It passes over such steps up to the one
+    // its call matches, or to the end of the log; never over a step that brought input,
+    // output of another connection, an event or a signal (it would lose them).
+    std::set<int> withheld = m.withheld_fds;
+    uint64_t i = m.cursor;
+    bool found = false;
+    while (i < end) {
+      if (skip(i, withheld)) {
+        ++i;
+        continue;
+      }
+      const LogEntry& e = log_[i - log_base_];
+      auto part = part_for_replayer(e, v);
+      if (rx_matches(m, *part)) {
+        found = true;
+        break;
+      }
+      if (!rx_step_alone(e, *part)) break;
+      ++i;
+    }
+    if (found || i == end) {
+      if (log_level() >= LogLevel::kDebug)
+        TANDEM_LOG(kDebug, "group {}: version {} at {} passes over steps {}..{} (the "
+                   "leader's, for a withheld connection)", id_, v + 1, decode(m), m.cursor, i);
+      m.rx_skipped += i - m.cursor;
+      m.cursor = i;
+      m.withheld_fds = std::move(withheld);
+    }
+  }
   if (m.cursor < log_base_) {
     defer_drop(v, "could not rejoin: its log was discarded");
     return;
@@ -622,7 +709,20 @@ void Group::replay_arrival(Task& task, Member& m) {
     TANDEM_LOG(kDebug, "group {}: version {} replays step {}: {} (logged: call {} on fd {}, how {}, "
                "result {})", id_, v + 1, m.cursor, decode(m), part.nr, part.fd,
                static_cast<int>(part.how), part.result);
-  if (!matches_part(m, part)) {
+  bool other_output = m.rx_diverged && !matches_part(m, part) && rx_matches(m, part);
+  if (!other_output && !matches_part(m, part)) {
+    // Rx: its own write to a file the leader writes (its buffered log lines, which lack the
+    // withheld connection's): the file has the leader's; it is told its bytes were written.
+    if (auto written = rx_own_output(m)) {
+      rx_suppress_output(&task, m, *written);
+      return;
+    }
+    // Rx: a file or the clock looked up where the leader did not (its caches differ).
+    if (rx_own_lookup(m)) {
+      m.rx_skipped++;
+      run_local(&task, m, true);
+      return;
+    }
     // A benign extra call of the copy runs on its own; anything else: it did not do what the
     // version did the first time.
     if (m.call.nr == kPseudoRdtsc || monitor_.rules().absorbable(m.call, m.path, m.read_only_open)) {
@@ -661,13 +761,27 @@ void Group::replay_arrival(Task& task, Member& m) {
     ++m.cursor;
     m.withhold_at.reset();
     m.withheld_fds.insert(m.withhold_fd);
+    m.rx_diverged = true;
     m.state = Member::State::kRunning;
     monitor_.events().emit("withheld", {{"version", v + 1},
                                         {"group", id_},
                                         {"fd", m.withhold_fd},
                                         {"call", decode(m)},
                                         {"bytes", part.result}});
-    task.skip_call(-ECONNRESET);
+    // Its descriptor at that number becomes a connection of its own, reset by its peer, with
+    // the flags it had (O_NONBLOCK, FD_CLOEXEC). Installing it consumes the call (the task
+    // stands at its exit), which then fails as the reset makes it fail.
+    auto flags = fd_flags(task.tgid(), m.withhold_fd);
+    ScopedFd reset = reset_connection();
+    if (reset.valid()) {
+      if (flags && (*flags & O_NONBLOCK) != 0) fcntl(reset.get(), F_SETFL, O_NONBLOCK);
+      if (auto r = task.install_fd(reset.get(), m.withhold_fd, flags && (*flags & O_CLOEXEC) != 0);
+          !r) {
+        TANDEM_LOG(kWarn, "cannot give version {} a reset connection at {}: {}", v + 1,
+                   m.withhold_fd, r.error().describe());
+      }
+    }
+    finish_call(task, -ECONNRESET);
     return;
   }
   switch (part.how) {
@@ -682,11 +796,22 @@ void Group::replay_arrival(Task& task, Member& m) {
         if (!others.empty()) leader_pid = members_[preferred_among(others)]->tgid;
       }
       install_stand_ins(task, *entry.record, leader_pid);
-      complete_from_record(task, *entry.record, m.call, part.result, part.apply, outs);
-      if (auto si = sigpipe_for(m.call, part.result, task.tid(),
+      int64_t result = part.result;
+      // Rx: its own bytes for the file the leader wrote (a log line fewer or more): it is told
+      // they were written, as the leader's were. (Or its wait with another timeout: the
+      // leader's events.)
+      bool other_write = other_output && writes_output(m.call.nr);
+      if (other_write) {
+        auto asked = write_data(m);
+        if (result >= 0 && asked) result = static_cast<int64_t>(asked->size());
+        m.rx_skipped++;
+      }
+      complete_from_record(task, *entry.record, m.call, result, part.apply && !other_write,
+                           outs);
+      if (auto si = sigpipe_for(m.call, result, task.tid(),
                                 monitor_.pids().to_virtual(v, task.tgid())))
         task.send_signal(SIGPIPE, &*si);
-      finish_call(task, part.result);
+      finish_call(task, result);
       break;
     }
     case LogEntry::Part::How::kRanOwn: {
@@ -737,6 +862,91 @@ bool Group::round_closes_withheld(const Member& m) const {
   return false;
 }
 
+bool Group::rx_leaves_to_leader(const Member& m, const Member& lead, bool& output) const {
+  output = false;
+  if (!m.rx_diverged || m.state != Member::State::kArrived || calls_equal(m, lead)) return false;
+  if (rx_same_wait(m, lead.signature ? &*lead.signature : nullptr)) {
+    output = true;  // the same wait with its own timeout: it takes the leader's events
+    return false;
+  }
+  int fd = fd_argument(lead.call);
+  bool on_socket = rx_socket(fd, lead.tgid);
+  if (writes_output(m.call.nr) && m.call.nr == lead.call.nr && fd_argument(m.call) == fd &&
+      fd >= 0 && !on_socket) {
+    output = true;
+    return false;
+  }
+  return rx_leader_alone_call(lead.call.nr, on_socket);
+}
+
+std::optional<int64_t> Group::rx_own_output(const Member& m) const {
+  if (!m.rx_diverged || !writes_output(m.call.nr)) return std::nullopt;
+  int fd = fd_argument(m.call);
+  if (fd < 0 || m.withheld_fds.count(fd) != 0 || m.local_fds.count(fd) != 0 ||
+      rx_socket(fd, m.tgid))
+    return std::nullopt;
+  auto bytes = write_data(m);
+  if (!bytes) return std::nullopt;
+  return static_cast<int64_t>(bytes->size());
+}
+
+bool Group::rx_socket(int fd, pid_t pid) const {
+  if (fd < 0) return false;
+  {
+    std::lock_guard lock(process_->mu);
+    if (process_->socket_fds.count(fd) != 0) return true;
+  }
+  return is_socket_fd(pid, fd);
+}
+
+bool Group::rx_own_lookup(const Member& m) const {
+  if (!m.rx_diverged) return false;
+  return rx_version_alone_call(m.call.nr, rx_socket(fd_argument(m.call), m.tgid));
+}
+
+void Group::rx_suppress_output(Task* current, Member& m, int64_t written) {
+  m.rx_skipped++;
+  m.state = Member::State::kRunning;
+  if (log_level() >= LogLevel::kDebug)
+    TANDEM_LOG(kDebug, "group {}: version {} (input withheld): its own output {} is not made",
+               id_, m.version + 1, decode(m));
+  act(current, m, [written](Task& t) { t.skip_call(written); });
+}
+
+bool Group::rx_step_alone(const LogEntry& entry, const LogEntry::Part& part) const {
+  switch (part.how) {
+    case LogEntry::Part::How::kSignal:
+      return false;
+    case LogEntry::Part::How::kRdtsc:
+      return true;
+    default:
+      break;
+  }
+  if (!rx_leader_alone_call(part.nr, part.on_socket)) return false;
+  // A descriptor the step made that is not a file (the log keeps only files'): not so.
+  if (entry.record != nullptr) {
+    for (const auto& nf : entry.record->new_fds) {
+      if (!nf.copy || !nf.copy->valid()) return false;
+    }
+  }
+  return true;
+}
+
+bool Group::rx_matches(const Member& m, const LogEntry::Part& part) const {
+  if (matches_part(m, part)) return true;
+  if (!m.rx_diverged || part.how != LogEntry::Part::How::kServed || part.nr != m.call.nr)
+    return false;
+  if (rx_same_wait(m, part.signature ? &*part.signature : nullptr)) return true;
+  return !part.on_socket && writes_output(m.call.nr) && part.fd >= 0 &&
+         part.fd == fd_argument(m.call);
+}
+
+bool Group::rx_same_wait(const Member& m, const Signature* other) const {
+  int timeout = event_wait_timeout_arg(m.call.nr);
+  return m.rx_diverged && timeout >= 0 && other != nullptr && m.signature &&
+         m.signature->first_difference(*other, timeout) == -1;
+}
+
 bool Group::can_join_round(const Member& m) const {
   if (!round_.active || round_.ordered || round_.fd_ordered || round_.merged_write ||
       round_.dying)
@@ -755,7 +965,11 @@ bool Group::can_join_round(const Member& m) const {
       }
     }
   }
-  return reference >= 0 && members_[reference] && calls_equal(m, *members_[reference]);
+  if (reference < 0 || !members_[reference]) return false;
+  const Member& ref = *members_[reference];
+  // Rx: its wait with another timeout joins the leader's (nginx's copy rejoined while the
+  // leader waited, missed the event that woke it, and waited where the leader accepted).
+  return calls_equal(m, ref) || rx_same_wait(m, ref.signature ? &*ref.signature : nullptr);
 }
 
 void Group::resume_deferred_replays() {
@@ -808,16 +1022,23 @@ void Group::finish_rejoin(Task& task, Member& m) {
   m.rejoined_without_steps = m.last_crash_at.has_value();
   nlohmann::json withheld = nlohmann::json::array();
   for (int fd : m.withheld_fds) withheld.push_back(fd);
+  // What holds for this version from now on (docs/architecture.md, "Restart").
   std::string guarantee =
-      m.withheld_fds.empty()
-          ? "same inputs as the leader"
-          : "same inputs as the leader except the withheld connection(s), which it sees reset; "
-            "its state differs from the leader's by what they carried";
+      !m.rx_diverged
+          ? "same inputs as the leader: its state is the leader's"
+          : "same inputs as the leader except the withheld input, whose connection it saw reset "
+            "(it never sees that connection again); its state differs from the leader's by "
+            "what that connection carried: the leader's calls for that connection that bring "
+            "no input (file lookups, its log lines) are the leader's alone, its own such "
+            "calls are its own, and it is not preferred while another version runs";
   monitor_.events().emit("rejoined",
                          {{"version", v + 1},
                           {"group", id_},
                           {"log_position", m.cursor},
                           {"withheld_fds", withheld},
+                          {"rx", m.rx_diverged},
+                          {"withheld_fd", m.rx_diverged ? m.withhold_fd : -1},
+                          {"rx_skipped", m.rx_skipped},
                           {"guarantee", guarantee}},
                          fmt::format("{} rejoined at {}", monitor_.version_name(v), decode(m)));
   // Caught up while the others are in the middle of this very call: it joins that round.

@@ -39,12 +39,16 @@ using namespace detail;
 constexpr int kPidfdThread = O_EXCL;
 
 // How `m` took part in a step the executor served, as the restart log keeps it.
-LogEntry::Part Group::served_part(const Member& m, bool from_socket, int64_t result) {
+LogEntry::Part Group::served_part(const Member& m, bool from_socket, bool on_socket,
+                                  int64_t result) {
   LogEntry::Part part;
   part.how = LogEntry::Part::How::kServed;
   part.nr = m.call.nr;
   part.fd = fd_argument(m.call);
+  auto fds = fd_arguments(m.call);
+  if (fds.size() > 1) part.fd2 = fds[1];
   part.from_socket = from_socket;
+  part.on_socket = on_socket;
   part.signature = m.signature;
   part.canonical_path = m.canonical_path;
   part.result = result;
@@ -411,9 +415,12 @@ void Group::finish_everyone_round(Task* current) {
                       monitor_.version_name(b.version)));
     }
   }
+  bool on_socket = false;  // for the log (Rx): the call acted on a socket
   {
     // Descriptors each version has its own file at, each at its own number.
     std::lock_guard lock(process_->mu);
+    if (!vs.empty())
+      on_socket = process_->socket_fds.count(fd_argument(members_[vs.front()]->call)) != 0;
     for (int v : vs) {
       const Member& m = *members_[v];
       auto& own = process_->own_fds[v];
@@ -437,7 +444,7 @@ void Group::finish_everyone_round(Task* current) {
       // A restored copy cannot make these again (its children and program are the original's).
       invalidate_checkpoint("process creation, exec or wait");
     } else {
-      log_everyone(vs);
+      log_everyone(vs, on_socket);
     }
   }
   for (int v : vs) {
@@ -736,20 +743,22 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
   round_.interrupted_code = 0;
   m.state = Member::State::kRunning;
   bool from_socket = false;
+  bool on_socket = false;
   {
     std::lock_guard lock(process_->mu);
     int nr = m.call.nr;
+    on_socket = process_->socket_fds.count(fd_argument(m.call)) != 0;
     if ((nr == SYS_socket || nr == SYS_socketpair || nr == SYS_accept || nr == SYS_accept4) &&
         r >= 0) {
       for (auto& nf : record->new_fds) process_->socket_fds.insert(nf.number);
     }
-    from_socket = reads_input(nr) && process_->socket_fds.count(fd_argument(m.call)) != 0;
+    from_socket = reads_input(nr) && on_socket;
   }
   LogEntry entry;
   if (checkpoint_ != nullptr) {
     entry.record = record;
     entry.parts.resize(members_.size());
-    entry.parts[version] = served_part(m, from_socket, program_result);
+    entry.parts[version] = served_part(m, from_socket, on_socket, program_result);
   }
   // New descriptors change the followers' tables: with threads, in the leader's order.
   uint64_t fd_seq = 0;
@@ -788,11 +797,18 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
     int64_t events = result;
     auto own_outputs = std::make_shared<std::optional<Outputs>>(
         follower_epoll_outputs(*record, version, f, fm.withheld_fds, &events));
+    if (record->result > 0 && events == 0 && !fm.withheld_fds.empty()) {
+      // Rx: every event was of a connection withheld from it: natively it would still be
+      // waiting. Served none, nginx's copy (no timer: an infinite wait) logged an alert and
+      // went another way. It waits for the next round.
+      fm.state = Member::State::kArrived;
+      continue;
+    }
     result = events;
     std::shared_ptr<Process> process = process_;
     const Outputs* outs = own_outputs->has_value() ? &**own_outputs : &record->outputs;
     if (checkpoint_ != nullptr) {
-      LogEntry::Part part = served_part(fm, from_socket, result);
+      LogEntry::Part part = served_part(fm, from_socket, on_socket, result);
       part.apply = apply;
       if (own_outputs->has_value()) part.own_outputs = std::make_shared<Outputs>(**own_outputs);
       entry.parts[f] = std::move(part);

@@ -69,9 +69,9 @@ struct Signature {
   std::vector<Field> fields;
   bool operator==(const Signature& o) const { return nr == o.nr && bytes == o.bytes; }
   // Index of the first argument that differs, or -1 when equal; kDifferentCall when the two
-  // signatures are of different syscalls.
+  // signatures are of different syscalls. Argument `ignored` (if >= 0) is not compared.
   static constexpr int kDifferentCall = 6;
-  int first_difference(const Signature& other) const;
+  int first_difference(const Signature& other, int ignored = -1) const;
 };
 Result<Signature> make_signature(const SyscallCall& call, const RemoteMemory& mem);
 

@@ -210,13 +210,14 @@ Result<Signature> make_signature(const SyscallCall& call, const RemoteMemory& me
   return sig;
 }
 
-int Signature::first_difference(const Signature& other) const {
+int Signature::first_difference(const Signature& other, int ignored) const {
   if (nr != other.nr) return kDifferentCall;
   size_t n = std::min(fields.size(), other.fields.size());
   for (size_t i = 0; i < n; ++i) {
     const Field& a = fields[i];
     const Field& b = other.fields[i];
-    if (a.length != b.length ||
+    if (a.arg == ignored && b.arg == ignored) continue;
+    if (a.arg != b.arg || a.length != b.length ||
         !std::equal(bytes.begin() + a.offset, bytes.begin() + a.offset + a.length,
                     other.bytes.begin() + b.offset))
       return a.arg;

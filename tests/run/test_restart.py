@@ -344,6 +344,121 @@ class Restart(TandemTest):
         self.assertEqual((r.of("divergence"), r.of("drop")), ([], []), r.err)
 
 
+class LineClient:
+    """A client of rx_server: GET NAME lines, each answered with the file's bytes."""
+    def __init__(self, port, files):
+        self.files = files
+        self.c = EchoClient(port)
+
+    def get(self, name):
+        self.c.s.sendall(f"GET {name}\n".encode())
+        want = self.files[name]
+        got = b""
+        while len(got) < len(want):
+            chunk = self.c.s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        return got == want
+
+    def close(self):
+        self.c.close()
+
+
+class RxServer(TandemTest):
+    """Rx (a deterministic crash: the input withheld) with an event-loop file server that has
+    lighttpd's and nginx's habits (target rx_server): several connections at once, per request
+    a file lookup and a buffered log line on calls that do not name the connection, and a
+    shutdown of a connection that fails. Version 2 crashes every time it reads "boom"."""
+
+    def serve(self, opts):
+        root = os.path.join(self.tmp, "www")
+        os.makedirs(root)
+        files = {}
+        for i, name in enumerate(["alpha", "beta", "gamma", "delta", "boom"]):
+            files[name] = "".join(f"{name} {k}\n" for k in range(10 + 30 * i)).encode()
+            with open(os.path.join(root, name), "wb") as f:
+                f.write(files[name])
+        log = os.path.join(self.tmp, "access.log")
+        port = free_port()
+        results = []
+
+        def run():
+            results.append(self.tandem([target("rx_server_v1"), target("rx_server_v2")],
+                                       args=[str(port), root, log, "3"], timeout=90,
+                                       opts=["--checkpoint", "20", *opts]))
+
+        t = threading.Thread(target=run)
+        t.start()
+        return port, files, log, t, results
+
+    def wait_for_event(self, kind, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            for name in os.listdir(self.events_dir):
+                with open(os.path.join(self.events_dir, name)) as f:
+                    if any(json.loads(line)["event"] == kind for line in f if line.strip()):
+                        return
+            self.assertLess(time.monotonic(), deadline, f"no {kind} event")
+            time.sleep(0.02)
+
+    def check(self, opts):
+        port, files, log, t, results = self.serve(opts)
+        a = LineClient(port, files)
+        b = LineClient(port, files)
+        names = ["alpha", "beta", "gamma", "delta"]
+        asked = 0
+        for k in range(6):
+            self.assertTrue(a.get(names[k % 4]))
+            self.assertTrue(b.get(names[(k + 1) % 4]))
+            asked += 2
+        # The crash: the other version answers; version 2's copy crashes again in replay, is
+        # restored with this input withheld (its connection reset for it) and rejoins.
+        self.assertTrue(a.get("boom"))
+        asked += 1
+        self.wait_for_event("rejoined")
+        # Both connections go on: the withheld one is the other version's alone, its lookups
+        # and log lines too; the log's buffer is written at other times in the two versions.
+        for k in range(40):
+            self.assertTrue(a.get(names[k % 4]), f"request {k} on the withheld connection")
+            self.assertTrue(b.get(names[(k + 2) % 4]), f"request {k}")
+            asked += 2
+        a.close()
+        b.close()
+        # A third connection, served by both versions again.
+        c = LineClient(port, files)
+        for k in range(10):
+            self.assertTrue(c.get(names[k % 4]))
+            asked += 1
+        c.close()
+        t.join(90)
+        r = results[0]
+        self.assertEqual((r.code, r.out), (0, b"listening\nserved 3\n"), r.err)
+        self.assertEqual([e["version"] for e in r.of("crash")], [2, 2], r.err)
+        self.assertEqual([e["version"] for e in r.of("restart")], [2, 2], r.err)
+        withheld = r.of("withheld")
+        self.assertEqual([e["version"] for e in withheld], [2], r.err)
+        rejoined = r.of("rejoined")
+        self.assertEqual(len(rejoined), 1, r.err)
+        self.assertTrue(rejoined[0]["rx"])
+        self.assertEqual(rejoined[0]["withheld_fd"], withheld[0]["fd"])
+        self.assertIn("withheld", rejoined[0]["guarantee"])
+        self.assertEqual([e for e in r.events if e["event"] in ("drop", "divergence",
+                                                               "rejoin-failed")], [], r.err)
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2], r.err)
+        # Every request's line once: the log has the bytes of the version without the
+        # withheld input's gap, written once.
+        with open(log) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(len(lines), asked)
+
+    def test_leader_crashes_deterministically(self):
+        self.check([])
+
+    def test_follower_crashes_deterministically(self):
+        self.check(["--leader", "1"])
+
+
 class ExecutorDeath(TandemTest):
     """The leader dies while it executes a call for the others: a thread of it crashes while
     another of its threads writes a big reply (blocked: the client does not read yet), or the

@@ -202,5 +202,19 @@ TEST(Signature, SendtoAddrlenIgnoredWithoutAddress) {
             sig(make_call(SYS_sendto, {3, a(d), 1, 0, 0, 99})));
 }
 
+TEST(Signature, FirstDifferenceCanIgnoreOneArgument) {
+  // Rx: a version whose connection was withheld waits with another timeout (nginx has no
+  // keep-alive timer for it); the waits are otherwise the same.
+  epoll_event buf1[4], buf2[4];
+  Signature w1 = sig(make_call(SYS_epoll_wait, {5, a(buf1), 4, 75000}));
+  Signature w2 = sig(make_call(SYS_epoll_wait, {5, a(buf2), 4, uint64_t(-1)}));
+  EXPECT_EQ(w1.first_difference(w2), 3);
+  EXPECT_EQ(w1.first_difference(w2, 3), -1);
+  Signature other_fd = sig(make_call(SYS_epoll_wait, {6, a(buf2), 4, uint64_t(-1)}));
+  EXPECT_EQ(w1.first_difference(other_fd, 3), 0);
+  Signature fewer = sig(make_call(SYS_epoll_wait, {5, a(buf2), 2, uint64_t(-1)}));
+  EXPECT_NE(w1.first_difference(fewer, 3), -1);
+}
+
 }  // namespace
 }  // namespace tandem
