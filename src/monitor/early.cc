@@ -145,15 +145,7 @@ bool Group::start_early_round(Task* current, const std::vector<int>& p) {
   round_.query = std::move(query);
   e.state = Member::State::kExecuting;
   e.at_exit = false;
-  SyscallCall real = to_real_pids(e);
-  bool translate = real.args != e.call.args;
-  act(current, e, [real, translate](Task& t) {
-    if (translate) {
-      t.run_instead(real, true);
-    } else {
-      t.run_call(true);
-    }
-  });
+  run_own_call(current, e, /*report_exit=*/true);
   return true;
 }
 

@@ -611,6 +611,14 @@ void Group::run_local(Task* current, Member& m, bool report_exit) {
   }
   m.state = Member::State::kExecuting;
   m.local_call = true;
+  run_own_call(current, m, report_exit);
+  if (!report_exit) {
+    m.state = Member::State::kRunning;
+    m.local_call = false;
+  }
+}
+
+void Group::run_own_call(Task* current, const Member& m, bool report_exit) {
   SyscallCall real = to_real_pids(m);
   bool translate = real.args != m.call.args;
   act(current, m, [real, translate, report_exit](Task& t) {
@@ -620,10 +628,6 @@ void Group::run_local(Task* current, Member& m, bool report_exit) {
       t.run_call(report_exit);
     }
   });
-  if (!report_exit) {
-    m.state = Member::State::kRunning;
-    m.local_call = false;
-  }
 }
 
 void Group::handle_local_exit(Task& task, Member& m) {

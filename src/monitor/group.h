@@ -391,6 +391,8 @@ class Group {
   bool rx_diverged(int version) const;
   bool calls_equal(const Member& a, const Member& b) const;
   void run_local(Task* current, Member& m, bool report_exit);
+  // Makes `m`'s own call, its pid arguments translated to its version's real pids.
+  void run_own_call(Task* current, const Member& m, bool report_exit);
   void act(Task* current, const Member& m, std::function<void(Task&)> fn);
   void form_child_groups(bool threads);
   // `exit_pending`: the member's task is being killed and has not reached its exit stop yet

@@ -254,15 +254,7 @@ void Group::start_round(Task* current, SyscallClass cls, int executor, std::vect
     members_[f]->state = Member::State::kWaiting;
     members_[f]->content_divergent = contains(content_losers, f);
   }
-  SyscallCall real = to_real_pids(e);
-  bool translate = real.args != e.call.args;
-  act(current, e, [real, translate](Task& t) {
-    if (translate) {
-      t.run_instead(real, true);
-    } else {
-      t.run_call(true);
-    }
-  });
+  run_own_call(current, e, /*report_exit=*/true);
 }
 
 void Group::start_everyone_round(Task* current, const std::vector<int>& p) {
