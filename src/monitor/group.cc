@@ -664,7 +664,15 @@ void Group::try_decide(Task* current) {
   // A call of the leader on a descriptor withheld from some version does not concern that
   // version: it waits out this round.
   int lead = preferred_among(p);
-  if (members_[lead]->state == Member::State::kArrived) {
+  // Rx state is rare: the common call pays for neither check below.
+  bool any_withheld = false;
+  bool any_rx = false;
+  for (const auto& m : members_) {
+    if (!m) continue;
+    any_withheld |= !m->withheld_fds.empty();
+    any_rx |= m->rx_diverged;
+  }
+  if (any_withheld && members_[lead]->state == Member::State::kArrived) {
     // Any descriptor argument: the leader's epoll_ctl of that connection is not its either.
     std::vector<int> fds = fd_arguments(members_[lead]->call);
     auto withheld_from = [&](const Member& m) {
@@ -700,7 +708,7 @@ void Group::try_decide(Task* current) {
   // result (the file gets the leader's bytes).
   std::vector<int> rx_output;
   bool suppressed = false;
-  if (p.size() > 1 && contains(p, lead)) {
+  if (any_rx && p.size() > 1 && contains(p, lead)) {
     std::vector<int> q;
     for (int v : p) {
       bool output = false;
