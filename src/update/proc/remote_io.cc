@@ -3,35 +3,75 @@
 #include <limits.h>
 #include <sys/uio.h>
 
+#include <thread>
+
 namespace tandem::update {
 
 namespace {
 
 constexpr size_t kMaxIov = IOV_MAX;
+// Transfers of at least this many bytes are shared by two threads: the copy is the kernel's
+// (page pinning, memcpy, copy-on-write faults in the destination), and with the target parked
+// the second CPU is otherwise idle. Both threads take the target's mmap lock for reading only.
+constexpr uint64_t kSplitBytes = uint64_t{8} << 20;
 
-// One vectored call over ranges [i, j); both sides get the same iovec boundaries, so a short
-// transfer can only end at a range boundary or inside an unmapped range (EFAULT either way).
+struct Piece {
+  uint8_t* local;
+  uint64_t addr, len;
+};
+
+// One vectored call per IOV_MAX pieces; both sides get the same iovec boundaries, so a short
+// transfer can only end at a piece boundary or inside an unmapped range (EFAULT either way).
 template <typename Fn>
-Result<void> transfer(std::span<const RemoteRange> ranges, uint8_t* const* local, Fn&& call) {
+Result<void> transfer_pieces(std::span<const Piece> pieces, Fn& call) {
   std::vector<iovec> lv, rv;
-  lv.reserve(kMaxIov);
-  rv.reserve(kMaxIov);
-  for (size_t i = 0; i < ranges.size();) {
+  lv.reserve(std::min(kMaxIov, pieces.size()));
+  rv.reserve(std::min(kMaxIov, pieces.size()));
+  for (size_t i = 0; i < pieces.size();) {
     lv.clear();
     rv.clear();
     size_t expected = 0;
-    for (; i < ranges.size() && lv.size() < kMaxIov; i++) {
-      if (ranges[i].len == 0) continue;
-      lv.push_back({local[i], ranges[i].len});
-      rv.push_back({reinterpret_cast<void*>(ranges[i].addr), ranges[i].len});
-      expected += ranges[i].len;
+    for (; i < pieces.size() && lv.size() < kMaxIov; i++) {
+      lv.push_back({pieces[i].local, pieces[i].len});
+      rv.push_back({reinterpret_cast<void*>(pieces[i].addr), pieces[i].len});
+      expected += pieces[i].len;
     }
-    if (lv.empty()) continue;
     ssize_t n = call(lv.data(), rv.data(), lv.size());
     if (n < 0) return last_errno();
     if (static_cast<size_t>(n) != expected) return Errno{EFAULT};
   }
   return {};
+}
+
+template <typename Fn>
+Result<void> transfer(std::span<const RemoteRange> ranges, uint8_t* const* local, Fn&& call) {
+  std::vector<Piece> pieces;
+  pieces.reserve(ranges.size());
+  uint64_t total = 0;
+  for (size_t i = 0; i < ranges.size(); i++) {
+    if (ranges[i].len == 0) continue;
+    pieces.push_back({local[i], ranges[i].addr, ranges[i].len});
+    total += ranges[i].len;
+  }
+  if (total < kSplitBytes) return transfer_pieces(std::span<const Piece>(pieces), call);
+  // Two halves by bytes; the piece that straddles the middle is cut in two.
+  uint64_t half = total / 2, seen = 0;
+  size_t cut = 0;
+  while (seen + pieces[cut].len <= half) seen += pieces[cut++].len;
+  std::vector<Piece> second(pieces.begin() + static_cast<ptrdiff_t>(cut), pieces.end());
+  pieces.resize(cut);
+  if (uint64_t head = half - seen; head > 0) {
+    pieces.push_back({second.front().local, second.front().addr, head});
+    second.front().local += head;
+    second.front().addr += head;
+    second.front().len -= head;
+  }
+  Result<void> other;
+  std::thread helper([&] { other = transfer_pieces(std::span<const Piece>(second), call); });
+  Result<void> mine = transfer_pieces(std::span<const Piece>(pieces), call);
+  helper.join();
+  if (!mine) return mine;
+  return other;
 }
 
 }  // namespace
