@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "tandem/live.h"
@@ -58,26 +59,38 @@ bool all_zero(const uint8_t* p, uint64_t n) {
 // its objects in discovery order) take an LSD radix sort over the bits in which the addresses
 // differ: a heap spans at most a few GB, so two or three passes of 16 bits, several times faster
 // than a comparison sort at a million objects. Stable: equal addresses keep their order.
-void sort_by_address(BigVector<std::pair<uint64_t, uint32_t>>& v) {
+struct Keyed {
+  uint64_t addr;
+  uint32_t obj;
+  bool operator<(const Keyed& o) const { return addr < o.addr || (addr == o.addr && obj < o.obj); }
+};
+
+void sort_by_address(BigVector<Keyed>& v) {
   if (v.size() < (size_t{1} << 16)) {
     std::sort(v.begin(), v.end());
     return;
   }
   uint64_t lo = ~uint64_t{0}, hi = 0, varying = 0;
-  for (const auto& e : v) lo = std::min(lo, e.first), hi = std::max(hi, e.first);
-  for (const auto& e : v) varying |= e.first - lo;
+  for (const auto& e : v) lo = std::min(lo, e.addr), hi = std::max(hi, e.addr);
+  for (const auto& e : v) varying |= e.addr - lo;
   if (varying == 0) return;
   int from = __builtin_ctzll(varying), to = 64 - __builtin_clzll(hi - lo);
-  BigVector<std::pair<uint64_t, uint32_t>> tmp(v.size());
+  // The passes alternate between v and a scratch buffer that is not zero-filled first (a
+  // vector's would be: one more pass over the whole array).
+  static_assert(std::is_trivially_copyable_v<Keyed>);
+  BigBuffer scratch(v.size() * sizeof(Keyed));
+  Keyed* in = v.data();
+  Keyed* out = reinterpret_cast<Keyed*>(scratch.get());
   std::vector<size_t> at(size_t{1} << 16);
   for (int shift = from; shift < to; shift += 16) {
     std::fill(at.begin(), at.end(), 0);
-    for (const auto& e : v) at[((e.first - lo) >> shift) & 0xffff]++;
+    for (size_t i = 0; i < v.size(); i++) at[((in[i].addr - lo) >> shift) & 0xffff]++;
     size_t sum = 0;
     for (size_t& n : at) sum += std::exchange(n, sum);
-    for (const auto& e : v) tmp[at[((e.first - lo) >> shift) & 0xffff]++] = e;
-    v.swap(tmp);
+    for (size_t i = 0; i < v.size(); i++) out[at[((in[i].addr - lo) >> shift) & 0xffff]++] = in[i];
+    std::swap(in, out);
   }
+  if (in != v.data()) std::memcpy(v.data(), in, v.size() * sizeof(Keyed));
 }
 
 Failure refused(const std::vector<std::string>& violations, uint64_t count) {
@@ -504,6 +517,10 @@ Expected<void> StateTransfer::Impl::transform() {
   heap_objs.reserve(objs.size());
   bool sorted = true;  // by new address (one batch allocation is usually sorted already)
   uint64_t last_addr = 0;
+  // Going back, the objects come in discovery order, far from address order: their (address,
+  // object) pairs are taken in this pass over the table, not in another one.
+  BigVector<Keyed> keyed;
+  if (forward) keyed.reserve(objs.size());
   for (uint32_t o = 0; o < objs.size(); o++) {
     Obj& x = objs[o];
     if (!x.transfer || x.state == ObjState::kRefused || x.state == ObjState::kUntyped) {
@@ -513,6 +530,7 @@ Expected<void> StateTransfer::Impl::transform() {
     if (forward && !x.validate) continue;  // backward: left as the old process has it
     if (x.kind == ObjKind::kHeap) {
       heap_objs.push_back(o);
+      if (forward) keyed.push_back({x.dst_addr, o});
       sorted = sorted && x.dst_addr >= last_addr;
       last_addr = x.dst_addr;
       continue;
@@ -529,19 +547,20 @@ Expected<void> StateTransfer::Impl::transform() {
   // allocator headers.
   constexpr uint64_t kGap = 256;
   if (!sorted) {
-    // Sorted as (address, object) pairs: the comparisons stay in one array (going back, the
-    // objects come in discovery order, far from address order).
-    BigVector<std::pair<uint64_t, uint32_t>> keyed(heap_objs.size());
-    for (size_t i = 0; i < heap_objs.size(); i++)
-      keyed[i] = {objs[heap_objs[i]].dst_addr, heap_objs[i]};
+    // Sorted as (address, object) pairs: the comparisons stay in one array.
+    if (!forward) {
+      keyed.reserve(heap_objs.size());
+      for (size_t i = 0; i < heap_objs.size(); i++)
+        keyed.push_back({objs[heap_objs[i]].dst_addr, heap_objs[i]});
+    }
     sort_by_address(keyed);
-    for (size_t i = 0; i < keyed.size(); i++) heap_objs[i] = keyed[i].second;
+    for (size_t i = 0; i < keyed.size(); i++) heap_objs[i] = keyed[i].obj;
   }
   spans.clear();
   uint64_t local = 0;
   for (size_t i = 0; i < heap_objs.size(); i++) {
     // Going back the objects come in address order, far from the table's: ask for entries ahead.
-    if (i + 16 < heap_objs.size()) __builtin_prefetch(&objs[heap_objs[i + 16]]);
+    if (i + 16 < heap_objs.size()) prefetch_obj(&objs[heap_objs[i + 16]]);
     Obj& x = objs[heap_objs[i]];
     if (spans.empty() || x.dst_addr > spans.back().end + kGap || x.dst_addr < spans.back().end) {
       spans.push_back({x.dst_addr, x.dst_addr, local});
@@ -596,10 +615,10 @@ Expected<void> StateTransfer::Impl::transform() {
       // the objects come in another order than the tables (going back: discovery order vs
       // address order; forward: the heap copy is in discovery order). Each is asked for
       // ahead of its use, in three stages so that no address waits for a miss.
-      if (i + 3 * kAhead < to) __builtin_prefetch(&objs[heap_objs[i + 3 * kAhead]]);
+      if (i + 3 * kAhead < to) prefetch_obj(&objs[heap_objs[i + 3 * kAhead]]);
       if (i + 2 * kAhead < to) {
         heap->prefetch_slot(objs[heap_objs[i + 2 * kAhead]].ref);
-        if (forward) __builtin_prefetch(&forward->objs[heap_objs[i + 2 * kAhead]]);
+        if (forward) prefetch_obj(&forward->objs[heap_objs[i + 2 * kAhead]]);
       }
       if (i + kAhead < to) {
         const Obj& ahead = objs[heap_objs[i + kAhead]];

@@ -43,6 +43,16 @@ struct Obj {
   bool validate = true;  // backward: written back (else only a target that pointers map to)
 };
 
+// An object's entry spans two or three cache lines (120 bytes, not aligned to them), and the
+// transfer reads members from all of them: ask for each.
+inline void prefetch_obj(const Obj* p) {
+  static_assert(sizeof(Obj) <= 128);
+  const char* c = reinterpret_cast<const char*>(p);
+  __builtin_prefetch(c);
+  __builtin_prefetch(c + 64);
+  __builtin_prefetch(c + sizeof(Obj) - 1);
+}
+
 struct Flex {
   uint64_t src_off = 0, dst_off = 0, count = 0, src_stride = 0, dst_stride = 0;
   TypeId src_elem = kVoid, dst_elem = kVoid;
@@ -156,9 +166,12 @@ struct StateTransfer::Impl {
     std::vector<uint8_t> bytes;  // 1 where an element of the forward plan's source is read
     bool full = false;
     uint64_t count = 0;
+    std::vector<std::pair<uint32_t, uint32_t>> runs;  // the read bytes as (offset, length)
   };
-  std::unordered_map<uint32_t, ReadMask> read_masks;  // forward plan -> bytes it reads
+  // Forward plan -> bytes it reads, indexed by plan (a lookup per object going back).
+  std::vector<std::unique_ptr<ReadMask>> read_masks;
   const ReadMask& read_mask(uint32_t forward_plan);  // builds it: not from the worker threads
+  const ReadMask& built_read_mask(uint32_t forward_plan) const;  // built before: any thread
   void zero_read_bytes(const Obj& x, uint8_t* d);
   uint64_t read_bytes(const Obj& x);
 
