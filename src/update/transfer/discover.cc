@@ -304,14 +304,15 @@ const uint8_t* StateTransfer::Impl::src_bytes(const Obj& x) const {
 
 uint32_t StateTransfer::Impl::heap_object(uint32_t h) {
   if (heap_obj[h] != ~0u) return heap_obj[h];
-  Obj x;
+  uint32_t o = static_cast<uint32_t>(objs.size());
+  Obj& x = objs.emplace_back();
+  HeapObject slot = (*heap)[h];
   x.kind = ObjKind::kHeap;
   x.ref = h;
-  x.src_addr = (*heap)[h].addr;
-  x.src_size = (*heap)[h].size;
-  heap_obj[h] = static_cast<uint32_t>(objs.size());
-  objs.push_back(x);
-  return heap_obj[h];
+  x.src_addr = slot.addr;
+  x.src_size = slot.size;
+  heap_obj[h] = o;
+  return o;
 }
 
 Target StateTransfer::Impl::classify(uint64_t v) const {
