@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "base/log.h"
 #include "tandem/live.h"
 #include "update/proc/remote_io.h"
 #include "update/transfer/engine_impl.h"
@@ -220,6 +221,10 @@ Expected<void> StateTransfer::Impl::send_batch() {
   pending.resize(pending.size() - n);
   if (reqs.size() < n) reqs.resize(n);  // one buffer for every batch: no fresh pages
   for (size_t i = 0; i < n; i++) {
+    // The batch's objects were typed up to 64k objects ago: their entries and registry slots
+    // are out of the cache by now. Ask for them ahead (entry, then the slot it names).
+    if (i + 16 < n) prefetch_obj(&objs[b.objs[i + 16]]);
+    if (i + 8 < n) heap->prefetch_slot(objs[b.objs[i + 8]].ref);
     Obj& x = objs[b.objs[i]];
     reqs[i].size = x.dst_size;
     reqs[i].site = dst_site((*heap)[x.ref].site) | kSiteTransferred;
@@ -252,8 +257,10 @@ Expected<void> StateTransfer::Impl::finish_batch() {
                                                          b.objs.size() * sizeof(tl_alloc_req)});
       !r)
     return fail(FailureKind::kSystem, "cannot read the allocations: " + r.error().describe());
-  for (size_t i = 0; FI_BRANCH(i < b.objs.size()); i++)
+  for (size_t i = 0; FI_BRANCH(i < b.objs.size()); i++) {
+    if (i + 16 < b.objs.size()) __builtin_prefetch(&objs[b.objs[i + 16]].dst_addr, 1);
     objs[b.objs[i]].dst_addr = FI_PTR(reqs[i].size);
+  }
   return {};
 }
 
@@ -523,6 +530,10 @@ Expected<void> StateTransfer::Impl::transform() {
   if (forward) keyed.reserve(objs.size());
   for (uint32_t o = 0; o < objs.size(); o++) {
     Obj& x = objs[o];
+    // The discovery types, refuses or copies as bytes every object it reached (it counts the
+    // untyped ones instead of reading the table once more: a miscount would show here).
+    TANDEM_CHECK(forward || x.state != ObjState::kUntyped || !x.transfer)
+        << "heap object " << o << " left untyped by the discovery";
     if (!x.transfer || x.state == ObjState::kRefused || x.state == ObjState::kUntyped) {
       x.transfer = false;
       continue;

@@ -306,6 +306,7 @@ uint32_t StateTransfer::Impl::heap_object(uint32_t h) {
   if (heap_obj[h] != ~0u) return heap_obj[h];
   uint32_t o = static_cast<uint32_t>(objs.size());
   Obj& x = objs.emplace_back();
+  untyped++;
   HeapObject slot = (*heap)[h];
   x.kind = ObjKind::kHeap;
   x.ref = h;
@@ -629,6 +630,7 @@ StateTransfer::Impl::Shape StateTransfer::Impl::make_shape(TypeId src_t, TypeId 
 void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool old_layout,
                                     uint64_t live_count) {
   Obj& x = objs[h];
+  if (x.state == ObjState::kUntyped) untyped--;  // every way out below sets another state
   const TypeTable& st = src.program().types();
   std::optional<Shape> fresh;
   Shape* sh = &shapes[(src_t * 31 + dst_t * 2 + old_layout) % kShapes];
@@ -709,14 +711,20 @@ void StateTransfer::Impl::finish_untyped() {
       violation(describe(it->first, it->second.front().off) +
                 ": reached only through interior pointers of type " +
                 st.describe(it->second.front().src) + "; cannot tell its type");
-    x.state = x.state == ObjState::kUntyped ? ObjState::kRefused : x.state;
+    if (x.state == ObjState::kUntyped) {
+      x.state = ObjState::kRefused;
+      untyped--;
+    }
     it = hints.erase(it);
   }
   if (!queue.empty()) return;
-  for (uint32_t o = root_count; o < objs.size(); o++) {
+  // The objects still untyped are counted: the scan ends with the last of them (usually there
+  // are none, and a million-entry table is not read once more).
+  for (uint32_t o = root_count; o < objs.size() && untyped > 0; o++) {
     Obj& x = objs[o];
     if (x.state != ObjState::kUntyped) continue;
     x.state = ObjState::kBytes;
+    untyped--;
     x.count = 1;
     x.dst_size = x.src_size;
     queue_allocation(o);

@@ -111,6 +111,7 @@ struct StateTransfer::Impl {
   static constexpr uint32_t kTargetNull = ~0u, kTargetOther = ~0u - 1;
   BigVector<uint32_t> ptr_targets;
   std::vector<uint32_t> queue;
+  uint64_t untyped = 0;  // heap objects in kUntyped (none is left after the discovery)
   // What typing a heap object decides from the types alone (downcast, libc's FILE, the plan, a
   // flexible last member), cached per pointee pair: most heap objects share a handful of types,
   // and members' names need not be compared for every object. Types with derived types are not
