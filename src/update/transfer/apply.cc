@@ -221,13 +221,12 @@ Expected<void> StateTransfer::Impl::send_batch() {
   pending.resize(pending.size() - n);
   if (reqs.size() < n) reqs.resize(n);  // one buffer for every batch: no fresh pages
   for (size_t i = 0; i < n; i++) {
-    // The batch's objects were typed up to 64k objects ago: their entries and registry slots
-    // are out of the cache by now. Ask for them ahead (entry, then the slot it names).
-    if (i + 16 < n) prefetch_obj(&objs[b.objs[i + 16]]);
-    if (i + 8 < n) heap->prefetch_slot(objs[b.objs[i + 8]].ref);
+    // The batch's objects were typed up to 64k objects ago: their entries are out of the cache
+    // by now. Ask for them well ahead (the loop is short).
+    if (i + 32 < n) prefetch_obj(&objs[b.objs[i + 32]]);
     Obj& x = objs[b.objs[i]];
     reqs[i].size = x.dst_size;
-    reqs[i].site = dst_site((*heap)[x.ref].site) | kSiteTransferred;
+    reqs[i].site = dst_site(x.site) | kSiteTransferred;
     x.alloc_size = x.dst_size + 1;
   }
   RemoteMemory mem(dst->pid());
@@ -258,7 +257,7 @@ Expected<void> StateTransfer::Impl::finish_batch() {
       !r)
     return fail(FailureKind::kSystem, "cannot read the allocations: " + r.error().describe());
   for (size_t i = 0; FI_BRANCH(i < b.objs.size()); i++) {
-    if (i + 16 < b.objs.size()) __builtin_prefetch(&objs[b.objs[i + 16]].dst_addr, 1);
+    if (i + 32 < b.objs.size()) __builtin_prefetch(&objs[b.objs[i + 32]].dst_addr, 1);
     objs[b.objs[i]].dst_addr = FI_PTR(reqs[i].size);
   }
   return {};

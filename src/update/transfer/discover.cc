@@ -312,6 +312,7 @@ uint32_t StateTransfer::Impl::heap_object(uint32_t h) {
   x.ref = h;
   x.src_addr = slot.addr;
   x.src_size = slot.size;
+  x.site = slot.site;
   heap_obj[h] = o;
   return o;
 }

@@ -26,6 +26,7 @@ struct Obj {
   uint64_t count = 1, spare = 0, tail = 0;
   uint64_t out = 0;         // offset of the new bytes: in root_out (roots) or span_data (heap)
   uint64_t alloc_size = 0;  // heap: 0 never queued, kQueued, else the size requested + 1
+  uint64_t site = 0;        // heap: its allocation site (from its registry slot, read once)
   TypeId src_type = kVoid, dst_type = kVoid;
   uint32_t plan = kNoPlan;
   uint32_t ref = ~0u;      // heap: HeapIndex index; global/TLS: source variable; local: local
@@ -43,14 +44,13 @@ struct Obj {
   bool validate = true;  // backward: written back (else only a target that pointers map to)
 };
 
-// An object's entry spans two or three cache lines (120 bytes, not aligned to them), and the
-// transfer reads members from all of them: ask for each.
+// An object's entry is two cache lines (the big tables are 64-byte aligned), and the transfer
+// reads members from both: ask for each.
+static_assert(sizeof(Obj) == 128);
 inline void prefetch_obj(const Obj* p) {
-  static_assert(sizeof(Obj) <= 128);
   const char* c = reinterpret_cast<const char*>(p);
   __builtin_prefetch(c);
   __builtin_prefetch(c + 64);
-  __builtin_prefetch(c + sizeof(Obj) - 1);
 }
 
 struct Flex {
