@@ -132,6 +132,7 @@ struct StateTransfer::Impl {
   };
   static constexpr size_t kShapes = 64;  // direct-mapped
   Shape shapes[kShapes];
+  Shape uncached_shape;  // the shape of a type with derived types (not cached)
   Shape make_shape(TypeId src_t, TypeId dst_t, bool old_layout, uint64_t size);
   std::map<uint32_t, std::vector<Hint>> hints;
   std::vector<std::string> violations;
