@@ -566,6 +566,7 @@ Expected<void> StateTransfer::Impl::transform() {
     sort_by_address(keyed);
     for (size_t i = 0; i < keyed.size(); i++) heap_objs[i] = keyed[i].obj;
   }
+  BigVector<Keyed>().swap(keyed);  // its memory serves the span buffer below (arena, first fit)
   spans.clear();
   uint64_t local = 0;
   for (size_t i = 0; i < heap_objs.size(); i++) {
