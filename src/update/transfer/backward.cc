@@ -18,8 +18,6 @@
 // The comparison of the reversed copy with the old process is not here: the old process does it
 // (runtime/ttst.c), so that a faulty transfer cannot vouch for itself.
 #include <algorithm>
-#include <thread>
-#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -452,66 +450,8 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
       cov.bytes_validated += bytes;
     }
   };
-  // Checking each heap object against the new version's heap (its header, its registry slot,
-  // the allocator's bookkeeping around it) is most of this loop's time and touches nothing the
-  // loop writes: a helper thread does it ahead, in chunks. Only a check that passes is taken
-  // from it; any other object goes through the full checks below, in order, as before.
-  // The allocator header key is learnt from the first object that gets that far, in order.
-  for (uint32_t o = 0; o < f.objs.size() && !key; o++) {
-    const Obj& x = f.objs[o];
-    if (x.kind != ObjKind::kHeap || !x.transfer) continue;
-    HeapIndex::Found found = b.heap->find(x.dst_addr);
-    if (found.where != HeapIndex::Where::kObject || found.offset != 0 ||
-        !(*b.heap)[found.object].transferred || (*b.heap)[found.object].size != x.dst_size)
-      continue;
-    (void)heap_integrity(b, x.dst_addr, x.dst_size, key);
-  }
-  constexpr uint32_t kChecked = 16384, kUnchecked = ~0u;
-  size_t check_chunks = (f.objs.size() + kChecked - 1) / kChecked;
-  BigVector<uint32_t> checked_slot(f.objs.size());  // the slot, or kUnchecked
-  std::vector<std::atomic<uint8_t>> chunk_ready(check_chunks);
-  std::atomic<size_t> next_chunk{0};
-  auto check_chunk = [&](size_t k) {
-    std::optional<uint64_t> fixed_key = key;
-    size_t end = std::min<size_t>((k + 1) * kChecked, f.objs.size());
-    for (size_t o = k * kChecked; o < end; o++) {
-      const Obj& x = f.objs[o];
-      checked_slot[o] = kUnchecked;
-      if (x.kind != ObjKind::kHeap || !x.transfer) continue;
-      auto slot = b.heap->object_starting_at(x.dst_addr);
-      if (!slot || !(*b.heap)[*slot].transferred || (*b.heap)[*slot].size != x.dst_size) continue;
-      if (heap_integrity(b, x.dst_addr, x.dst_size, fixed_key)) continue;
-      checked_slot[o] = *slot;
-    }
-    chunk_ready[k].store(1, std::memory_order_release);
-  };
-  auto claim_and_check = [&] {
-    size_t k = next_chunk.fetch_add(1);
-    if (k >= check_chunks) return false;
-    check_chunk(k);
-    return true;
-  };
-  // The loop below needs chunk k: it checks the next unclaimed chunks itself (the helper may
-  // not get a CPU) until chunk k is done by one of the two.
-  auto wait_chunk = [&](size_t k) {
-    while (!chunk_ready[k].load(std::memory_order_acquire))
-      if (!claim_and_check()) std::this_thread::yield();
-  };
-  std::thread checker;
-  if (check_chunks >= 4)
-    checker = std::thread([&] {
-      while (claim_and_check()) {
-      }
-    });
-  struct JoinChecker {
-    std::thread& t;
-    ~JoinChecker() {
-      if (t.joinable()) t.join();
-    }
-  } join_checker{checker};
   for (uint32_t o = 0; o < f.objs.size(); o++) {
     const Obj& x = f.objs[o];
-    if (o % kChecked == 0) wait_chunk(o / kChecked);
     Obj& y = b.objs.emplace_back();
     y.kind = x.kind;
     y.state = x.state;
@@ -534,10 +474,7 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
     y.ref = x.dst_ref;
     y.dst_ref = x.ref;
     std::string var_key;
-    if (x.kind == ObjKind::kHeap && checked_slot[o] != kUnchecked) {
-      y.ref = checked_slot[o];
-      b.heap_obj[checked_slot[o]] = o;
-    } else if (x.kind == ObjKind::kHeap) {
+    if (x.kind == ObjKind::kHeap) {
       HeapIndex::Found found = b.heap->find(y.src_addr);
       if (found.where != HeapIndex::Where::kObject || found.offset != 0 ||
           !(*b.heap)[found.object].transferred) {

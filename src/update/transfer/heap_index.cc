@@ -93,13 +93,6 @@ std::optional<uint32_t> HeapIndex::object_at_base(const Region& r, uint64_t base
   return static_cast<uint32_t>(slot);
 }
 
-std::optional<uint32_t> HeapIndex::object_starting_at(uint64_t addr) const {
-  if (addr & 15) return std::nullopt;
-  const Region* r = region_of(addr);
-  if (r == nullptr) return std::nullopt;
-  return object_at_base(*r, addr);
-}
-
 HeapIndex::Found HeapIndex::find(uint64_t addr) const {
   const Region* r = region_of(addr);
   if (r == nullptr) {

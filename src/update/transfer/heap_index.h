@@ -65,10 +65,6 @@ class HeapIndex {
   Found find(uint64_t addr) const;
   // Local copy of a remote address inside a heap region (nullptr if not inside one).
   const uint8_t* local(uint64_t addr) const;
-  // The object that starts exactly at `addr`, found through its header only. When it answers,
-  // find(addr) answers the same object at offset 0 (for a 16-byte aligned addr, the first place
-  // find() looks); it never builds the sorted index, so threads may call it concurrently.
-  std::optional<uint32_t> object_starting_at(uint64_t addr) const;
 
  private:
   struct Region {
