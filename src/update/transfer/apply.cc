@@ -569,6 +569,10 @@ Expected<void> StateTransfer::Impl::transform() {
   BigVector<Keyed>().swap(keyed);  // its memory serves the span buffer below (arena, first fit)
   spans.clear();
   uint64_t local = 0;
+  // Where each heap object lies in span_data, in span order: the gap checksums read this, not the
+  // 128-byte entries (twice over the whole table).
+  BigVector<Extent> placed;
+  if (!forward) placed.reserve(heap_objs.size());
   for (size_t i = 0; i < heap_objs.size(); i++) {
     // Going back the objects come in address order, far from the table's: ask for entries ahead.
     if (i + 16 < heap_objs.size()) prefetch_obj(&objs[heap_objs[i + 16]]);
@@ -581,6 +585,7 @@ Expected<void> StateTransfer::Impl::transform() {
     local += end - sp.end;
     sp.end = end;
     x.out = sp.local + (x.dst_addr - sp.start);
+    if (!forward) placed.push_back({x.out, x.out + x.dst_size});
   }
   span_data = BigBuffer(local);
   std::vector<RemoteRange> ranges;
@@ -618,7 +623,7 @@ Expected<void> StateTransfer::Impl::transform() {
   std::vector<uint64_t> gap_sums(forward ? 0 : chunks);
   if (!forward)
     parallel([&](size_t from, size_t to, Counters&) {
-      gap_sums[from / kChunk] = gap_checksum(heap_objs, from, to);
+      gap_sums[from / kChunk] = gap_checksum(placed, from, to);
     });
   parallel([&](size_t from, size_t to, Counters& c) {
     for (size_t i = from; i < to; i++) {
@@ -643,7 +648,7 @@ Expected<void> StateTransfer::Impl::transform() {
   if (!forward) {
     std::vector<uint64_t> after(chunks);
     parallel([&](size_t from, size_t to, Counters&) {
-      after[from / kChunk] = gap_checksum(heap_objs, from, to);
+      after[from / kChunk] = gap_checksum(placed, from, to);
     });
     for (size_t k = 0; k < chunks; k++) {
       if (after[k] == gap_sums[k]) continue;
@@ -660,17 +665,15 @@ Expected<void> StateTransfer::Impl::transform() {
   return {};
 }
 
-// A checksum of the bytes of span_data between the objects heap_objs[from, to) and their
+// A checksum of the bytes of span_data between the objects placed[from, to) and their
 // predecessors (allocator headers, slack): spans lie end to end in span_data, and the objects in
 // it in their order without overlapping, so these gaps are every byte no object covers.
-uint64_t StateTransfer::Impl::gap_checksum(const BigVector<uint32_t>& heap_objs, size_t from,
+uint64_t StateTransfer::Impl::gap_checksum(const BigVector<Extent>& placed, size_t from,
                                            size_t to) const {
   uint64_t h = 0;
   for (size_t i = std::max<size_t>(from, 1); i < to; i++) {
-    const Obj& prev = objs[heap_objs[i - 1]];
-    const Obj& x = objs[heap_objs[i]];
-    const uint8_t* p = span_data.get() + prev.out + prev.dst_size;
-    const uint8_t* q = span_data.get() + x.out;
+    const uint8_t* p = span_data.get() + placed[i - 1].end;
+    const uint8_t* q = span_data.get() + placed[i].out;
     for (; p + 8 <= q; p += 8) h = (h ^ load64(p)) * 0x9e3779b97f4a7c15ull + 1;
     for (; p < q; p++) h = (h ^ *p) * 0x100000001b3ull;
   }

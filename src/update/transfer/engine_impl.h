@@ -233,7 +233,10 @@ struct StateTransfer::Impl {
   // apply.cc
   Expected<void> place_roots();
   Expected<void> transform();
-  uint64_t gap_checksum(const BigVector<uint32_t>& heap_objs, size_t from, size_t to) const;
+  struct Extent {
+    uint64_t out, end;  // an object's bytes in span_data
+  };
+  uint64_t gap_checksum(const BigVector<Extent>& placed, size_t from, size_t to) const;
   void transform_object(uint32_t o, Counters& c);
   // `cursor` walks ptr_targets (nullptr: classify every pointer).
   void apply_plan(uint32_t plan, const uint8_t* src, uint8_t* dst, uint32_t o, uint64_t obj_off,
