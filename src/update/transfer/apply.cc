@@ -527,6 +527,26 @@ Expected<void> StateTransfer::Impl::transform() {
   // object) pairs are taken in this pass over the table, not in another one.
   BigVector<Keyed> keyed;
   if (forward) keyed.reserve(objs.size());
+  // Heap spans: objects sorted by their new address, merged when the gap between them is a few
+  // allocator headers. Where each heap object lies in span_data, in span order, is also kept
+  // apart: the gap checksums read it, not the 128-byte entries (twice over the whole table).
+  constexpr uint64_t kGap = 256;
+  spans.clear();
+  uint64_t local = 0;
+  BigVector<Extent> placed;
+  if (!forward) placed.reserve(objs.size());
+  auto place = [&](Obj& x) {
+    if (spans.empty() || x.dst_addr > spans.back().end + kGap || x.dst_addr < spans.back().end)
+      spans.push_back({x.dst_addr, x.dst_addr, local});
+    Span& sp = spans.back();
+    uint64_t end = std::max(sp.end, x.dst_addr + x.dst_size);
+    local += end - sp.end;
+    sp.end = end;
+    x.out = sp.local + (x.dst_addr - sp.start);
+    if (!forward) placed.push_back({x.out, x.out + x.dst_size});
+  };
+  // Forward, the objects usually come sorted already (allocated in their order): they are
+  // placed in this same pass, until one is out of order.
   for (uint32_t o = 0; o < objs.size(); o++) {
     Obj& x = objs[o];
     // The discovery types, refuses or copies as bytes every object it reached (it counts the
@@ -543,6 +563,7 @@ Expected<void> StateTransfer::Impl::transform() {
       if (forward) keyed.push_back({x.dst_addr, o});
       sorted = sorted && x.dst_addr >= last_addr;
       last_addr = x.dst_addr;
+      if (sorted && !forward) place(x);
       continue;
     }
     x.out = root_total;
@@ -553,9 +574,6 @@ Expected<void> StateTransfer::Impl::transform() {
   if (auto r = read_many(dst->pid(), initial, root_out.data()); !r)
     return fail(FailureKind::kSystem,
                 "cannot read the new version's variables: " + r.error().describe());
-  // Heap spans: objects sorted by their new address, merged when the gap between them is a few
-  // allocator headers.
-  constexpr uint64_t kGap = 256;
   if (!sorted) {
     // Sorted as (address, object) pairs: the comparisons stay in one array.
     if (!forward) {
@@ -567,25 +585,15 @@ Expected<void> StateTransfer::Impl::transform() {
     for (size_t i = 0; i < keyed.size(); i++) heap_objs[i] = keyed[i].obj;
   }
   BigVector<Keyed>().swap(keyed);  // its memory serves the span buffer below (arena, first fit)
-  spans.clear();
-  uint64_t local = 0;
-  // Where each heap object lies in span_data, in span order: the gap checksums read this, not the
-  // 128-byte entries (twice over the whole table).
-  BigVector<Extent> placed;
-  if (!forward) placed.reserve(heap_objs.size());
-  for (size_t i = 0; i < heap_objs.size(); i++) {
-    // Going back the objects come in address order, far from the table's: ask for entries ahead.
-    if (i + 16 < heap_objs.size()) prefetch_obj(&objs[heap_objs[i + 16]]);
-    Obj& x = objs[heap_objs[i]];
-    if (spans.empty() || x.dst_addr > spans.back().end + kGap || x.dst_addr < spans.back().end) {
-      spans.push_back({x.dst_addr, x.dst_addr, local});
+  if (!sorted || forward) {
+    spans.clear();
+    local = 0;
+    placed.clear();
+    for (size_t i = 0; i < heap_objs.size(); i++) {
+      // Going back the objects come in address order, far from the table's: entries ahead.
+      if (i + 16 < heap_objs.size()) prefetch_obj(&objs[heap_objs[i + 16]]);
+      place(objs[heap_objs[i]]);
     }
-    Span& sp = spans.back();
-    uint64_t end = std::max(sp.end, x.dst_addr + x.dst_size);
-    local += end - sp.end;
-    sp.end = end;
-    x.out = sp.local + (x.dst_addr - sp.start);
-    if (!forward) placed.push_back({x.out, x.out + x.dst_size});
   }
   span_data = BigBuffer(local);
   std::vector<RemoteRange> ranges;
