@@ -60,11 +60,7 @@ bool all_zero(const uint8_t* p, uint64_t n) {
 // its objects in discovery order) take an LSD radix sort over the bits in which the addresses
 // differ: a heap spans at most a few GB, so two or three passes of 16 bits, several times faster
 // than a comparison sort at a million objects. Stable: equal addresses keep their order.
-struct Keyed {
-  uint64_t addr;
-  uint32_t obj;
-  bool operator<(const Keyed& o) const { return addr < o.addr || (addr == o.addr && obj < o.obj); }
-};
+using Keyed = StateTransfer::Impl::Keyed;
 
 void sort_by_address(BigVector<Keyed>& v) {
   if (v.size() < (size_t{1} << 16)) {
@@ -526,7 +522,17 @@ Expected<void> StateTransfer::Impl::transform() {
   // Going back, the objects come in discovery order, far from address order: their (address,
   // object) pairs are taken in this pass over the table, not in another one.
   BigVector<Keyed> keyed;
-  if (forward) keyed.reserve(objs.size());
+  // Going back, the pairing loop collected the heap objects to write back already: only the
+  // roots are looked at here.
+  bool keys_given = heap_keys_ready;
+  if (keys_given) {
+    keyed.swap(heap_keys);
+    heap_keys_ready = false;
+    heap_objs.resize(keyed.size());
+    sorted = false;  // (sorting a sorted list changes nothing: stable)
+  } else if (forward) {
+    keyed.reserve(objs.size());
+  }
   // Heap spans: objects sorted by their new address, merged when the gap between them is a few
   // allocator headers. Where each heap object lies in span_data, in span order, is also kept
   // apart: the gap checksums read it, not the 128-byte entries (twice over the whole table).
@@ -547,7 +553,7 @@ Expected<void> StateTransfer::Impl::transform() {
   };
   // Forward, the objects usually come sorted already (allocated in their order): they are
   // placed in this same pass, until one is out of order.
-  for (uint32_t o = 0; o < objs.size(); o++) {
+  for (uint32_t o = 0; o < (keys_given ? root_count : objs.size()); o++) {
     Obj& x = objs[o];
     // The discovery types, refuses or copies as bytes every object it reached (it counts the
     // untyped ones instead of reading the table once more: a miscount would show here).

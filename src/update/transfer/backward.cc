@@ -435,6 +435,7 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
   // Entries are made as the loop reaches them (a resize would write the million-entry table
   // once more, a pass over memory of its own).
   b.objs.reserve(f.objs.size());
+  b.heap_keys.reserve(f.objs.size());
   b.root_count = f.root_count;
   std::vector<RemoteRange> root_ranges;
   uint64_t root_total = 0;
@@ -561,7 +562,12 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
       b.flexes.push_back(g);
     }
     count(y);
+    // What transform() writes back: collected here, its pass over the table is the roots' only.
+    if (y.kind == ObjKind::kHeap && y.transfer && y.validate && y.state != ObjState::kRefused &&
+        y.state != ObjState::kUntyped)
+      b.heap_keys.push_back({y.dst_addr, o});
   }
+  b.heap_keys_ready = true;
   std::sort(b.roots.begin(), b.roots.end(),
             [](const Impl::RootRange& p, const Impl::RootRange& q) { return p.start < q.start; });
   if (!b.violations.empty())

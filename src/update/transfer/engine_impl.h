@@ -150,6 +150,16 @@ struct StateTransfer::Impl {
   };
   std::vector<Span> spans;
   BigBuffer span_data;
+  // Heap objects to write as (new address, object), when known before transform() (going back).
+  struct Keyed {
+    uint64_t addr;
+    uint32_t obj;
+    bool operator<(const Keyed& o) const {
+      return addr < o.addr || (addr == o.addr && obj < o.obj);
+    }
+  };
+  BigVector<Keyed> heap_keys;
+  bool heap_keys_ready = false;
   uint8_t* out_ptr(const Obj& x) {
     return x.kind == ObjKind::kHeap ? span_data.get() + x.out : root_out.data() + x.out;
   }
