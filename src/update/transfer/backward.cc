@@ -110,12 +110,28 @@ const StateTransfer::Impl::ReadMask& StateTransfer::Impl::built_read_mask(uint32
 
 namespace {
 
+// Most runs are a member or two (a few bytes): no call to memset for them.
+inline void zero_bytes(uint8_t* d, uint64_t n) {
+  const uint64_t z = 0;
+  if (n >= 8 && n <= 16) {
+    std::memcpy(d, &z, 8);
+    std::memcpy(d + n - 8, &z, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(d, &z, 4);
+    std::memcpy(d + n - 4, &z, 4);
+  } else if (n < 4) {
+    for (uint64_t i = 0; i < n; i++) d[i] = 0;
+  } else {
+    std::memset(d, 0, n);
+  }
+}
+
 void zero_masked(uint8_t* d, const StateTransfer::Impl::ReadMask& m) {
   if (m.full) {
     std::memset(d, 0, m.bytes.size());
     return;
   }
-  for (const auto& [at, len] : m.runs) std::memset(d + at, 0, len);
+  for (const auto& [at, len] : m.runs) zero_bytes(d + at, len);
 }
 
 }  // namespace
