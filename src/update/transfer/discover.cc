@@ -637,9 +637,9 @@ void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool
   // quarter of this function's time.
   Shape* sh = &shapes[(src_t * 31 + dst_t * 2 + old_layout) % kShapes];
   if (sh->key_src != src_t || sh->key_dst != dst_t || sh->key_old != old_layout) {
-    Shape* into = st[st.resolved(src_t)].derived.empty()
-                      ? sh                 // the same for every allocation size
-                      : &uncached_shape;  // depends on this allocation's size
+    // Cached: the same for every allocation size, unless the type has derived types (then it
+    // depends on this allocation's size).
+    Shape* into = st[st.resolved(src_t)].derived.empty() ? sh : &uncached_shape;
     *into = make_shape(src_t, dst_t, old_layout, x.src_size);
     sh = into;
   }
