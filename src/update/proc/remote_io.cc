@@ -3,6 +3,8 @@
 #include <limits.h>
 #include <sys/uio.h>
 
+#include <algorithm>
+#include <atomic>
 #include <thread>
 
 namespace tandem::update {
@@ -14,6 +16,7 @@ constexpr size_t kMaxIov = IOV_MAX;
 // (page pinning, memcpy, copy-on-write faults in the destination), and with the target parked
 // the second CPU is otherwise idle. Both threads take the target's mmap lock for reading only.
 constexpr uint64_t kSplitBytes = uint64_t{8} << 20;
+constexpr uint64_t kJobBytes = uint64_t{4} << 20;
 
 struct Piece {
   uint8_t* local;
@@ -54,24 +57,42 @@ Result<void> transfer(std::span<const RemoteRange> ranges, uint8_t* const* local
     total += ranges[i].len;
   }
   if (total < kSplitBytes) return transfer_pieces(std::span<const Piece>(pieces), call);
-  // Two halves by bytes; the piece that straddles the middle is cut in two.
-  uint64_t half = total / 2, seen = 0;
-  size_t cut = 0;
-  while (seen + pieces[cut].len <= half) seen += pieces[cut++].len;
-  std::vector<Piece> second(pieces.begin() + static_cast<ptrdiff_t>(cut), pieces.end());
-  pieces.resize(cut);
-  if (uint64_t head = half - seen; head > 0) {
-    pieces.push_back({second.front().local, second.front().addr, head});
-    second.front().local += head;
-    second.front().addr += head;
-    second.front().len -= head;
+  // Jobs of kJobBytes (a piece that crosses a job's end is cut in two), taken in order from a
+  // counter by this thread and a helper: if the helper gets no CPU (a loaded machine), this
+  // thread does them all instead of waiting for a fixed half.
+  std::vector<Piece> cut;
+  std::vector<size_t> job_start = {0};
+  cut.reserve(pieces.size() + total / kJobBytes + 1);
+  uint64_t in_job = 0;
+  for (Piece p : pieces) {
+    while (p.len > 0) {
+      uint64_t take = std::min(p.len, kJobBytes - in_job);
+      cut.push_back({p.local, p.addr, take});
+      p.local += take;
+      p.addr += take;
+      p.len -= take;
+      in_job += take;
+      if (in_job == kJobBytes) {
+        job_start.push_back(cut.size());
+        in_job = 0;
+      }
+    }
   }
-  Result<void> other;
-  std::thread helper([&] { other = transfer_pieces(std::span<const Piece>(second), call); });
-  Result<void> mine = transfer_pieces(std::span<const Piece>(pieces), call);
+  if (job_start.back() != cut.size()) job_start.push_back(cut.size());
+  size_t jobs = job_start.size() - 1;
+  std::vector<Result<void>> results(jobs);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t j; (j = next.fetch_add(1)) < jobs;)
+      results[j] = transfer_pieces(
+          std::span<const Piece>(cut.data() + job_start[j], job_start[j + 1] - job_start[j]), call);
+  };
+  std::thread helper(work);
+  work();
   helper.join();
-  if (!mine) return mine;
-  return other;
+  for (const Result<void>& r : results)
+    if (!r) return r;
+  return {};
 }
 
 }  // namespace
