@@ -306,6 +306,13 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
         m->lag_tracked = false;
       }
     }
+    // A restored thread that runs on after its last logged step, which could not rejoin then
+    // (its group was inside a call whose step turned out not to be its, say): again.
+    for (auto& m : members_) {
+      if (m && m->replaying && m->state == Member::State::kRunning &&
+          (m->mt_restored || m->mt_caught_up))
+        (void)rejoin_running(*m);
+    }
     for (auto& m : members_) {
       if (m && m->state == Member::State::kHeld && now_ns - m->held_since_ns > limit_ns)
         defer_drop(m->version, fmt::format("did not reconverge within {} s",
@@ -391,11 +398,14 @@ void Group::flush_drops() {
   }
   for (auto& d : drops) monitor_.drop_version(d.version, d.reason, "divergence");
   std::vector<ChildPair> pairs;
+  std::vector<std::pair<Group*, int>> rejoins;
   {
     std::lock_guard lock(mu_);
     pairs.swap(ready_children_);
+    rejoins.swap(rejoins_);
   }
   if (!pairs.empty()) create_child_groups(std::move(pairs));
+  for (auto [g, v] : rejoins) g->rejoin_running_if_done(v);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -491,6 +501,24 @@ void Group::on_syscall_entry(Task& task, int version) {
       return;
     }
     if (call.nr != SYS_restart_syscall) m.restart_in_round = false;
+    if (!m.replaying && task.stop() == StopPoint::kSyscallEntry) {
+      // The last restored thread of its copy caught up running (rejoin_running): the first
+      // thread of the copy at a call gives the copy the leader's descriptors, then makes its
+      // call again.
+      bool sync = false;
+      {
+        std::lock_guard plock(process_->mu);
+        sync = process_->fd_sync_due[version];
+        process_->fd_sync_due[version] = false;
+      }
+      if (sync) {
+        sync_fds_with_leader(task, m, nullptr);
+        if (task.stop() == StopPoint::kSyscallExit) {
+          task.repeat_call();
+          return;
+        }
+      }
+    }
     // A restarted call after an interruption comes back as restart_syscall: it is the same
     // call as before.
     bool restarted = call.nr == SYS_restart_syscall && m.call.nr >= 0;

@@ -694,6 +694,10 @@ void Group::replay_arrival(Task& task, Member& m) {
     // that happened, it replays their new steps first, and syncs again.
     if (m.synced_at != m.cursor) {
       m.synced_at = m.cursor;
+      if (m.mt_restored || m.mt_caught_up) {
+        std::lock_guard lock(process_->mu);
+        process_->fd_sync_due[v] = false;  // this sync is the one a thread caught up running owed
+      }
       sync_fds_with_leader(task, m, nullptr);
       if (task.stop() == StopPoint::kSyscallExit) {
         task.repeat_call();
@@ -849,6 +853,8 @@ void Group::replay_arrival(Task& task, Member& m) {
   }
   if (m.mt_restored && m.cursor == log_base_ + log_.size()) (void)rejoin_with_process(m, false);
   if (m.mt_restored || m.mt_caught_up) replay_advanced(m);
+  // Its last step, after which it may block without another intercepted call.
+  (void)rejoin_running(m);
 }
 
 bool Group::round_closes_withheld(const Member& m) const {
@@ -1012,6 +1018,7 @@ void Group::replay_exit(Task& task, Member& m) {
   m.state = Member::State::kRunning;
   if (m.mt_restored && m.cursor == log_base_ + log_.size()) (void)rejoin_with_process(m, false);
   if (m.mt_restored || m.mt_caught_up) replay_advanced(m);
+  (void)rejoin_running(m);
   task.resume();
 }
 
