@@ -222,6 +222,18 @@ std::optional<uint64_t> thread_cpu_ticks(pid_t tid) {
   }
   return utime + stime;
 }
+
+// Whether thread `tid` has SIGKILL pending (its own or its process's): it dies when it runs.
+bool kill_pending(pid_t tid) {
+  std::ifstream in(fmt::format("/proc/{}/status", tid));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("SigPnd:", 0) != 0 && line.rfind("ShdPnd:", 0) != 0) continue;
+    uint64_t mask = std::strtoull(line.c_str() + 7, nullptr, 16);
+    if ((mask & (1ull << (SIGKILL - 1))) != 0) return true;
+  }
+  return false;
+}
 }  // namespace
 
 std::vector<Group::Progress> Group::other_member_progress(int version) const {
@@ -305,6 +317,18 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
         hung.push_back({m->version, m->tgid, used});
         m->lag_tracked = false;
       }
+    }
+    // A thread held at a stop we took (parked for its replay turn, waiting for its copy's
+    // main thread to let it go) whose process was killed stays at that stop with the kill
+    // pending, and the kernel reports the process's main thread's death only once it is gone:
+    // tandem waited for it at its end, and the version was never dropped (a restored copy of
+    // mt_timed killed while its threads replayed). Resumed, it dies, and its death is
+    // reported (the version is restarted or dropped then).
+    for (auto& m : members_) {
+      if (!m || m->state == Member::State::kGone || !kill_pending(m->tid)) continue;
+      TANDEM_LOG(kDebug, "group {}: thread {} of version {} has a kill pending at a stop: "
+                 "resumed into its death", id_, m->tid, m->version + 1);
+      monitor_.backend().post(m->task, [](Task& t) { t.kill_process(); });
     }
     // A restored thread that runs on after its last logged step, which could not rejoin then
     // (its group was inside a call whose step turned out not to be its, say): again.

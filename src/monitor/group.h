@@ -445,6 +445,10 @@ class Group {
   // Process::replay_done_running, and rejoins when the last one took it). Returns whether
   // it rejoined.
   bool rejoin_running(Member& m);
+  // Before `m` (at its call, `task`) finishes a replayed step: if that is the last logged step
+  // of the last thread of its copy that replays, and it will run on after it, the copy gets
+  // the leader's descriptors now (the call may be consumed: its result is set at its exit).
+  void sync_before_running_on(Task& task, Member& m);
   // Rejoins due in other groups (their locks are not taken under this one): flush_drops.
   void defer_rejoins(int version, const std::vector<Group*>& groups);
   // Replay order of a restored copy's threads (mt_checkpoint.cc): the number of the next step

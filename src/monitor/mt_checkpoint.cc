@@ -716,9 +716,10 @@ bool Group::rejoin_running(Member& m) {
   m.mt_restored = false;
   m.replaying = false;
   m.rejoined_without_steps = m.last_crash_at.has_value();
-  if (last) {
-    // No thread of the copy replays any more: its descriptors become the leader's at the next
-    // intercepted call of any of them.
+  if (last && m.synced_at != m.cursor) {
+    // No thread of the copy replays any more, and its last step did not give the copy the
+    // leader's descriptors (sync_before_running_on): the next intercepted call of any of its
+    // threads does.
     std::lock_guard lock(process_->mu);
     process_->fd_sync_due[v] = true;
   }
@@ -736,6 +737,26 @@ bool Group::rejoin_running(Member& m) {
                          fmt::format("{} rejoined after its last logged step (thread {}, "
                                      "running)", monitor_.version_name(v), m.tid));
   return true;
+}
+
+void Group::sync_before_running_on(Task& task, Member& m) {
+  int v = m.version;
+  if (!m.mt_restored || m.cursor != log_base_ + log_.size() || round_.active ||
+      !m.fds_synced_for_replay || m.rx_diverged || !m.withheld_fds.empty() ||
+      m.synced_at == m.cursor)
+    return;
+  {
+    std::lock_guard lock(process_->mu);
+    if (process_->others_replay(v, this) || process_->replaying_threads[v] != 1) return;
+  }
+  // Its last step, and no other thread of the copy has one: it rejoins running after it
+  // (rejoin_running), and its siblings that caught up already go on from their calls. The
+  // copy's descriptors become the leader's now, while it stands at this call: synced at the
+  // next call of any thread instead, a worker that rejoined running closed the connection its
+  // main thread had not been given yet (EBADF where the leader's close succeeded: a
+  // divergence, 1 run in 24).
+  m.synced_at = m.cursor;
+  sync_fds_with_leader(task, m, nullptr);
 }
 
 void Group::rejoin_running_if_done(int version) {

@@ -810,6 +810,7 @@ void Group::replay_arrival(Task& task, Member& m) {
         if (result >= 0 && asked) result = static_cast<int64_t>(asked->size());
         m.rx_skipped++;
       }
+      sync_before_running_on(task, m);
       complete_from_record(task, *entry.record, m.call, result, part.apply && !other_write,
                            outs);
       if (auto si = sigpipe_for(m.call, result, task.tid(),
@@ -1016,6 +1017,7 @@ void Group::replay_exit(Task& task, Member& m) {
   m.replay_own = false;
   ++m.cursor;
   m.state = Member::State::kRunning;
+  sync_before_running_on(task, m);
   if (m.mt_restored && m.cursor == log_base_ + log_.size()) (void)rejoin_with_process(m, false);
   if (m.mt_restored || m.mt_caught_up) replay_advanced(m);
   (void)rejoin_running(m);

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
@@ -392,10 +393,34 @@ void PtraceTask::repeat_call() {
   continue_running(0);
 }
 
+pid_t PtraceTask::wait_own_stop(int* status) {
+  // A thread-group leader killed (its process was) without an exit stop we could take here
+  // is never reported to a wait while other threads of its process live, and those stand at
+  // their own exit stops, which this thread's main loop lets go only once we return: a
+  // blocking wait hung tandem (a restored copy killed while it was given its descriptors).
+  // The task normally stops within microseconds: it is looked at without blocking, yielding
+  // the CPU in between, then every millisecond, and found dead by its /proc entry.
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    pid_t p = waitpid(tid_, status, __WALL | WNOHANG);
+    if (p != 0) return p;
+    if (std::chrono::steady_clock::now() - start < std::chrono::microseconds(200)) {
+      sched_yield();
+      continue;
+    }
+    if (is_zombie()) {
+      gone_ = true;
+      errno = ESRCH;
+      return -1;
+    }
+    poll(nullptr, 0, 1);
+  }
+}
+
 Result<int> PtraceTask::wait_stop_during_injection(pid_t* forked, int resume) {
   for (;;) {
     int status = 0;
-    pid_t p = waitpid(tid_, &status, __WALL);
+    pid_t p = wait_own_stop(&status);
     if (p < 0) {
       if (errno == EINTR) continue;
       return last_errno();
@@ -978,6 +1003,10 @@ Result<void> PtraceTask::apply_restored_state() {
 void PtraceTask::kill_process() {
   if (tgid_ > 0) ::kill(tgid_, SIGKILL);  // never 0 or -1: tandem's own group, everyone
   if (phase_ == Phase::kStopped) {
+    // Held at a stop we took: when its process is dying already (another of its threads was
+    // killed), the kill does not take it out of that stop, and it stayed there (a restored
+    // copy's threads, never let go, kept tandem from ending). Resumed, it dies.
+    ptrace(PTRACE_CONT, tid_, nullptr, nullptr);
     phase_ = Phase::kRunning;
     regs_valid_ = false;
   }
