@@ -164,6 +164,9 @@ struct Member {
   // Caught up while the others were inside a call it cannot join (a descriptor-table change
   // or an ordered wait): it waits at its call until that step is in the log (resume_replay).
   bool rejoin_deferred = false;
+  // Stopped at its call by the replay (parked for its turn, or its rejoin deferred) until a
+  // posted resume_replay takes it up: not running, whatever its state says.
+  bool held_in_replay = false;
   uint64_t cursor = 0;
   std::map<int, bool> checkpoint_fds;  // its descriptors at the checkpoint it replays from
   int restarts = 0;

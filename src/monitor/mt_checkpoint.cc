@@ -697,7 +697,7 @@ void Group::defer_rejoins(int version, const std::vector<Group*>& groups) {
 bool Group::rejoin_running(Member& m) {
   int v = m.version;
   if (m.state != Member::State::kRunning || !m.replaying || !(m.mt_restored || m.mt_caught_up) ||
-      m.local_call || m.rejoin_deferred || m.withhold_at || m.rx_diverged ||
+      m.local_call || m.rejoin_deferred || m.held_in_replay || m.withhold_at || m.rx_diverged ||
       !m.withheld_fds.empty() || !m.fds_synced_for_replay || !monitor_.alive(v))
     return false;
   // Its group is inside a call (the others' step is not in the log yet): it takes that step
@@ -705,6 +705,10 @@ bool Group::rejoin_running(Member& m) {
   if (m.cursor != log_base_ + log_.size() || round_.active) return false;
   {
     std::lock_guard lock(process_->mu);
+    // Parked at its call for its turn (a replaying member's state stays kRunning there): it
+    // rejoins from that call when its turn comes (resume_replay). Rejoined here, nothing
+    // ever let it go (the copy's worker stood at its read while the leader waited for it).
+    if (process_->replay_parked[v].count(this) != 0) return false;
     if (process_->others_replay(v, this)) {
       // Its next step would come after the siblings' logged ones: it waits for them.
       process_->replay_done_running[v].insert(this);
