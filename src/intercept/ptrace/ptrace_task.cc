@@ -13,7 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 
@@ -399,12 +398,14 @@ pid_t PtraceTask::wait_own_stop(int* status) {
   // their own exit stops, which this thread's main loop lets go only once we return: a
   // blocking wait hung tandem (a restored copy killed while it was given its descriptors).
   // The task normally stops within microseconds: it is looked at without blocking, yielding
-  // the CPU in between, then every millisecond, and found dead by its /proc entry.
-  auto start = std::chrono::steady_clock::now();
-  for (;;) {
+  // the CPU in between a hundred times, then every millisecond, and found dead by its /proc
+  // entry.
+  // (Counted in tries, not read from a clock: the vDSO's clock reads the time-stamp counter,
+  // which faults in tracer threads, base/tsc.h.)
+  for (int tries = 0;; ++tries) {
     pid_t p = waitpid(tid_, status, __WALL | WNOHANG);
     if (p != 0) return p;
-    if (std::chrono::steady_clock::now() - start < std::chrono::microseconds(200)) {
+    if (tries < 100) {
       sched_yield();
       continue;
     }

@@ -9,8 +9,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <chrono>
 #include <cstring>
 
 #include "base/scoped_fd.h"
@@ -300,8 +298,7 @@ void TracerThread::kill_and_forget(TaskId id) {
   // A copy held at a stop we took already may stay there with the kill pending (a thread of a
   // restored copy whose process was killed before it was let go): it dies once resumed.
   ptrace(PTRACE_CONT, tid, nullptr, nullptr);
-  auto start = std::chrono::steady_clock::now();
-  for (;;) {
+  for (int tries = 0;; ++tries) {
     int status = 0;
     pid_t p = waitpid(tid, &status, __WALL | WNOHANG);
     if (p < 0 && errno == EINTR) continue;
@@ -313,8 +310,8 @@ void TracerThread::kill_and_forget(TaskId id) {
     // A thread-group leader is not reported while other threads of its process live (they
     // are killed and reaped after it here): a blocking wait hung tandem at its end.
     if (t->is_zombie()) break;
-    if (std::chrono::steady_clock::now() - start < std::chrono::microseconds(200)) {
-      sched_yield();  // it normally dies within microseconds
+    if (tries < 100) {
+      sched_yield();  // it normally dies within microseconds (no clock: see wait_own_stop)
     } else {
       poll(nullptr, 0, 1);
     }
