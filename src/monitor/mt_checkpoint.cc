@@ -784,7 +784,12 @@ void Group::forgive_closes_of_replayed_descriptors(const std::vector<int>& vs) {
   std::lock_guard lock(process_->mu);
   for (int v : vs) {
     Member& m = *members_[v];
-    if (m.own_result == -EBADF && process_->replaying_threads[v] > 0) m.own_result = 0;
+    // (A thread still in the replay order may have caught up with its steps and not rejoined
+    // yet, and a copy whose last thread caught up running gets the leader's descriptors at
+    // its next call: the close of a worker that rejoined running failed so, a divergence.)
+    bool behind = process_->replaying_threads[v] > 0 || !process_->replay_next[v].empty() ||
+                  process_->fd_sync_due[v];
+    if (m.own_result == -EBADF && behind) m.own_result = 0;
   }
 }
 
