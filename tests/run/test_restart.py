@@ -718,8 +718,9 @@ class MultiThreadedRestart(TandemTest):
         # mt_timed's follower is killed, and its copy is killed again as soon as its restart is
         # announced: while it is given its descriptors or its threads replay or wait to be let
         # go. Its main thread's death is reported only once its other threads are gone, and
-        # those stood at the stops tandem held them at: tandem hung (in 16 of 20 tries), its
-        # tracer thread waiting for the dead main thread, or at its end for the held threads.
+        # those stood at the stops tandem held them at: the program stalled and tandem hung
+        # (5 of 10 runs), its tracer thread waiting for the dead main thread, or for the held
+        # threads.
         # Now the version comes back or is dropped with an event, and the program goes on.
         connections = 4
         native = self.native_output(
