@@ -222,6 +222,18 @@ std::optional<uint64_t> thread_cpu_ticks(pid_t tid) {
   }
   return utime + stime;
 }
+
+// Whether thread `tid` has SIGKILL pending (its own or its process's): it dies when it runs.
+bool kill_pending(pid_t tid) {
+  std::ifstream in(fmt::format("/proc/{}/status", tid));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("SigPnd:", 0) != 0 && line.rfind("ShdPnd:", 0) != 0) continue;
+    uint64_t mask = std::strtoull(line.c_str() + 7, nullptr, 16);
+    if ((mask & (1ull << (SIGKILL - 1))) != 0) return true;
+  }
+  return false;
+}
 }  // namespace
 
 std::vector<Group::Progress> Group::other_member_progress(int version) const {
@@ -305,6 +317,25 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
         hung.push_back({m->version, m->tgid, used});
         m->lag_tracked = false;
       }
+    }
+    // A thread held at a stop we took (parked for its replay turn, waiting for its copy's
+    // main thread to let it go) whose process was killed stays at that stop with the kill
+    // pending, and the kernel reports the process's main thread's death only once it is gone:
+    // tandem waited for it at its end, and the version was never dropped (a restored copy of
+    // mt_timed killed while its threads replayed). Resumed, it dies, and its death is
+    // reported (the version is restarted or dropped then).
+    for (auto& m : members_) {
+      if (!m || m->state == Member::State::kGone || !kill_pending(m->tid)) continue;
+      TANDEM_LOG(kDebug, "group {}: thread {} of version {} has a kill pending at a stop: "
+                 "resumed into its death", id_, m->tid, m->version + 1);
+      monitor_.backend().post(m->task, [](Task& t) { t.kill_process(); });
+    }
+    // A restored thread that runs on after its last logged step, which could not rejoin then
+    // (its group was inside a call whose step turned out not to be its, say): again.
+    for (auto& m : members_) {
+      if (m && m->replaying && m->state == Member::State::kRunning &&
+          (m->mt_restored || m->mt_caught_up))
+        (void)rejoin_running(*m);
     }
     for (auto& m : members_) {
       if (m && m->state == Member::State::kHeld && now_ns - m->held_since_ns > limit_ns)
@@ -391,11 +422,14 @@ void Group::flush_drops() {
   }
   for (auto& d : drops) monitor_.drop_version(d.version, d.reason, "divergence");
   std::vector<ChildPair> pairs;
+  std::vector<std::pair<Group*, int>> rejoins;
   {
     std::lock_guard lock(mu_);
     pairs.swap(ready_children_);
+    rejoins.swap(rejoins_);
   }
   if (!pairs.empty()) create_child_groups(std::move(pairs));
+  for (auto [g, v] : rejoins) g->rejoin_running_if_done(v);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -491,6 +525,24 @@ void Group::on_syscall_entry(Task& task, int version) {
       return;
     }
     if (call.nr != SYS_restart_syscall) m.restart_in_round = false;
+    if (!m.replaying && task.stop() == StopPoint::kSyscallEntry) {
+      // The last restored thread of its copy caught up running (rejoin_running): the first
+      // thread of the copy at a call gives the copy the leader's descriptors, then makes its
+      // call again.
+      bool sync = false;
+      {
+        std::lock_guard plock(process_->mu);
+        sync = process_->fd_sync_due[version];
+        process_->fd_sync_due[version] = false;
+      }
+      if (sync) {
+        sync_fds_with_leader(task, m, nullptr);
+        if (task.stop() == StopPoint::kSyscallExit) {
+          task.repeat_call();
+          return;
+        }
+      }
+    }
     // A restarted call after an interruption comes back as restart_syscall: it is the same
     // call as before.
     bool restarted = call.nr == SYS_restart_syscall && m.call.nr >= 0;

@@ -164,6 +164,9 @@ struct Member {
   // Caught up while the others were inside a call it cannot join (a descriptor-table change
   // or an ordered wait): it waits at its call until that step is in the log (resume_replay).
   bool rejoin_deferred = false;
+  // Stopped at its call by the replay (parked for its turn, or its rejoin deferred) until a
+  // posted resume_replay takes it up: not running, whatever its state says.
+  bool held_in_replay = false;
   uint64_t cursor = 0;
   std::map<int, bool> checkpoint_fds;  // its descriptors at the checkpoint it replays from
   int restarts = 0;
@@ -221,6 +224,9 @@ class Group {
   void on_syscall_exit(Task& task, int version);
   // A replaying member whose rejoin was deferred goes on (posted to its task).
   void resume_replay(Task& task, int version);
+  // The restored thread of `version` that took its last logged step and runs on (not at a
+  // call) rejoins, if no sibling of its copy has a logged step left now (rejoin_running).
+  void rejoin_running_if_done(int version);
   void on_async_signal(Task& task, int version, const siginfo_t& info, bool internal);
   void on_child(Task& parent, int version, Task& child, bool thread);
   // The member of `version` is gone (exited, crashed, dropped), if it is still `task`.
@@ -434,6 +440,20 @@ class Group {
   // A restored thread of a multi-threaded process caught up: whether it is the last of its
   // process's restored threads to (it gives the copy the leader's descriptors).
   bool rejoin_with_process(Member& m, bool at_call);
+  // A restored thread of a multi-threaded process that took its last logged step and runs on
+  // without a call (into a futex wait that is not intercepted, say) rejoins at once: it takes
+  // part in its group's next step like any member, and checkpoints of its process resume.
+  // Not while its group is inside a call (that step is logged for it: it replays it), nor
+  // while a sibling of its copy has a logged step left (it waits in
+  // Process::replay_done_running, and rejoins when the last one took it). Returns whether
+  // it rejoined.
+  bool rejoin_running(Member& m);
+  // Before `m` (at its call, `task`) finishes a replayed step: if that is the last logged step
+  // of the last thread of its copy that replays, and it will run on after it, the copy gets
+  // the leader's descriptors now (the call may be consumed: its result is set at its exit).
+  void sync_before_running_on(Task& task, Member& m);
+  // Rejoins due in other groups (their locks are not taken under this one): flush_drops.
+  void defer_rejoins(int version, const std::vector<Group*>& groups);
   // Replay order of a restored copy's threads (mt_checkpoint.cc): the number of the next step
   // `m` replays (Process::kCaughtUp: none in the log now); whether it may take it now (else it
   // is parked at its call until its turn); its new position after a step; leaving the order.
@@ -485,8 +505,9 @@ class Group {
   uint64_t id_;
   std::vector<Drop> drops_;
   std::vector<ChildPair> ready_children_;
-  // drops_ or ready_children_ has something: flush_drops, called after every stop, takes the
-  // lock only then.
+  std::vector<std::pair<Group*, int>> rejoins_;  // rejoin_running_if_done, once unlocked
+  // drops_, ready_children_ or rejoins_ has something: flush_drops, called after every stop,
+  // takes the lock only then.
   std::atomic<bool> flush_pending_{false};
   // Spins before it blocks: both versions' tracer threads take it at every stop, on different
   // CPUs, and with early execution they do so at the same time (base/spin_mutex.h).

@@ -258,6 +258,11 @@ void Group::maybe_checkpoint_process(Task* current, const std::vector<int>& p) {
     if (!main_thread || !process_->checkpoint_due || process_->pending_checkpoint ||
         process_->restoring > 0)
       return;
+    // A copy whose descriptors are not the leader's yet (its last restored thread caught up
+    // running: the next call of one of its threads syncs them) would be copied as it is.
+    for (int v : p) {
+      if (process_->fd_sync_due[v]) return;
+    }
   }
   // Every live member takes part, at a real call, and none is catching up.
   for (auto& m : members_) {
@@ -655,6 +660,7 @@ void Group::replay_advanced(const Member& m) {
 void Group::leave_replay_order(int version) {
   {
     std::lock_guard lock(process_->mu);
+    process_->replay_done_running[version].erase(this);
     bool was = process_->replay_next[version].erase(this) != 0;
     was |= process_->replay_parked[version].erase(this) != 0;
     if (!was) return;
@@ -664,13 +670,106 @@ void Group::leave_replay_order(int version) {
 
 void Group::wake_replay_turns(int version) {
   std::vector<std::pair<Group*, TaskId>> turns;
+  std::vector<Group*> done;
   {
     std::lock_guard lock(process_->mu);
     turns = process_->take_replay_turns(version);
+    done = process_->take_done_running(version);
   }
   // Posted (also for this group: its lock is held here).
   for (auto& [g, id] : turns)
     monitor_.backend().post(id, [g = g, version](Task& t) { g->resume_replay(t, version); });
+  // Threads that run on after their last step: nothing to post to (they are not stopped).
+  defer_rejoins(version, done);
+}
+
+void Group::defer_rejoins(int version, const std::vector<Group*>& groups) {
+  for (Group* g : groups) {
+    if (g == this) {
+      if (members_[version]) (void)rejoin_running(*members_[version]);
+    } else {
+      rejoins_.emplace_back(g, version);
+      flush_pending_.store(true, std::memory_order_release);
+    }
+  }
+}
+
+bool Group::rejoin_running(Member& m) {
+  int v = m.version;
+  if (m.state != Member::State::kRunning || !m.replaying || !(m.mt_restored || m.mt_caught_up) ||
+      m.local_call || m.rejoin_deferred || m.held_in_replay || m.withhold_at || m.rx_diverged ||
+      !m.withheld_fds.empty() || !m.fds_synced_for_replay || !monitor_.alive(v))
+    return false;
+  // Its group is inside a call (the others' step is not in the log yet): it takes that step
+  // from the log once it is there, or (its log really ended) the watchdog tries again.
+  if (m.cursor != log_base_ + log_.size() || round_.active) return false;
+  {
+    std::lock_guard lock(process_->mu);
+    // Parked at its call for its turn (a replaying member's state stays kRunning there): it
+    // rejoins from that call when its turn comes (resume_replay). Rejoined here, nothing
+    // ever let it go (the copy's worker stood at its read while the leader waited for it).
+    if (process_->replay_parked[v].count(this) != 0) return false;
+    if (process_->others_replay(v, this)) {
+      // Its next step would come after the siblings' logged ones: it waits for them.
+      process_->replay_done_running[v].insert(this);
+      return false;
+    }
+    process_->replay_done_running[v].erase(this);
+  }
+  bool last = rejoin_with_process(m, false);
+  m.mt_restored = false;
+  m.replaying = false;
+  m.rejoined_without_steps = m.last_crash_at.has_value();
+  if (last && m.synced_at != m.cursor) {
+    // No thread of the copy replays any more, and its last step did not give the copy the
+    // leader's descriptors (sync_before_running_on): the next intercepted call of any of its
+    // threads does.
+    std::lock_guard lock(process_->mu);
+    process_->fd_sync_due[v] = true;
+  }
+  leave_replay_order(v);
+  monitor_.events().emit("rejoined",
+                         {{"version", v + 1},
+                          {"group", id_},
+                          {"log_position", m.cursor},
+                          {"withheld_fds", nlohmann::json::array()},
+                          {"rx", false},
+                          {"withheld_fd", -1},
+                          {"rx_skipped", m.rx_skipped},
+                          {"running", true},
+                          {"guarantee", "same inputs as the leader: its state is the leader's"}},
+                         fmt::format("{} rejoined after its last logged step (thread {}, "
+                                     "running)", monitor_.version_name(v), m.tid));
+  return true;
+}
+
+void Group::sync_before_running_on(Task& task, Member& m) {
+  int v = m.version;
+  if (!m.mt_restored || m.cursor != log_base_ + log_.size() || round_.active ||
+      !m.fds_synced_for_replay || m.rx_diverged || !m.withheld_fds.empty() ||
+      m.synced_at == m.cursor)
+    return;
+  {
+    std::lock_guard lock(process_->mu);
+    if (process_->others_replay(v, this) || process_->replaying_threads[v] != 1) return;
+  }
+  // Its last step, and no other thread of the copy has one: it rejoins running after it
+  // (rejoin_running), and its siblings that caught up already go on from their calls. The
+  // copy's descriptors become the leader's now, while it stands at this call: synced at the
+  // next call of any thread instead, a worker that rejoined running closed the connection its
+  // main thread had not been given yet (EBADF where the leader's close succeeded: a
+  // divergence, 1 run in 24).
+  m.synced_at = m.cursor;
+  sync_fds_with_leader(task, m, nullptr);
+}
+
+void Group::rejoin_running_if_done(int version) {
+  {
+    std::lock_guard lock(mu_);
+    if (!members_[version]) return;
+    (void)rejoin_running(*members_[version]);
+  }
+  flush_drops();
 }
 
 // A close by a thread that rejoined while another thread of its restored process still replays
@@ -685,7 +784,12 @@ void Group::forgive_closes_of_replayed_descriptors(const std::vector<int>& vs) {
   std::lock_guard lock(process_->mu);
   for (int v : vs) {
     Member& m = *members_[v];
-    if (m.own_result == -EBADF && process_->replaying_threads[v] > 0) m.own_result = 0;
+    // (A thread still in the replay order may have caught up with its steps and not rejoined
+    // yet, and a copy whose last thread caught up running gets the leader's descriptors at
+    // its next call: the close of a worker that rejoined running failed so, a divergence.)
+    bool behind = process_->replaying_threads[v] > 0 || !process_->replay_next[v].empty() ||
+                  process_->fd_sync_due[v];
+    if (m.own_result == -EBADF && behind) m.own_result = 0;
   }
 }
 

@@ -89,6 +89,22 @@ std::vector<std::pair<Group*, TaskId>> Process::release_stalled_replay(int v, ui
   return take_replay_turns(v);
 }
 
+bool Process::others_replay(int v, const Group* g) const {
+  for (auto [other, step] : replay_next[v]) {
+    if (other != g && step != kCaughtUp) return true;
+  }
+  return false;
+}
+
+std::vector<Group*> Process::take_done_running(int v) {
+  std::vector<Group*> out;
+  for (Group* g : replay_done_running[v]) {
+    if (!others_replay(v, g)) out.push_back(g);
+  }
+  for (Group* g : out) replay_done_running[v].erase(g);
+  return out;
+}
+
 void Process::forget_fd_changes(int v) {
   done_[v] = issued_;
   done_ahead_[v].clear();

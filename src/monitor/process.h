@@ -95,6 +95,8 @@ class Process {
     replay_parked.resize(versions);
     replay_progress_ns.assign(versions, 0);
     replay_order_off.assign(versions, false);
+    replay_done_running.resize(versions);
+    fd_sync_due.assign(versions, false);
     steps.assign(versions, 0);
   }
 
@@ -154,6 +156,17 @@ class Process {
   // earlier step stands still outside any call (blocked natively, in a futex wait whose wake-up
   // or deadline differs in the copy), and the copy would wait for it until the program ends.
   std::vector<std::pair<Group*, TaskId>> release_stalled_replay(int v, uint64_t now_ns);
+  // Per version: restored threads that took their last logged step and went on running (into
+  // a futex wait, say) while a sibling still had logged steps: each rejoins once none has any
+  // (Group::rejoin_running). Returns those whose time it is now (removed from the set).
+  std::vector<std::set<Group*>> replay_done_running;
+  std::vector<Group*> take_done_running(int v);
+  // Whether a restored thread of `v` other than `g`'s has a logged step left.
+  bool others_replay(int v, const Group* g) const;
+  // Per version: its copy's last restored thread caught up running, not at a call: the next
+  // thread of the copy that arrives at an intercepted call gives the copy the leader's
+  // descriptors (Group::on_syscall_entry), as the last one to catch up at a call does.
+  std::vector<bool> fd_sync_due;
   // Per version: agreed steps its threads took part in while their groups logged (a process
   // killed from outside twice without a step in between is "at the same place").
   std::vector<uint64_t> steps;

@@ -582,6 +582,7 @@ void install_stand_ins(Task& task, const SyscallRecord& record, pid_t leader_pid
 
 void Group::replay_arrival(Task& task, Member& m) {
   int v = m.version;
+  m.held_in_replay = false;
   if (!m.fds_synced_for_replay) {
     // A frozen copy holds no descriptors: it starts with the leader's, at their numbers.
     m.fds_synced_for_replay = true;
@@ -671,7 +672,10 @@ void Group::replay_arrival(Task& task, Member& m) {
   // A thread of a restored copy: the other threads' earlier steps first (it waits at its call).
   // Not a thread's exit: it is never logged (the call does not return), and another thread
   // may be waiting for it (pthread_join) before its own earlier steps.
-  if ((m.mt_restored || m.mt_caught_up) && m.call.nr != SYS_exit && !replay_turn(task, m)) return;
+  if ((m.mt_restored || m.mt_caught_up) && m.call.nr != SYS_exit && !replay_turn(task, m)) {
+    m.held_in_replay = true;
+    return;
+  }
   if (m.cursor == end && m.mt_restored && !rejoin_with_process(m, true)) {
     // Other threads of its process are still replaying: the descriptors are the last one's to
     // give (it would change the table under their replay).
@@ -686,6 +690,7 @@ void Group::replay_arrival(Task& task, Member& m) {
     // waits at its call and replays that step once it is logged. Likewise the leader's close
     // of a connection withheld from it: the step that makes that number shared again.
     m.rejoin_deferred = true;
+    m.held_in_replay = true;
     return;
   }
   if (m.cursor == end) {
@@ -694,6 +699,10 @@ void Group::replay_arrival(Task& task, Member& m) {
     // that happened, it replays their new steps first, and syncs again.
     if (m.synced_at != m.cursor) {
       m.synced_at = m.cursor;
+      if (m.mt_restored || m.mt_caught_up) {
+        std::lock_guard lock(process_->mu);
+        process_->fd_sync_due[v] = false;  // this sync is the one a thread caught up running owed
+      }
       sync_fds_with_leader(task, m, nullptr);
       if (task.stop() == StopPoint::kSyscallExit) {
         task.repeat_call();
@@ -806,6 +815,7 @@ void Group::replay_arrival(Task& task, Member& m) {
         if (result >= 0 && asked) result = static_cast<int64_t>(asked->size());
         m.rx_skipped++;
       }
+      sync_before_running_on(task, m);
       complete_from_record(task, *entry.record, m.call, result, part.apply && !other_write,
                            outs);
       if (auto si = sigpipe_for(m.call, result, task.tid(),
@@ -849,6 +859,8 @@ void Group::replay_arrival(Task& task, Member& m) {
   }
   if (m.mt_restored && m.cursor == log_base_ + log_.size()) (void)rejoin_with_process(m, false);
   if (m.mt_restored || m.mt_caught_up) replay_advanced(m);
+  // Its last step, after which it may block without another intercepted call.
+  (void)rejoin_running(m);
 }
 
 bool Group::round_closes_withheld(const Member& m) const {
@@ -986,9 +998,21 @@ void Group::resume_replay(Task& task, int version) {
   {
     std::lock_guard lock(mu_);
     if (!members_[version] || members_[version]->state == Member::State::kGone ||
-        members_[version]->task != task.id() || !members_[version]->replaying)
+        members_[version]->task != task.id())
       return;
-    replay_arrival(task, *members_[version]);
+    Member& m = *members_[version];
+    bool held = m.held_in_replay;
+    m.held_in_replay = false;
+    if (!m.replaying) {
+      // It stood at its call for the replay and rejoined meanwhile (it must not: a bug, but
+      // left there, its task would never go on): it takes part in the step at that call.
+      if (held && m.state == Member::State::kRunning && task.stop() == StopPoint::kSyscallEntry) {
+        m.state = Member::State::kArrived;
+        try_decide(&task);
+      }
+    } else {
+      replay_arrival(task, m);
+    }
   }
   flush_drops();
 }
@@ -1010,8 +1034,10 @@ void Group::replay_exit(Task& task, Member& m) {
   m.replay_own = false;
   ++m.cursor;
   m.state = Member::State::kRunning;
+  sync_before_running_on(task, m);
   if (m.mt_restored && m.cursor == log_base_ + log_.size()) (void)rejoin_with_process(m, false);
   if (m.mt_restored || m.mt_caught_up) replay_advanced(m);
+  (void)rejoin_running(m);
   task.resume();
 }
 

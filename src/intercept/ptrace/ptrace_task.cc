@@ -392,10 +392,36 @@ void PtraceTask::repeat_call() {
   continue_running(0);
 }
 
+pid_t PtraceTask::wait_own_stop(int* status) {
+  // A thread-group leader killed (its process was) without an exit stop we could take here
+  // is never reported to a wait while other threads of its process live, and those stand at
+  // their own exit stops, which this thread's main loop lets go only once we return: a
+  // blocking wait hung tandem (a restored copy killed while it was given its descriptors).
+  // The task normally stops within microseconds: it is looked at without blocking, yielding
+  // the CPU in between a hundred times, then every millisecond, and found dead by its /proc
+  // entry.
+  // (Counted in tries, not read from a clock: the vDSO's clock reads the time-stamp counter,
+  // which faults in tracer threads, base/tsc.h.)
+  for (int tries = 0;; ++tries) {
+    pid_t p = waitpid(tid_, status, __WALL | WNOHANG);
+    if (p != 0) return p;
+    if (tries < 100) {
+      sched_yield();
+      continue;
+    }
+    if (is_zombie()) {
+      gone_ = true;
+      errno = ESRCH;
+      return -1;
+    }
+    poll(nullptr, 0, 1);
+  }
+}
+
 Result<int> PtraceTask::wait_stop_during_injection(pid_t* forked, int resume) {
   for (;;) {
     int status = 0;
-    pid_t p = waitpid(tid_, &status, __WALL);
+    pid_t p = wait_own_stop(&status);
     if (p < 0) {
       if (errno == EINTR) continue;
       return last_errno();
@@ -579,6 +605,21 @@ Task::CallAtDeath PtraceTask::call_at_death() const {
   return out;
 }
 
+bool PtraceTask::is_zombie() const {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", tid_);
+  ScopedFd fd(open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return true;  // reaped already
+  char buf[256];
+  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return true;
+  buf[n] = '\0';
+  // "pid (comm) S ...": comm may hold spaces and parentheses; the state follows the last ')'.
+  const char* close = strrchr(buf, ')');
+  if (close == nullptr || close[1] != ' ') return false;
+  return close[2] == 'Z' || close[2] == 'X';
+}
+
 Result<void> PtraceTask::answer_install(int monitor_fd, int target_fd, bool close_on_exec) {
   int listener = owner_.listener();
   for (;;) {
@@ -599,6 +640,15 @@ Result<void> PtraceTask::answer_install(int monitor_fd, int target_fd, bool clos
         // Dead, or stopped elsewhere (a signal withdrew the notification before it was
         // posted to us, or the exit stop of a killed task): the caller's wait sees which.
         return Errno{si.si_code == CLD_TRAPPED || si.si_code == CLD_STOPPED ? EINTR : ESRCH};
+      }
+      if (is_zombie()) {
+        // A killed thread-group leader whose exit stop went by (an injection before this one
+        // took it) while other threads of its process are alive: no wait reports it until
+        // they are gone, and they stand at their own exit stops, which this thread's main
+        // loop handles only once we return. Waiting for it here hung tandem (a restored
+        // copy killed while it was given its descriptors).
+        gone_ = true;
+        return Errno{ESRCH};
       }
       continue;
     }
@@ -643,6 +693,9 @@ Result<void> PtraceTask::install_fd(int monitor_fd, int target_fd, bool close_on
                (stop_ == StopPoint::kSyscallEntry || stop_ == StopPoint::kSyscallExit))
       << "install_fd into task " << tid_;
   if (owner_.listener() < 0) return Errno{ENOTSUP};
+  // Killed during an earlier injection (its exit stop was taken then): resumed to make the
+  // marker call, it would only die, and nothing would answer.
+  if (gone_) return Errno{ESRCH};
   for (int attempt = 1;; ++attempt) {
     Result<void> r = install_fd_once(monitor_fd, target_fd, close_on_exec);
     // EINTR: a signal took the task out of the marker call before the descriptor was added
@@ -665,6 +718,7 @@ Result<void> PtraceTask::install_fd_once(int monitor_fd, int target_fd, bool clo
     // Seccomp runs again on the changed call; the marker filter makes it a notification.
     if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
     Result<void> answered = answer_install(monitor_fd, target_fd, close_on_exec);
+    if (gone_) return Errno{ESRCH};  // a zombie: no stop to wait for (answer_install)
     auto st = wait_stop_during_injection();
     if (!st) return st.error();
     note_stop(StopPoint::kSyscallExit);
@@ -683,6 +737,7 @@ Result<void> PtraceTask::install_fd_once(int monitor_fd, int target_fd, bool clo
   if (!st) return st.error();
   if (xptrace(PTRACE_SYSCALL, tid_, nullptr, nullptr) < 0) return last_errno();
   Result<void> answered = answer_install(monitor_fd, target_fd, close_on_exec);
+  if (gone_) return Errno{ESRCH};
   st = wait_stop_during_injection();
   if (!st) return st.error();
   if (xptrace(PTRACE_SETREGS, tid_, nullptr, &saved) < 0) return last_errno();
@@ -949,6 +1004,10 @@ Result<void> PtraceTask::apply_restored_state() {
 void PtraceTask::kill_process() {
   if (tgid_ > 0) ::kill(tgid_, SIGKILL);  // never 0 or -1: tandem's own group, everyone
   if (phase_ == Phase::kStopped) {
+    // Held at a stop we took: when its process is dying already (another of its threads was
+    // killed), the kill does not take it out of that stop, and it stayed there (a restored
+    // copy's threads, never let go, kept tandem from ending). Resumed, it dies.
+    ptrace(PTRACE_CONT, tid_, nullptr, nullptr);
     phase_ = Phase::kRunning;
     regs_valid_ = false;
   }

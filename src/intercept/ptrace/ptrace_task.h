@@ -100,6 +100,11 @@ class PtraceTask final : public Task {
   bool load_siginfo();
   user_regs_struct& regs();
   bool gone() const { return gone_; }
+  // Its /proc entry says it died (zombie or dead), or it has none left.
+  bool is_zombie() const;
+  // waitpid for this task's next stop or end, which notices a dead thread-group leader that
+  // no wait reports (-1 with errno ESRCH then).
+  pid_t wait_own_stop(int* status);
   void mark_gone() { gone_ = true; }
   // Past its PTRACE_EVENT_EXIT stop: only its reaping is left.
   bool exiting() const { return exiting_; }

@@ -9,8 +9,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <chrono>
 #include <cstring>
 
 #include "base/scoped_fd.h"
@@ -297,12 +295,26 @@ void TracerThread::kill_and_forget(TaskId id) {
   pid_t tid = t->tid();
   TANDEM_CHECK(tid > 0) << "kill_and_forget of a task without a tid";
   ::kill(tid, SIGKILL);
-  for (;;) {
+  // A copy held at a stop we took already may stay there with the kill pending (a thread of a
+  // restored copy whose process was killed before it was let go): it dies once resumed.
+  ptrace(PTRACE_CONT, tid, nullptr, nullptr);
+  for (int tries = 0;; ++tries) {
     int status = 0;
-    pid_t p = waitpid(tid, &status, __WALL);
+    pid_t p = waitpid(tid, &status, __WALL | WNOHANG);
     if (p < 0 && errno == EINTR) continue;
-    if (p < 0 || WIFEXITED(status) || WIFSIGNALED(status)) break;
-    ptrace(PTRACE_CONT, tid, nullptr, nullptr);  // PTRACE_EVENT_EXIT or a stop on the way out
+    if (p < 0 || (p > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))) break;
+    if (p > 0) {
+      ptrace(PTRACE_CONT, tid, nullptr, nullptr);  // PTRACE_EVENT_EXIT or a stop on the way out
+      continue;
+    }
+    // A thread-group leader is not reported while other threads of its process live (they
+    // are killed and reaped after it here): a blocking wait hung tandem at its end.
+    if (t->is_zombie()) break;
+    if (tries < 100) {
+      sched_yield();  // it normally dies within microseconds (no clock: see wait_own_stop)
+    } else {
+      poll(nullptr, 0, 1);
+    }
   }
   early_children_.erase(tid);
   tasks_.erase(tid);
