@@ -139,7 +139,10 @@ void Group::abandon_round(int dead_executor) {
   round_.dying.reset();
   // An early round's followers still on their way arrive at a normal rendezvous.
   round_.pending.clear();
-  for (int f : round_.participants) {
+  std::vector<int> waiting = round_.participants;
+  waiting.insert(waiting.end(), round_.unmatched.begin(), round_.unmatched.end());
+  round_.unmatched.clear();
+  for (int f : waiting) {
     if (f != dead_executor && members_[f] && members_[f]->state == Member::State::kWaiting)
       members_[f]->state = Member::State::kArrived;
   }
@@ -150,7 +153,8 @@ void Group::on_member_gone_locked(int version, bool exit_pending) {
   Member::State was = m.state;
   m.state = Member::State::kGone;
   leave_replay_order(version);  // a restored thread that ends: the others do not wait for it
-  if (round_.active && round_.early && contains(round_.pending, version)) {
+  if (round_.active && round_.early &&
+      (contains(round_.pending, version) || contains(round_.unmatched, version))) {
     early_member_gone(version);
     (void)end_early_round_if_done();  // try_decide below
   }

@@ -701,7 +701,7 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
   record->result = program_result;
   // An early round stays active while followers have yet to arrive: they are served from the
   // record when they do (early.cc).
-  bool early_pending = round_.early && !round_.pending.empty();
+  bool early_pending = round_.early && (!round_.pending.empty() || !round_.unmatched.empty());
   // Outputs are needed by the followers, and by the log a restored version replays.
   if ((!followers.empty() || early_pending || checkpoint_ != nullptr) && r >= 0) {
     if (auto out = capture_outputs(m.call, r, task.memory()); out) {
@@ -848,6 +848,12 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
   if (early_pending) {
     round_.record = record;
     round_.from_socket = from_socket;
+    round_.on_socket = on_socket;
+    // Followers that arrived with another call meanwhile (early_mismatch).
+    if (!round_.unmatched.empty()) {
+      early_decide_unmatched(&task);
+      (void)end_early_round_if_done();  // the caller's try_decide goes on
+    }
   }
   if (dying) return true;
   if (program_result != r) task.set_result(program_result);
@@ -889,6 +895,10 @@ void Group::on_syscall_exit(Task& task, int version) {
         // back to the call after its signal, which is then delivered to every version.
         round_.active = false;
         round_.interrupted_code = r;
+        // (An early round's followers still on their way arrive at a normal rendezvous.)
+        followers.insert(followers.end(), round_.unmatched.begin(), round_.unmatched.end());
+        round_.pending.clear();
+        round_.unmatched.clear();
         for (int f : followers) {
           if (members_[f] && members_[f]->state == Member::State::kWaiting)
             members_[f]->state = Member::State::kArrived;
