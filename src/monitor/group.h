@@ -333,7 +333,8 @@ class Group {
   // leader writes (try_decide): they follow the leader's write.
   void decide(Task* current, std::vector<int> participants, std::vector<int> rx_output = {});
   bool merge_writes(Task* current, const std::vector<int>& participants);
-  void finish_merged_write(Task& task, int64_t result);
+  // `executor_task`: null when the executor died inside the write (executor_exiting).
+  void finish_merged_write(Task* executor_task, int64_t result);
   bool absorb_extra_calls(Task* current, const std::vector<int>& participants, int preferred);
   void start_round(Task* current, SyscallClass cls, int executor, std::vector<int> followers,
                    std::vector<int> content_losers);

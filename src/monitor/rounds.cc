@@ -201,13 +201,15 @@ bool Group::merge_writes(Task* current, const std::vector<int>& p) {
   return true;
 }
 
-void Group::finish_merged_write(Task& task, int64_t r) {
+void Group::finish_merged_write(Task* executor_task, int64_t r) {
   round_.active = false;
   round_.interrupted_code = 0;
   for (int v : round_.participants) {
     if (!members_[v] || members_[v]->state == Member::State::kGone) continue;
     Member& m = *members_[v];
     bool is_executor = v == round_.executor;
+    // A dead executor (executor_exiting): the others take what it wrote.
+    if (is_executor && executor_task == nullptr) continue;
     int64_t result = r;
     bool complete = true;
     if (r >= 0) {
@@ -219,8 +221,8 @@ void Group::finish_merged_write(Task& task, int64_t r) {
       m.write_consumed = 0;
       m.state = Member::State::kRunning;
       if (is_executor) {
-        task.set_result(result);
-        task.resume();
+        executor_task->set_result(result);
+        executor_task->resume();
       } else {
         monitor_.backend().post(m.task, [result](Task& t) { t.skip_call(result); });
       }
@@ -228,7 +230,7 @@ void Group::finish_merged_write(Task& task, int64_t r) {
       // Its own call is not written yet: it makes it again and waits for the others.
       m.repeating = true;
       m.state = Member::State::kRunning;
-      task.repeat_call();
+      executor_task->repeat_call();
     } else {
       m.state = Member::State::kArrived;
     }
@@ -882,7 +884,7 @@ void Group::on_syscall_exit(Task& task, int version) {
       everyone_exit(task, m, version);
     } else if (round_.active && version == round_.executor && round_.merged_write &&
                !is_restart_code(task.result())) {
-      finish_merged_write(task, task.result());
+      finish_merged_write(&task, task.result());
       try_decide(&task);
     } else if (round_.active && version == round_.executor && !round_.dying &&
                !round_.record) {
