@@ -49,6 +49,7 @@ struct tl_pm_scan_arg {
 #define TL_PAGE_IS_PRESENT (1u << 3)
 #define TL_PAGE_IS_SWAPPED (1u << 4)
 #define TL_PAGE 4096ull
+#define TL_DIFF_CHUNK (256ull << 10)
 
 /* ---- messages (raw) ---- */
 
@@ -212,6 +213,13 @@ static void tl_compare(struct tl_txn* t, uint64_t start, uint64_t end, uint8_t* 
     const uint64_t* a = (const uint64_t*)(uintptr_t)at;
     const uint64_t* b = (const uint64_t*)(void*)buf;
     uint64_t words = len / 8, w = 0;
+    /* Equal memory first, eight words at a time without a branch per word (the compiler makes
+     * it vector code); the first block that differs is searched word by word below. */
+    for (; w + 8 <= words; w += 8) {
+      uint64_t d = 0;
+      for (int k = 0; k < 8; k++) d |= a[w + k] ^ b[w + k];
+      if (d) break;
+    }
     while (w < words && a[w] == b[w]) w++;
     if (w == words) continue;
     int in_run = 0;
@@ -247,7 +255,8 @@ static void tl_diff(struct tl_txn* t) {
   struct tl_range* mine = (struct tl_range*)(void*)(t->buf + maps_size);
   struct tl_range* theirs = mine + runs_max;
   uint8_t* chunk = t->buf + t->buf_size / 2;
-  uint64_t chunk_size = t->buf_size / 2;
+  /* A chunk that stays in the L2 cache between the copy and the comparison. */
+  uint64_t chunk_size = t->buf_size / 2 < TL_DIFF_CHUNK ? t->buf_size / 2 : TL_DIFF_CHUNK;
   long len = tl_read_file("/proc/self/maps", maps, maps_size);
   char path[64];
   tl_fmt_pid_path(path, t->reversed, "pagemap");

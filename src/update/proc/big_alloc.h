@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace tandem::update {
@@ -145,6 +147,17 @@ struct BigAllocator {
   BigAllocator(const BigAllocator<U>&) {}  // NOLINT: rebinding
   T* allocate(size_t n) { return static_cast<T*>(big_alloc(n * sizeof(T))); }
   void deallocate(T* p, size_t n) { big_free(p, n * sizeof(T)); }
+  // resize() default-initialises: plain data is left as it is (a heap registry, a batch of
+  // requests: written whole right after, and zero-filling them first was a pass of its own over
+  // tens of megabytes); types with member initialisers still get them.
+  template <typename U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
   bool operator==(const BigAllocator&) const { return true; }
 };
 

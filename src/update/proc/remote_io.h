@@ -3,7 +3,8 @@
 // RemoteMemory (src/base) moves one range per call; a transfer moves up to millions of small
 // objects, so this batches them: up to IOV_MAX ranges per process_vm_readv/writev. This belongs in
 // RemoteMemory (base), as read_many/write_many; it lives here until the lead moves it.
-// Thread-compatible: one instance per transfer.
+// Thread-compatible: one instance per transfer. Big transfers (8 MB and more) are shared, in
+// 4 MB jobs, by the calling thread and a helper thread.
 #pragma once
 
 #include <sys/types.h>

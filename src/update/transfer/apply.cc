@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
+#include "base/log.h"
 #include "tandem/live.h"
 #include "update/proc/remote_io.h"
 #include "update/transfer/engine_impl.h"
@@ -58,26 +60,34 @@ bool all_zero(const uint8_t* p, uint64_t n) {
 // its objects in discovery order) take an LSD radix sort over the bits in which the addresses
 // differ: a heap spans at most a few GB, so two or three passes of 16 bits, several times faster
 // than a comparison sort at a million objects. Stable: equal addresses keep their order.
-void sort_by_address(BigVector<std::pair<uint64_t, uint32_t>>& v) {
+using Keyed = StateTransfer::Impl::Keyed;
+
+void sort_by_address(BigVector<Keyed>& v) {
   if (v.size() < (size_t{1} << 16)) {
     std::sort(v.begin(), v.end());
     return;
   }
   uint64_t lo = ~uint64_t{0}, hi = 0, varying = 0;
-  for (const auto& e : v) lo = std::min(lo, e.first), hi = std::max(hi, e.first);
-  for (const auto& e : v) varying |= e.first - lo;
+  for (const auto& e : v) lo = std::min(lo, e.addr), hi = std::max(hi, e.addr);
+  for (const auto& e : v) varying |= e.addr - lo;
   if (varying == 0) return;
   int from = __builtin_ctzll(varying), to = 64 - __builtin_clzll(hi - lo);
-  BigVector<std::pair<uint64_t, uint32_t>> tmp(v.size());
+  // The passes alternate between v and a scratch buffer that is not zero-filled first (a
+  // vector's would be: one more pass over the whole array).
+  static_assert(std::is_trivially_copyable_v<Keyed>);
+  BigBuffer scratch(v.size() * sizeof(Keyed));
+  Keyed* in = v.data();
+  Keyed* out = reinterpret_cast<Keyed*>(scratch.get());
   std::vector<size_t> at(size_t{1} << 16);
   for (int shift = from; shift < to; shift += 16) {
     std::fill(at.begin(), at.end(), 0);
-    for (const auto& e : v) at[((e.first - lo) >> shift) & 0xffff]++;
+    for (size_t i = 0; i < v.size(); i++) at[((in[i].addr - lo) >> shift) & 0xffff]++;
     size_t sum = 0;
     for (size_t& n : at) sum += std::exchange(n, sum);
-    for (const auto& e : v) tmp[at[((e.first - lo) >> shift) & 0xffff]++] = e;
-    v.swap(tmp);
+    for (size_t i = 0; i < v.size(); i++) out[at[((in[i].addr - lo) >> shift) & 0xffff]++] = in[i];
+    std::swap(in, out);
   }
+  if (in != v.data()) std::memcpy(v.data(), in, v.size() * sizeof(Keyed));
 }
 
 Failure refused(const std::vector<std::string>& violations, uint64_t count) {
@@ -207,9 +217,12 @@ Expected<void> StateTransfer::Impl::send_batch() {
   pending.resize(pending.size() - n);
   if (reqs.size() < n) reqs.resize(n);  // one buffer for every batch: no fresh pages
   for (size_t i = 0; i < n; i++) {
+    // The batch's objects were typed up to 64k objects ago: their entries are out of the cache
+    // by now. Ask for them well ahead (the loop is short).
+    if (i + 32 < n) prefetch_obj(&objs[b.objs[i + 32]]);
     Obj& x = objs[b.objs[i]];
     reqs[i].size = x.dst_size;
-    reqs[i].site = dst_site((*heap)[x.ref].site) | kSiteTransferred;
+    reqs[i].site = dst_site(x.site) | kSiteTransferred;
     x.alloc_size = x.dst_size + 1;
   }
   RemoteMemory mem(dst->pid());
@@ -239,8 +252,10 @@ Expected<void> StateTransfer::Impl::finish_batch() {
                                                          b.objs.size() * sizeof(tl_alloc_req)});
       !r)
     return fail(FailureKind::kSystem, "cannot read the allocations: " + r.error().describe());
-  for (size_t i = 0; FI_BRANCH(i < b.objs.size()); i++)
+  for (size_t i = 0; FI_BRANCH(i < b.objs.size()); i++) {
+    if (i + 32 < b.objs.size()) __builtin_prefetch(&objs[b.objs[i + 32]].dst_addr, 1);
     objs[b.objs[i]].dst_addr = FI_PTR(reqs[i].size);
+  }
   return {};
 }
 
@@ -504,8 +519,46 @@ Expected<void> StateTransfer::Impl::transform() {
   heap_objs.reserve(objs.size());
   bool sorted = true;  // by new address (one batch allocation is usually sorted already)
   uint64_t last_addr = 0;
-  for (uint32_t o = 0; o < objs.size(); o++) {
+  // Going back, the objects come in discovery order, far from address order: their (address,
+  // object) pairs are taken in this pass over the table, not in another one.
+  BigVector<Keyed> keyed;
+  // Going back, the pairing loop collected the heap objects to write back already: only the
+  // roots are looked at here.
+  bool keys_given = heap_keys_ready;
+  if (keys_given) {
+    keyed.swap(heap_keys);
+    heap_keys_ready = false;
+    heap_objs.resize(keyed.size());
+    sorted = false;  // (sorting a sorted list changes nothing: stable)
+  } else if (forward) {
+    keyed.reserve(objs.size());
+  }
+  // Heap spans: objects sorted by their new address, merged when the gap between them is a few
+  // allocator headers. Where each heap object lies in span_data, in span order, is also kept
+  // apart: the gap checksums read it, not the 128-byte entries (twice over the whole table).
+  constexpr uint64_t kGap = 256;
+  spans.clear();
+  uint64_t local = 0;
+  BigVector<Extent> placed;
+  if (!forward) placed.reserve(objs.size());
+  auto place = [&](Obj& x) {
+    if (spans.empty() || x.dst_addr > spans.back().end + kGap || x.dst_addr < spans.back().end)
+      spans.push_back({x.dst_addr, x.dst_addr, local});
+    Span& sp = spans.back();
+    uint64_t end = std::max(sp.end, x.dst_addr + x.dst_size);
+    local += end - sp.end;
+    sp.end = end;
+    x.out = sp.local + (x.dst_addr - sp.start);
+    if (!forward) placed.push_back({x.out, x.out + x.dst_size});
+  };
+  // Forward, the objects usually come sorted already (allocated in their order): they are
+  // placed in this same pass, until one is out of order.
+  for (uint32_t o = 0; o < (keys_given ? root_count : objs.size()); o++) {
     Obj& x = objs[o];
+    // The discovery types, refuses or copies as bytes every object it reached (it counts the
+    // untyped ones instead of reading the table once more: a miscount would show here).
+    TANDEM_CHECK(forward || x.state != ObjState::kUntyped || !x.transfer)
+        << "heap object " << o << " left untyped by the discovery";
     if (!x.transfer || x.state == ObjState::kRefused || x.state == ObjState::kUntyped) {
       x.transfer = false;
       continue;
@@ -513,8 +566,10 @@ Expected<void> StateTransfer::Impl::transform() {
     if (forward && !x.validate) continue;  // backward: left as the old process has it
     if (x.kind == ObjKind::kHeap) {
       heap_objs.push_back(o);
+      if (forward) keyed.push_back({x.dst_addr, o});
       sorted = sorted && x.dst_addr >= last_addr;
       last_addr = x.dst_addr;
+      if (sorted && !forward) place(x);
       continue;
     }
     x.out = root_total;
@@ -525,32 +580,26 @@ Expected<void> StateTransfer::Impl::transform() {
   if (auto r = read_many(dst->pid(), initial, root_out.data()); !r)
     return fail(FailureKind::kSystem,
                 "cannot read the new version's variables: " + r.error().describe());
-  // Heap spans: objects sorted by their new address, merged when the gap between them is a few
-  // allocator headers.
-  constexpr uint64_t kGap = 256;
   if (!sorted) {
-    // Sorted as (address, object) pairs: the comparisons stay in one array (going back, the
-    // objects come in discovery order, far from address order).
-    BigVector<std::pair<uint64_t, uint32_t>> keyed(heap_objs.size());
-    for (size_t i = 0; i < heap_objs.size(); i++)
-      keyed[i] = {objs[heap_objs[i]].dst_addr, heap_objs[i]};
-    sort_by_address(keyed);
-    for (size_t i = 0; i < keyed.size(); i++) heap_objs[i] = keyed[i].second;
-  }
-  spans.clear();
-  uint64_t local = 0;
-  for (size_t i = 0; i < heap_objs.size(); i++) {
-    // Going back the objects come in address order, far from the table's: ask for entries ahead.
-    if (i + 16 < heap_objs.size()) __builtin_prefetch(&objs[heap_objs[i + 16]]);
-    Obj& x = objs[heap_objs[i]];
-    if (spans.empty() || x.dst_addr > spans.back().end + kGap || x.dst_addr < spans.back().end) {
-      spans.push_back({x.dst_addr, x.dst_addr, local});
+    // Sorted as (address, object) pairs: the comparisons stay in one array.
+    if (!forward) {
+      keyed.reserve(heap_objs.size());
+      for (size_t i = 0; i < heap_objs.size(); i++)
+        keyed.push_back({objs[heap_objs[i]].dst_addr, heap_objs[i]});
     }
-    Span& sp = spans.back();
-    uint64_t end = std::max(sp.end, x.dst_addr + x.dst_size);
-    local += end - sp.end;
-    sp.end = end;
-    x.out = sp.local + (x.dst_addr - sp.start);
+    sort_by_address(keyed);
+    for (size_t i = 0; i < keyed.size(); i++) heap_objs[i] = keyed[i].obj;
+  }
+  BigVector<Keyed>().swap(keyed);  // its memory serves the span buffer below (arena, first fit)
+  if (!sorted || forward) {
+    spans.clear();
+    local = 0;
+    placed.clear();
+    for (size_t i = 0; i < heap_objs.size(); i++) {
+      // Going back the objects come in address order, far from the table's: entries ahead.
+      if (i + 16 < heap_objs.size()) prefetch_obj(&objs[heap_objs[i + 16]]);
+      place(objs[heap_objs[i]]);
+    }
   }
   span_data = BigBuffer(local);
   std::vector<RemoteRange> ranges;
@@ -588,7 +637,7 @@ Expected<void> StateTransfer::Impl::transform() {
   std::vector<uint64_t> gap_sums(forward ? 0 : chunks);
   if (!forward)
     parallel([&](size_t from, size_t to, Counters&) {
-      gap_sums[from / kChunk] = gap_checksum(heap_objs, from, to);
+      gap_sums[from / kChunk] = gap_checksum(placed, from, to);
     });
   parallel([&](size_t from, size_t to, Counters& c) {
     for (size_t i = from; i < to; i++) {
@@ -596,10 +645,10 @@ Expected<void> StateTransfer::Impl::transform() {
       // the objects come in another order than the tables (going back: discovery order vs
       // address order; forward: the heap copy is in discovery order). Each is asked for
       // ahead of its use, in three stages so that no address waits for a miss.
-      if (i + 3 * kAhead < to) __builtin_prefetch(&objs[heap_objs[i + 3 * kAhead]]);
+      if (i + 3 * kAhead < to) prefetch_obj(&objs[heap_objs[i + 3 * kAhead]]);
       if (i + 2 * kAhead < to) {
         heap->prefetch_slot(objs[heap_objs[i + 2 * kAhead]].ref);
-        if (forward) __builtin_prefetch(&forward->objs[heap_objs[i + 2 * kAhead]]);
+        if (forward) prefetch_obj(&forward->objs[heap_objs[i + 2 * kAhead]]);
       }
       if (i + kAhead < to) {
         const Obj& ahead = objs[heap_objs[i + kAhead]];
@@ -613,7 +662,7 @@ Expected<void> StateTransfer::Impl::transform() {
   if (!forward) {
     std::vector<uint64_t> after(chunks);
     parallel([&](size_t from, size_t to, Counters&) {
-      after[from / kChunk] = gap_checksum(heap_objs, from, to);
+      after[from / kChunk] = gap_checksum(placed, from, to);
     });
     for (size_t k = 0; k < chunks; k++) {
       if (after[k] == gap_sums[k]) continue;
@@ -630,17 +679,15 @@ Expected<void> StateTransfer::Impl::transform() {
   return {};
 }
 
-// A checksum of the bytes of span_data between the objects heap_objs[from, to) and their
+// A checksum of the bytes of span_data between the objects placed[from, to) and their
 // predecessors (allocator headers, slack): spans lie end to end in span_data, and the objects in
 // it in their order without overlapping, so these gaps are every byte no object covers.
-uint64_t StateTransfer::Impl::gap_checksum(const BigVector<uint32_t>& heap_objs, size_t from,
+uint64_t StateTransfer::Impl::gap_checksum(const BigVector<Extent>& placed, size_t from,
                                            size_t to) const {
   uint64_t h = 0;
   for (size_t i = std::max<size_t>(from, 1); i < to; i++) {
-    const Obj& prev = objs[heap_objs[i - 1]];
-    const Obj& x = objs[heap_objs[i]];
-    const uint8_t* p = span_data.get() + prev.out + prev.dst_size;
-    const uint8_t* q = span_data.get() + x.out;
+    const uint8_t* p = span_data.get() + placed[i - 1].end;
+    const uint8_t* q = span_data.get() + placed[i].out;
     for (; p + 8 <= q; p += 8) h = (h ^ load64(p)) * 0x9e3779b97f4a7c15ull + 1;
     for (; p < q; p++) h = (h ^ *p) * 0x100000001b3ull;
   }

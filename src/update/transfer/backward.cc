@@ -29,6 +29,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "base/log.h"
 #include "tandem/live.h"
 #include "update/proc/remote_io.h"
 #include "update/transfer/engine_impl.h"
@@ -54,7 +55,7 @@ std::pair<TypeId, uint64_t> element_of(const TypeTable& t, const Obj& x, TypeId 
 }  // namespace
 
 const StateTransfer::Impl::ReadMask& StateTransfer::Impl::read_mask(uint32_t fplan) {
-  if (auto it = read_masks.find(fplan); it != read_masks.end()) return it->second;
+  if (fplan < read_masks.size() && read_masks[fplan]) return *read_masks[fplan];
   auto& fm = *forward->matcher;
   const TypeTable& ot = forward->src.program().types();
   ReadMask mask;
@@ -86,18 +87,51 @@ const StateTransfer::Impl::ReadMask& StateTransfer::Impl::read_mask(uint32_t fpl
   mark(fplan, 0);
   mask.count = static_cast<uint64_t>(std::count(mask.bytes.begin(), mask.bytes.end(), 1));
   mask.full = mask.count == mask.bytes.size();
-  return read_masks.emplace(fplan, std::move(mask)).first->second;
+  for (uint32_t i = 0; i < mask.bytes.size();) {
+    if (!mask.bytes[i]) {
+      i++;
+      continue;
+    }
+    uint32_t j = i;
+    while (j < mask.bytes.size() && mask.bytes[j]) j++;
+    mask.runs.emplace_back(i, j - i);
+    i = j;
+  }
+  if (read_masks.size() <= fplan) read_masks.resize(fplan + 1);
+  read_masks[fplan] = std::make_unique<ReadMask>(std::move(mask));
+  return *read_masks[fplan];
+}
+
+const StateTransfer::Impl::ReadMask& StateTransfer::Impl::built_read_mask(uint32_t fplan) const {
+  TANDEM_CHECK(fplan < read_masks.size() && read_masks[fplan])
+      << "read mask of forward plan " << fplan << " used before it was built";
+  return *read_masks[fplan];
 }
 
 namespace {
+
+// Most runs are a member or two (a few bytes): no call to memset for them.
+inline void zero_bytes(uint8_t* d, uint64_t n) {
+  const uint64_t z = 0;
+  if (n >= 8 && n <= 16) {
+    std::memcpy(d, &z, 8);
+    std::memcpy(d + n - 8, &z, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(d, &z, 4);
+    std::memcpy(d + n - 4, &z, 4);
+  } else if (n < 4) {
+    for (uint64_t i = 0; i < n; i++) d[i] = 0;
+  } else {
+    std::memset(d, 0, n);
+  }
+}
 
 void zero_masked(uint8_t* d, const StateTransfer::Impl::ReadMask& m) {
   if (m.full) {
     std::memset(d, 0, m.bytes.size());
     return;
   }
-  for (size_t i = 0; i < m.bytes.size(); i++)
-    if (m.bytes[i]) d[i] = 0;
+  for (const auto& [at, len] : m.runs) zero_bytes(d + at, len);
 }
 
 }  // namespace
@@ -108,12 +142,12 @@ void StateTransfer::Impl::zero_read_bytes(const Obj& x, uint8_t* d) {
     std::memset(d, 0, x.dst_size);
     return;
   }
-  const ReadMask& m = read_masks.at(fx.plan);
+  const ReadMask& m = built_read_mask(fx.plan);
   uint64_t esz = m.bytes.size();
   for (uint64_t i = 0; i < fx.count; i++) zero_masked(d + i * esz, m);
   if (fx.flex != ~0u) {
     const Flex& f = forward->flexes[fx.flex];
-    const ReadMask& fm = read_masks.at(f.plan);
+    const ReadMask& fm = built_read_mask(f.plan);
     for (uint64_t j = 0; j < f.count; j++) zero_masked(d + f.src_off + j * f.src_stride, fm);
     if (fx.tail) std::memset(d + f.src_off + f.count * f.src_stride, 0, fx.tail);
   } else if (fx.tail) {
@@ -414,13 +448,28 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
   };
   std::unordered_map<uint64_t, PairInfo> pairs;
 
-  b.objs.resize(f.objs.size());
+  // Entries are made as the loop reaches them (a resize would write the million-entry table
+  // once more, a pass over memory of its own).
+  b.objs.reserve(f.objs.size());
+  b.heap_keys.reserve(f.objs.size());
   b.root_count = f.root_count;
   std::vector<RemoteRange> root_ranges;
   uint64_t root_total = 0;
+  // What the forward transfer read of each object: zeroed before the write-back, and counted
+  // here, as each object is paired (a pass of its own would read both tables again).
+  Coverage cov;
+  auto count = [&](const Obj& y) {
+    uint64_t bytes = b.read_bytes(y);
+    cov.objects++;
+    cov.bytes += bytes;
+    if (y.validate && y.transfer) {
+      cov.objects_validated++;
+      cov.bytes_validated += bytes;
+    }
+  };
   for (uint32_t o = 0; o < f.objs.size(); o++) {
     const Obj& x = f.objs[o];
-    Obj& y = b.objs[o];
+    Obj& y = b.objs.emplace_back();
     y.kind = x.kind;
     y.state = x.state;
     y.transfer = x.transfer;
@@ -448,6 +497,7 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
           !(*b.heap)[found.object].transferred) {
         left_out["freed in the new version (by a callback)"]++;
         y.transfer = y.validate = false;
+        count(y);
         continue;
       }
       if ((*b.heap)[found.object].size != x.dst_size) {
@@ -527,7 +577,13 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
       y.flex = static_cast<uint32_t>(b.flexes.size());
       b.flexes.push_back(g);
     }
+    count(y);
+    // What transform() writes back: collected here, its pass over the table is the roots' only.
+    if (y.kind == ObjKind::kHeap && y.transfer && y.validate && y.state != ObjState::kRefused &&
+        y.state != ObjState::kUntyped)
+      b.heap_keys.push_back({y.dst_addr, o});
   }
+  b.heap_keys_ready = true;
   std::sort(b.roots.begin(), b.roots.end(),
             [](const Impl::RootRange& p, const Impl::RootRange& q) { return p.start < q.start; });
   if (!b.violations.empty())
@@ -544,19 +600,6 @@ Expected<Coverage> StateTransfer::run_backward(ProcessView& fut, ProcessView& re
     at += y.src_size;
   }
 
-  // What the forward transfer read of each object: zeroed before the write-back, and counted.
-  Coverage cov;
-  for (uint32_t o = 0; o < f.objs.size(); o++) {
-    const Obj& x = f.objs[o];
-    if (!x.transfer) continue;
-    uint64_t bytes = b.read_bytes(b.objs[o]);
-    cov.objects++;
-    cov.bytes += bytes;
-    if (b.objs[o].validate && b.objs[o].transfer) {
-      cov.objects_validated++;
-      cov.bytes_validated += bytes;
-    }
-  }
   for (const auto& [why, n] : left_out)
     cov.left_out.push_back(std::to_string(n) + (n == 1 ? " object " : " objects ") + why);
 

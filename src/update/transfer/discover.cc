@@ -304,14 +304,17 @@ const uint8_t* StateTransfer::Impl::src_bytes(const Obj& x) const {
 
 uint32_t StateTransfer::Impl::heap_object(uint32_t h) {
   if (heap_obj[h] != ~0u) return heap_obj[h];
-  Obj x;
+  uint32_t o = static_cast<uint32_t>(objs.size());
+  Obj& x = objs.emplace_back();
+  untyped++;
+  HeapObject slot = (*heap)[h];
   x.kind = ObjKind::kHeap;
   x.ref = h;
-  x.src_addr = (*heap)[h].addr;
-  x.src_size = (*heap)[h].size;
-  heap_obj[h] = static_cast<uint32_t>(objs.size());
-  objs.push_back(x);
-  return heap_obj[h];
+  x.src_addr = slot.addr;
+  x.src_size = slot.size;
+  x.site = slot.site;
+  heap_obj[h] = o;
+  return o;
 }
 
 Target StateTransfer::Impl::classify(uint64_t v) const {
@@ -628,15 +631,17 @@ StateTransfer::Impl::Shape StateTransfer::Impl::make_shape(TypeId src_t, TypeId 
 void StateTransfer::Impl::type_heap(uint32_t h, TypeId src_t, TypeId dst_t, bool old_layout,
                                     uint64_t live_count) {
   Obj& x = objs[h];
+  if (x.state == ObjState::kUntyped) untyped--;  // every way out below sets another state
   const TypeTable& st = src.program().types();
-  std::optional<Shape> fresh;
+  // No Shape on the stack unless the cache misses: zeroing one (a std::optional's storage) was a
+  // quarter of this function's time.
   Shape* sh = &shapes[(src_t * 31 + dst_t * 2 + old_layout) % kShapes];
   if (sh->key_src != src_t || sh->key_dst != dst_t || sh->key_old != old_layout) {
-    fresh = make_shape(src_t, dst_t, old_layout, x.src_size);
-    if (st[st.resolved(src_t)].derived.empty())
-      *sh = *fresh;  // the same for every allocation size
-    else
-      sh = &*fresh;
+    // Cached: the same for every allocation size, unless the type has derived types (then it
+    // depends on this allocation's size).
+    Shape* into = st[st.resolved(src_t)].derived.empty() ? sh : &uncached_shape;
+    *into = make_shape(src_t, dst_t, old_layout, x.src_size);
+    sh = into;
   }
   if (sh->file) {
     x.state = ObjState::kRefused;
@@ -708,14 +713,20 @@ void StateTransfer::Impl::finish_untyped() {
       violation(describe(it->first, it->second.front().off) +
                 ": reached only through interior pointers of type " +
                 st.describe(it->second.front().src) + "; cannot tell its type");
-    x.state = x.state == ObjState::kUntyped ? ObjState::kRefused : x.state;
+    if (x.state == ObjState::kUntyped) {
+      x.state = ObjState::kRefused;
+      untyped--;
+    }
     it = hints.erase(it);
   }
   if (!queue.empty()) return;
-  for (uint32_t o = root_count; o < objs.size(); o++) {
+  // The objects still untyped are counted: the scan ends with the last of them (usually there
+  // are none, and a million-entry table is not read once more).
+  for (uint32_t o = root_count; o < objs.size() && untyped > 0; o++) {
     Obj& x = objs[o];
     if (x.state != ObjState::kUntyped) continue;
     x.state = ObjState::kBytes;
+    untyped--;
     x.count = 1;
     x.dst_size = x.src_size;
     queue_allocation(o);

@@ -26,6 +26,7 @@ struct Obj {
   uint64_t count = 1, spare = 0, tail = 0;
   uint64_t out = 0;         // offset of the new bytes: in root_out (roots) or span_data (heap)
   uint64_t alloc_size = 0;  // heap: 0 never queued, kQueued, else the size requested + 1
+  uint64_t site = 0;        // heap: its allocation site (from its registry slot, read once)
   TypeId src_type = kVoid, dst_type = kVoid;
   uint32_t plan = kNoPlan;
   uint32_t ref = ~0u;      // heap: HeapIndex index; global/TLS: source variable; local: local
@@ -42,6 +43,15 @@ struct Obj {
   bool transfer = true;
   bool validate = true;  // backward: written back (else only a target that pointers map to)
 };
+
+// An object's entry is two cache lines (the big tables are 64-byte aligned), and the transfer
+// reads members from both: ask for each.
+static_assert(sizeof(Obj) == 128);
+inline void prefetch_obj(const Obj* p) {
+  const char* c = reinterpret_cast<const char*>(p);
+  __builtin_prefetch(c);
+  __builtin_prefetch(c + 64);
+}
 
 struct Flex {
   uint64_t src_off = 0, dst_off = 0, count = 0, src_stride = 0, dst_stride = 0;
@@ -101,6 +111,7 @@ struct StateTransfer::Impl {
   static constexpr uint32_t kTargetNull = ~0u, kTargetOther = ~0u - 1;
   BigVector<uint32_t> ptr_targets;
   std::vector<uint32_t> queue;
+  uint64_t untyped = 0;  // heap objects in kUntyped (none is left after the discovery)
   // What typing a heap object decides from the types alone (downcast, libc's FILE, the plan, a
   // flexible last member), cached per pointee pair: most heap objects share a handful of types,
   // and members' names need not be compared for every object. Types with derived types are not
@@ -121,6 +132,7 @@ struct StateTransfer::Impl {
   };
   static constexpr size_t kShapes = 64;  // direct-mapped
   Shape shapes[kShapes];
+  Shape uncached_shape;  // the shape of a type with derived types (not cached)
   Shape make_shape(TypeId src_t, TypeId dst_t, bool old_layout, uint64_t size);
   std::map<uint32_t, std::vector<Hint>> hints;
   std::vector<std::string> violations;
@@ -138,6 +150,16 @@ struct StateTransfer::Impl {
   };
   std::vector<Span> spans;
   BigBuffer span_data;
+  // Heap objects to write as (new address, object), when known before transform() (going back).
+  struct Keyed {
+    uint64_t addr;
+    uint32_t obj;
+    bool operator<(const Keyed& o) const {
+      return addr < o.addr || (addr == o.addr && obj < o.obj);
+    }
+  };
+  BigVector<Keyed> heap_keys;
+  bool heap_keys_ready = false;
   uint8_t* out_ptr(const Obj& x) {
     return x.kind == ObjKind::kHeap ? span_data.get() + x.out : root_out.data() + x.out;
   }
@@ -156,9 +178,12 @@ struct StateTransfer::Impl {
     std::vector<uint8_t> bytes;  // 1 where an element of the forward plan's source is read
     bool full = false;
     uint64_t count = 0;
+    std::vector<std::pair<uint32_t, uint32_t>> runs;  // the read bytes as (offset, length)
   };
-  std::unordered_map<uint32_t, ReadMask> read_masks;  // forward plan -> bytes it reads
+  // Forward plan -> bytes it reads, indexed by plan (a lookup per object going back).
+  std::vector<std::unique_ptr<ReadMask>> read_masks;
   const ReadMask& read_mask(uint32_t forward_plan);  // builds it: not from the worker threads
+  const ReadMask& built_read_mask(uint32_t forward_plan) const;  // built before: any thread
   void zero_read_bytes(const Obj& x, uint8_t* d);
   uint64_t read_bytes(const Obj& x);
 
@@ -189,8 +214,10 @@ struct StateTransfer::Impl {
   Expected<void> finish_batch();
   Expected<void> finish_allocation();
 
-  // Counters of the transform, one set per thread.
-  struct Counters {
+  // Counters of the transform, one set per thread, each on its own cache line: two sets side by
+  // side on the stack had the threads' per-pointer increments fight over one line (most of the
+  // time of relocate()).
+  struct alignas(64) Counters {
     uint64_t pointers = 0, converted = 0, lossy = 0;
   };
   std::mutex violations_lock;
@@ -216,7 +243,10 @@ struct StateTransfer::Impl {
   // apply.cc
   Expected<void> place_roots();
   Expected<void> transform();
-  uint64_t gap_checksum(const BigVector<uint32_t>& heap_objs, size_t from, size_t to) const;
+  struct Extent {
+    uint64_t out, end;  // an object's bytes in span_data
+  };
+  uint64_t gap_checksum(const BigVector<Extent>& placed, size_t from, size_t to) const;
   void transform_object(uint32_t o, Counters& c);
   // `cursor` walks ptr_targets (nullptr: classify every pointer).
   void apply_plan(uint32_t plan, const uint8_t* src, uint8_t* dst, uint32_t o, uint64_t obj_off,

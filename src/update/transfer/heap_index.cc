@@ -64,26 +64,6 @@ std::unique_ptr<HeapIndex> HeapIndex::from_snapshot(std::span<const tl_slot> slo
   return h;
 }
 
-const HeapIndex::Region* HeapIndex::region_of(uint64_t addr) const {
-  // A heap is usually one to a few mappings (brk heap, malloc's mmapped arenas): scanning them
-  // costs less than a binary search, and this runs for every pointer and object.
-  if (regions_.size() <= 4) {
-    for (const Region& r : regions_)
-      if (addr - r.start < r.end - r.start) return &r;
-    return nullptr;
-  }
-  auto it = std::upper_bound(regions_.begin(), regions_.end(), addr,
-                             [](uint64_t a, const Region& r) { return a < r.start; });
-  if (it == regions_.begin()) return nullptr;
-  --it;
-  return addr < it->end ? &*it : nullptr;
-}
-
-const uint8_t* HeapIndex::local(uint64_t addr) const {
-  const Region* r = region_of(addr);
-  return r ? data_.get() + r->local + (addr - r->start) : nullptr;
-}
-
 std::optional<uint32_t> HeapIndex::object_at_base(const Region& r, uint64_t base) const {
   if (base < r.start + 16 || base >= r.end) return std::nullopt;
   uint64_t word0;

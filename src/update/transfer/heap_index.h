@@ -10,6 +10,7 @@
 // Immutable after load(); safe to read from several threads.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -82,5 +83,26 @@ class HeapIndex {
   uint64_t untracked_ = 0;
   mutable BigVector<std::pair<uint64_t, uint32_t>> sorted_;  // built on demand
 };
+
+// Inline: these run several times per object (its bytes, its header, the allocator's word).
+inline const HeapIndex::Region* HeapIndex::region_of(uint64_t addr) const {
+  // A heap is usually one to a few mappings (brk heap, malloc's mmapped arenas): scanning them
+  // costs less than a binary search, and this runs for every pointer and object.
+  if (regions_.size() <= 4) {
+    for (const Region& r : regions_)
+      if (addr - r.start < r.end - r.start) return &r;
+    return nullptr;
+  }
+  auto it = std::upper_bound(regions_.begin(), regions_.end(), addr,
+                             [](uint64_t a, const Region& r) { return a < r.start; });
+  if (it == regions_.begin()) return nullptr;
+  --it;
+  return addr < it->end ? &*it : nullptr;
+}
+
+inline const uint8_t* HeapIndex::local(uint64_t addr) const {
+  const Region* r = region_of(addr);
+  return r ? data_.get() + r->local + (addr - r->start) : nullptr;
+}
 
 }  // namespace tandem::update
