@@ -810,6 +810,14 @@ void Group::decide(Task* current, std::vector<int> p, std::vector<int> rx_output
     }
     p = std::move(q);
   }
+  // A write of which a merged write took a part (its executor died, or the versions that cut
+  // the bytes alike left): only the rest is written, even by a version alone.
+  for (int v : p) {
+    if (members_[v]->write_consumed != 0) {
+      if (merge_writes(current, p)) return;
+      break;
+    }
+  }
   // Partition the participants by what they ask for.
   std::vector<std::vector<int>> classes;
   for (int v : p) {

@@ -316,7 +316,18 @@ class Group {
     std::shared_ptr<const Member> query;
     std::shared_ptr<const SyscallRecord> record;
     bool from_socket = false;
+    bool on_socket = false;
     bool absorbed_reported = false;
+    // An early round of a call with an effect (a read or a write, not a query): a follower
+    // that arrives with another call is decided against it as a rendezvous would have decided
+    // it (early_mismatch), not left out of it. `unmatched`: such followers that arrived before
+    // the executor's exit stop, decided once the record is in (they wait meanwhile).
+    // `bytes`/`consumed`: the executor's write, and how much of it followers that cut it into
+    // smaller writes took so far (the seed's write chunking, as merge_writes).
+    bool effect = false;
+    std::vector<int> unmatched;
+    std::vector<uint8_t> bytes;
+    uint64_t consumed = 0;
     // The step's log entry (absolute index), once appended: followers served later get their
     // part in it; a pending follower that dies takes the step as a replayer.
     std::optional<uint64_t> log_at;
@@ -328,7 +339,8 @@ class Group {
   // leader writes (try_decide): they follow the leader's write.
   void decide(Task* current, std::vector<int> participants, std::vector<int> rx_output = {});
   bool merge_writes(Task* current, const std::vector<int>& participants);
-  void finish_merged_write(Task& task, int64_t result);
+  // `executor_task`: null when the executor died inside the write (executor_exiting).
+  void finish_merged_write(Task* executor_task, int64_t result);
   bool absorb_extra_calls(Task* current, const std::vector<int>& participants, int preferred);
   void start_round(Task* current, SyscallClass cls, int executor, std::vector<int> followers,
                    std::vector<int> content_losers);
@@ -409,13 +421,24 @@ class Group {
   void abandon_round(int dead_executor);
   // Early execution (early.cc).
   bool start_early_round(Task* current, const std::vector<int>& participants);
-  bool early_eligible(const std::vector<int>& participants, int lead);
+  // `effect`: the executor's call is a read or a write (is_early_effect), not a query.
+  bool early_eligible(const std::vector<int>& participants, int lead, bool& effect);
+  std::optional<std::vector<uint8_t>> early_write_bytes() const;
   bool is_query(const Member& m) const;
+  // A read or a write on a descriptor the executor can make before the followers arrived
+  // (early.cc): a mismatch is then decided against its record.
+  bool is_early_effect(const Member& m) const;
   bool checkpoint_due();
+  // A follower of an early round of an effect arrived with another call (early.cc).
+  void early_mismatch(Task* current, Member& f);
+  // The executor's exit stop served the round: the followers that arrived with another call
+  // meanwhile are decided now.
+  void early_decide_unmatched(Task* current);
   // `m` (pending in the early round) arrived at its call: served from the record, waits for
   // it, or leaves the round with another call (kArrived). Then the round may end.
   void early_arrival(Task& task, Member& m);
-  void serve_early_follower(Task* current, Member& f);
+  // `loser`: it made another call of the same kind and follows the executor's result.
+  void serve_early_follower(Task* current, Member& f, bool loser = false);
   // Ends the early round once no follower is pending and the executor was served: true if it
   // ended (the caller calls try_decide).
   bool end_early_round_if_done();

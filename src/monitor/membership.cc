@@ -139,7 +139,10 @@ void Group::abandon_round(int dead_executor) {
   round_.dying.reset();
   // An early round's followers still on their way arrive at a normal rendezvous.
   round_.pending.clear();
-  for (int f : round_.participants) {
+  std::vector<int> waiting = round_.participants;
+  waiting.insert(waiting.end(), round_.unmatched.begin(), round_.unmatched.end());
+  round_.unmatched.clear();
+  for (int f : waiting) {
     if (f != dead_executor && members_[f] && members_[f]->state == Member::State::kWaiting)
       members_[f]->state = Member::State::kArrived;
   }
@@ -150,7 +153,8 @@ void Group::on_member_gone_locked(int version, bool exit_pending) {
   Member::State was = m.state;
   m.state = Member::State::kGone;
   leave_replay_order(version);  // a restored thread that ends: the others do not wait for it
-  if (round_.active && round_.early && contains(round_.pending, version)) {
+  if (round_.active && round_.early &&
+      (contains(round_.pending, version) || contains(round_.unmatched, version))) {
     early_member_gone(version);
     (void)end_early_round_if_done();  // try_decide below
   }
@@ -159,8 +163,7 @@ void Group::on_member_gone_locked(int version, bool exit_pending) {
     // executes now is its own.)
     if (round_.cls != SyscallClass::kEveryone && round_.executor == version &&
         was == Member::State::kExecuting && !round_.record) {
-      if (exit_pending && !round_.dying && !m.local_call && !m.replay_own &&
-          !round_.merged_write) {
+      if (exit_pending && !round_.dying && !m.local_call && !m.replay_own) {
         // Killed inside its call (or after it returned, its exit stop not handled yet): only
         // its exit stop can say whether the call took effect. The followers wait for it.
         round_.dying = std::make_shared<Member>(m);
@@ -226,8 +229,9 @@ void Group::executor_exiting(Task& task, int version) {
     if (e == nullptr) return;
     Task::CallAtDeath at = task.call_at_death();
     using Outcome = Task::CallAtDeath::Outcome;
-    bool took_effect = at.outcome == Outcome::kReturned && at.nr == e->call.nr &&
-                       !round_.merged_write;
+    // A merged write: the executor wrote the common part in a write of its own (merge_writes).
+    int made = round_.merged_write ? SYS_write : e->call.nr;
+    bool took_effect = at.outcome == Outcome::kReturned && at.nr == made;
     if (took_effect) {
       // A descriptor it made whose number another leader thread was closing (that close's
       // place in the followers' order is not known yet): made again instead.
@@ -238,7 +242,15 @@ void Group::executor_exiting(Task& task, int version) {
         took_effect = false;
     }
     std::string call = decode(*e);
-    bool served = took_effect && serve_round(task, *e, at.result, /*dying=*/true);
+    bool served = false;
+    if (round_.merged_write) {
+      // The others take the count it wrote as written for them too (a negative result: none
+      // was; they make their calls again).
+      served = took_effect && at.result >= 0;
+      if (served) finish_merged_write(nullptr, at.result);
+    } else {
+      served = took_effect && serve_round(task, *e, at.result, /*dying=*/true);
+    }
     const char* outcome = at.outcome == Outcome::kNotMade       ? "not made"
                           : at.outcome == Outcome::kInterrupted ? "interrupted"
                           : at.outcome == Outcome::kReturned    ? "returned"

@@ -338,6 +338,11 @@ bool Group::cut_thread(int version, const ThreadImage& image, uint64_t& start, s
   // A member still on its way to an early round's query has not taken that step: its copy
   // replays from it. Unless the step is not in a log it could replay (none was kept).
   bool pending = round_.active && round_.early && contains(round_.pending, version);
+  if (round_.active && round_.early && !round_.unmatched.empty()) {
+    // Decided at the executor's exit stop (early_mismatch): not a known point until then.
+    why = fmt::format("group {}: a version's call is to be decided against the leader's", id_);
+    return false;
+  }
   if (pending && round_.record &&
       (!round_.log_at || checkpoint_ == nullptr || !checkpoint_->whole_process ||
        early_log_entry() == nullptr)) {

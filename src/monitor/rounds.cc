@@ -201,13 +201,15 @@ bool Group::merge_writes(Task* current, const std::vector<int>& p) {
   return true;
 }
 
-void Group::finish_merged_write(Task& task, int64_t r) {
+void Group::finish_merged_write(Task* executor_task, int64_t r) {
   round_.active = false;
   round_.interrupted_code = 0;
   for (int v : round_.participants) {
     if (!members_[v] || members_[v]->state == Member::State::kGone) continue;
     Member& m = *members_[v];
     bool is_executor = v == round_.executor;
+    // A dead executor (executor_exiting): the others take what it wrote.
+    if (is_executor && executor_task == nullptr) continue;
     int64_t result = r;
     bool complete = true;
     if (r >= 0) {
@@ -219,8 +221,8 @@ void Group::finish_merged_write(Task& task, int64_t r) {
       m.write_consumed = 0;
       m.state = Member::State::kRunning;
       if (is_executor) {
-        task.set_result(result);
-        task.resume();
+        executor_task->set_result(result);
+        executor_task->resume();
       } else {
         monitor_.backend().post(m.task, [result](Task& t) { t.skip_call(result); });
       }
@@ -228,7 +230,7 @@ void Group::finish_merged_write(Task& task, int64_t r) {
       // Its own call is not written yet: it makes it again and waits for the others.
       m.repeating = true;
       m.state = Member::State::kRunning;
-      task.repeat_call();
+      executor_task->repeat_call();
     } else {
       m.state = Member::State::kArrived;
     }
@@ -701,7 +703,7 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
   record->result = program_result;
   // An early round stays active while followers have yet to arrive: they are served from the
   // record when they do (early.cc).
-  bool early_pending = round_.early && !round_.pending.empty();
+  bool early_pending = round_.early && (!round_.pending.empty() || !round_.unmatched.empty());
   // Outputs are needed by the followers, and by the log a restored version replays.
   if ((!followers.empty() || early_pending || checkpoint_ != nullptr) && r >= 0) {
     if (auto out = capture_outputs(m.call, r, task.memory()); out) {
@@ -848,6 +850,12 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
   if (early_pending) {
     round_.record = record;
     round_.from_socket = from_socket;
+    round_.on_socket = on_socket;
+    // Followers that arrived with another call meanwhile (early_mismatch).
+    if (!round_.unmatched.empty()) {
+      early_decide_unmatched(&task);
+      (void)end_early_round_if_done();  // the caller's try_decide goes on
+    }
   }
   if (dying) return true;
   if (program_result != r) task.set_result(program_result);
@@ -876,7 +884,7 @@ void Group::on_syscall_exit(Task& task, int version) {
       everyone_exit(task, m, version);
     } else if (round_.active && version == round_.executor && round_.merged_write &&
                !is_restart_code(task.result())) {
-      finish_merged_write(task, task.result());
+      finish_merged_write(&task, task.result());
       try_decide(&task);
     } else if (round_.active && version == round_.executor && !round_.dying &&
                !round_.record) {
@@ -889,6 +897,10 @@ void Group::on_syscall_exit(Task& task, int version) {
         // back to the call after its signal, which is then delivered to every version.
         round_.active = false;
         round_.interrupted_code = r;
+        // (An early round's followers still on their way arrive at a normal rendezvous.)
+        followers.insert(followers.end(), round_.unmatched.begin(), round_.unmatched.end());
+        round_.pending.clear();
+        round_.unmatched.clear();
         for (int f : followers) {
           if (members_[f] && members_[f]->state == Member::State::kWaiting)
             members_[f]->state = Member::State::kArrived;

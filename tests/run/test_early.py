@@ -144,5 +144,90 @@ class Early(TandemTest):
         self.killed_and_restarted(0)
 
 
+def effects_output(n):
+    """What effects.c prints natively: a line per iteration, then the total."""
+    data = [(i * 7 + 1) & 0xFF for i in range(256)]
+    lines, total = [], 0
+    for i in range(n):
+        chunk = data[(i % 16) * 16:(i % 16) * 16 + 16]
+        total += sum(chunk)
+        lines.append(f"line {i}: {sum(chunk)}\n")
+    return ("".join(lines) + f"total {total}\n").encode()
+
+
+class EarlyEffects(TandemTest):
+    """Reads and writes made early by the leader. At iteration 300 the follower (version 1)
+    computes a while before its call, so the leader surely made its call first: the follower's
+    other call is then decided against the leader's record as a rendezvous would decide it."""
+    N = 1000
+
+    def run_case(self, name, opts=(), env=None):
+        r = self.tandem([target(f"{name}_v1"), target(f"{name}_v2")], args=[str(self.N)],
+                        opts=opts, env=env)
+        self.assertEqual(r.code, 0, r.err)
+        self.assertEqual(r.out, effects_output(self.N))
+        return r
+
+    def early_rounds(self, r):
+        return max(e["early_rounds"] for e in r.of("exit"))
+
+    def test_reads_and_writes_are_made_early(self):
+        r = self.run_case("effects")
+        self.assertNoDivergence(r)
+        # A read and a write per iteration: most are made before the follower arrived.
+        self.assertGreater(self.early_rounds(r), self.N)
+
+    def test_lockstep_turns_it_off(self):
+        r = self.run_case("effects", opts=["--lockstep"])
+        self.assertNoDivergence(r)
+        self.assertEqual(self.early_rounds(r), 0)
+
+    def test_other_chunking_takes_parts_of_the_early_write(self):
+        env = dict(os.environ, TANDEM_LOG="debug")
+        r = self.run_case("effects_chunks", env=env)
+        self.assertNoDivergence(r)
+        self.assertEqual(r.of("absorbed"), [])
+        err = r.err.decode(errors="replace")
+        # The follower's three writes each take their part of the leader's one.
+        self.assertIn('write(1, "line", 4) takes 4 bytes of the early write', err)
+        self.assertIn('takes 8 bytes of the early write', err)
+
+    def test_benign_extra_call_of_a_late_follower_is_absorbed(self):
+        r = self.run_case("effects_extra")
+        self.assertNoDivergence(r)
+        absorbed = r.of("absorbed")
+        self.assertEqual(len(absorbed), 1, absorbed)
+        self.assertEqual(absorbed[0]["version"], 1)
+        self.assertIn("fstat", absorbed[0]["call"])  # fstat or newfstatat(1, "", ...)
+
+    def test_other_bytes_follow_the_leaders_write(self):
+        r = self.run_case("effects_diverge")
+        d = r.of("divergence")
+        self.assertEqual(len(d), 1, d)
+        self.assertTrue(d[0]["early"])
+        self.assertEqual(d[0]["version"], 1)
+        self.assertEqual(d[0]["resolution"], "follows the winner's result")
+        self.assertEqual(r.of("drop"), [])
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+
+    def test_strict_stops_before_the_other_write(self):
+        r = self.tandem([target("effects_diverge_v1"), target("effects_diverge_v2")],
+                        args=[str(self.N)], opts=["--policy", "strict"])
+        self.assertEqual(r.code, 123, r.err)
+        self.assertEqual(self.early_rounds(r), 0)
+        # Nothing of iteration 300 was written.
+        self.assertEqual(r.out, b"".join(effects_output(self.N).splitlines(True)[:300]))
+
+    def test_extra_write_of_the_leader_holds_the_follower_until_it_reconverges(self):
+        r = self.run_case("effects_leader_extra")
+        self.assertEqual(r.err.count(b"extra\n"), 1, r.err)
+        d = r.of("divergence")
+        self.assertEqual(len(d), 1, d)
+        self.assertTrue(d[0]["early"])
+        self.assertEqual(d[0]["resolution"], "held until it reconverges")
+        self.assertEqual(len(r.of("reconverged")), 1, r.kinds())
+        self.assertEqual(r.of("drop"), [])
+
+
 if __name__ == "__main__":
     unittest.main()

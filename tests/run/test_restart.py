@@ -500,12 +500,14 @@ class ExecutorDeath(TandemTest):
         with open(path) as f:
             return [json.loads(line) for line in f if line.strip()]
 
-    def run_case(self, threads, checkpoint):
+    def run_case(self, threads, checkpoint, name="big_reply", opts=()):
         port = free_port()
-        events = os.path.join(self.events_dir, f"events-{threads}-{checkpoint}.jsonl")
+        events = os.path.join(self.events_dir,
+                              f"events-{name}-{threads}-{checkpoint}-{len(opts)}.jsonl")
         connections = 3 if threads else 1
         proc = subprocess.Popen([TANDEM, "run", "-q", "--events", events, "--checkpoint",
-                                 str(checkpoint), target("big_reply_v1"), target("big_reply_v2"),
+                                 str(checkpoint), *opts, target(f"{name}_v1"),
+                                 target(f"{name}_v2"),
                                  "--", str(port), str(connections), "1" if threads else "0"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
@@ -572,7 +574,7 @@ class ExecutorDeath(TandemTest):
         else:
             self.assertEqual([e["version"] for e in evs if e["event"] == "drop"], [2], err)
         self.assertNotIn("divergence", kinds)
-        self.assertNothingLeft(target("big_reply_v"))
+        self.assertNothingLeft(target(f"{name}_v"))
 
     def test_thread_of_the_leader_crashes_while_another_writes(self):
         for checkpoint in (0, 50):
@@ -583,6 +585,15 @@ class ExecutorDeath(TandemTest):
         for checkpoint in (0, 50):
             with self.subTest(checkpoint=checkpoint):
                 self.run_case(threads=False, checkpoint=checkpoint)
+
+    def test_leader_dies_inside_a_merged_write(self):
+        # Version 1 writes the reply in two halves, version 2 (the leader) in one: the first
+        # half is written once for both (merged), by the leader, which dies inside it. Version
+        # 1 takes the count written as its part and writes only the rest. Merged at a
+        # rendezvous (--lockstep), or against the leader's early write.
+        for opts in (["--lockstep"], []):
+            with self.subTest(opts=opts):
+                self.run_case(threads=True, checkpoint=0, name="big_reply_chunked", opts=opts)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 // main thread itself) reads requests, one per read, and answers:
 //   "big N"  -> N bytes, byte i being 'a' + i % 26, written with write() until all are out
 //              (a partial write is continued, as servers do);
+//              (with -DCHUNKED, version 1 writes the first and the second half separately);
 //   "crash"  -> with -DCRASH, version 2 faults once (the flag is in shared anonymous memory
 //              mapped before any checkpoint, so a restored copy does not fault again);
 //   else     -> "ok " followed by the request.
@@ -64,7 +65,13 @@ static void* serve(void* arg) {
       char* reply = malloc(size);
       if (reply == NULL) break;
       for (size_t i = 0; i < size; i++) reply[i] = (char)('a' + i % 26);
+#if defined(CHUNKED) && VERSION == 1
+      // The same bytes in two writes: tandem merges them with the other version's one write.
+      int ok = write_all(c->fd, reply, size / 2, &c->bytes);
+      if (ok == 0) ok = write_all(c->fd, reply + size / 2, size - size / 2, &c->bytes);
+#else
       int ok = write_all(c->fd, reply, size, &c->bytes);
+#endif
       free(reply);
       if (ok < 0) break;
       continue;
