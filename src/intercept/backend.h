@@ -260,6 +260,11 @@ class Backend {
   virtual void post(TaskId id, std::function<void(Task&)> fn) = 0;
   // Kills every task (used when the program must stop).
   virtual void kill_all() = 0;
+  // Lets tasks held at a stop whose process was killed meanwhile (a SIGKILL pending) go, so
+  // that they die and their deaths are reported: a thread of a copy killed while tandem held
+  // it, after its version was dropped, was waited for by tandem at its end for good. Called
+  // now and then (the monitor's watchdog).
+  virtual void release_killed() {}
 };
 
 std::unique_ptr<Backend> make_ptrace_backend();

@@ -470,7 +470,9 @@ class Group {
   // while a sibling of its copy has a logged step left (it waits in
   // Process::replay_done_running, and rejoins when the last one took it). Returns whether
   // it rejoined.
-  bool rejoin_running(Member& m);
+  // `resuming`: called at the member's own stop, which the caller is about to resume (it runs
+  // on); otherwise a member stopped by tandem is not taken for one that runs on.
+  bool rejoin_running(Member& m, bool resuming = false);
   // Before `m` (at its call, `task`) finishes a replayed step: if that is the last logged step
   // of the last thread of its copy that replays, and it will run on after it, the copy gets
   // the leader's descriptors now (the call may be consumed: its result is set at its exit).

@@ -174,6 +174,24 @@ void Group::on_member_gone_locked(int version, bool exit_pending) {
         // ends the round when it did): the followers make the call again with a new executor.
         abandon_round(version);
       }
+    } else if (round_.cls == SyscallClass::kEveryone && (round_.ordered || round_.fd_ordered) &&
+               round_.executor == version && was == Member::State::kExecuting && !m.at_exit) {
+      // The executor of a wait for any child, or of a descriptor-table change the others make
+      // after it, is gone before it finished: the others would wait for it for good (a leader
+      // crashed in one thread while another closed a connection: its copy and the next
+      // leader hung at that close, 1 run in 15 of MultiThreadedRestart). The call is decided
+      // again, with another executor; the gone one's call was in its own process.
+      {
+        std::lock_guard lock(process_->mu);
+        auto closed = fds_closed_by(m.call);
+        auto& lc = process_->leader_closing;
+        if (auto it = std::find(lc.begin(), lc.end(), closed); it != lc.end()) lc.erase(it);
+      }
+      round_.active = false;
+      for (int v : round_.participants) {
+        if (v != version && members_[v] && members_[v]->state == Member::State::kWaiting)
+          members_[v]->state = Member::State::kArrived;
+      }
     } else if (round_.cls == SyscallClass::kEveryone) {
       round_.participants.erase(
           std::remove(round_.participants.begin(), round_.participants.end(), version),

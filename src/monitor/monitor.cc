@@ -272,6 +272,7 @@ int Monitor::run() {
       }
       uint64_t now = monotonic_ns();
       for (Group* g : groups) g->watchdog(now, limit);
+      backend_.release_killed();
       // A canary's probation by time also ends while the program makes no calls (idle server).
       if (canary_.load() && options_.promote_after_seconds > 0 &&
           static_cast<double>(now - canary_since_ns_.load()) / 1e9 >=

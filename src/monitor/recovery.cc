@@ -860,7 +860,7 @@ void Group::replay_arrival(Task& task, Member& m) {
   if (m.mt_restored && m.cursor == log_base_ + log_.size()) (void)rejoin_with_process(m, false);
   if (m.mt_restored || m.mt_caught_up) replay_advanced(m);
   // Its last step, after which it may block without another intercepted call.
-  (void)rejoin_running(m);
+  (void)rejoin_running(m, /*resuming=*/true);
 }
 
 bool Group::round_closes_withheld(const Member& m) const {
@@ -1037,7 +1037,7 @@ void Group::replay_exit(Task& task, Member& m) {
   sync_before_running_on(task, m);
   if (m.mt_restored && m.cursor == log_base_ + log_.size()) (void)rejoin_with_process(m, false);
   if (m.mt_restored || m.mt_caught_up) replay_advanced(m);
-  (void)rejoin_running(m);
+  (void)rejoin_running(m, /*resuming=*/true);
   task.resume();
 }
 

@@ -67,6 +67,13 @@ void PtraceBackend::post(TaskId id, std::function<void(Task&)> fn) {
   });
 }
 
+void PtraceBackend::release_killed() {
+  for (auto& t : threads_) {
+    TracerThread* owner = t.get();
+    owner->post([owner] { owner->release_killed(); });
+  }
+}
+
 void PtraceBackend::kill_all() {
   for (auto& t : threads_) t->kill_all_tasks();
 }

@@ -29,6 +29,7 @@ class PtraceBackend final : public Backend {
   void run(EventSink& sink) override;
   void post(TaskId id, std::function<void(Task&)> fn) override;
   void kill_all() override;
+  void release_killed() override;
 
   // Task registry: which thread owns a task id (ids are registered on creation).
   TaskId new_task_id(TracerThread* owner);

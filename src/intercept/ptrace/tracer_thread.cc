@@ -321,6 +321,38 @@ void TracerThread::kill_and_forget(TaskId id) {
   backend_.forget_task(id);
 }
 
+namespace {
+
+bool sigkill_pending(pid_t tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  ScopedFd fd(open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return false;
+  char buf[4096];
+  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  for (const char* key : {"\nSigPnd:", "\nShdPnd:"}) {
+    const char* at = strstr(buf, key);
+    if (at == nullptr) continue;
+    uint64_t mask = strtoull(at + strlen(key), nullptr, 16);
+    if ((mask & (1ull << (SIGKILL - 1))) != 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void TracerThread::release_killed() {
+  // (Threads of a restored copy count as snapshots until they are let go, and one may stand
+  // at a stop not handled yet: any task not known to run is looked at.)
+  for (auto& [tid, t] : tasks_) {
+    if (t->phase() == PtraceTask::Phase::kRunning || t->gone() || !sigkill_pending(tid)) continue;
+    t->kill_process();                           // resumes it into its death
+    ptrace(PTRACE_CONT, tid, nullptr, nullptr);  // (fails harmlessly if it was not stopped)
+  }
+}
+
 void TracerThread::defer_status(pid_t pid, int status) { deferred_.emplace_back(pid, status); }
 
 bool TracerThread::only_snapshots_left() const {

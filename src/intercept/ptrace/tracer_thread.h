@@ -73,6 +73,8 @@ class TracerThread {
   int deferred_status_of(pid_t tid) const;
   // Kills a task of this thread (a frozen copy) and waits until it is gone.
   void kill_and_forget(TaskId id);
+  // Resumes its tasks held at a stop that have a SIGKILL pending (Backend::release_killed).
+  void release_killed();
   // Handles a stop of another task that arrived while a task waited during an injection.
   void defer_status(pid_t pid, int status);
 
