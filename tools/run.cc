@@ -258,7 +258,7 @@ void setup(CLI::App& app, std::function<int()>& action) {
   run->add_flag("--no-pin", args->no_pin, "Do not pin versions to CPUs");
   run->add_flag("--lockstep", args->lockstep,
                 "Every call waits for all versions: the leader never makes a query (time, "
-                "stat, getppid) before the others arrive at it");
+                "stat, getppid) or a read or write before the others arrive at it");
   run->add_flag("--aslr", args->aslr,
                 "Keep address-space randomisation in the versions (off by default)");
   run->callback([args, &action] { action = [args] { return run_command(*args); }; });

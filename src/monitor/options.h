@@ -53,8 +53,8 @@ struct MonitorOptions {
   // Keep address-space randomisation (off by default: addresses leak into names and hash
   // seeds, and versions then diverge; see docs/limits.md).
   bool aslr = false;
-  // Every call is a full rendezvous: no early execution of queries by the leader before the
-  // followers arrived (docs/architecture.md, "Early execution").
+  // Every call is a full rendezvous: no early execution of queries, reads and writes by the
+  // leader before the followers arrived (docs/architecture.md, "Early execution").
   bool lockstep = false;
 };
 
