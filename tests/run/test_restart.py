@@ -459,6 +459,10 @@ class RxServer(TandemTest):
         self.check(["--leader", "1"])
 
 
+class NoCheckpoint(Exception):
+    """The checkpoint a case needs was not taken (a precondition, not the property tested)."""
+
+
 class ExecutorDeath(TandemTest):
     """The leader dies while it executes a call for the others: a thread of it crashes while
     another of its threads writes a big reply (blocked: the client does not read yet), or the
@@ -503,7 +507,8 @@ class ExecutorDeath(TandemTest):
     def run_case(self, threads, checkpoint, name="big_reply", opts=()):
         port = free_port()
         events = os.path.join(self.events_dir,
-                              f"events-{name}-{threads}-{checkpoint}-{len(opts)}.jsonl")
+                              f"events-{name}-{threads}-{checkpoint}-{len(opts)}-"
+                              f"{time.monotonic_ns()}.jsonl")
         connections = 3 if threads else 1
         proc = subprocess.Popen([TANDEM, "run", "-q", "--events", events, "--checkpoint",
                                  str(checkpoint), *opts, target(f"{name}_v1"),
@@ -529,7 +534,8 @@ class ExecutorDeath(TandemTest):
                     deadline = time.monotonic() + 20
                     while not any(e["event"] == "checkpoint" and e.get("threads") == 3
                                   for e in self.events(events)):
-                        self.assertLess(time.monotonic(), deadline, "no checkpoint")
+                        if time.monotonic() > deadline:
+                            raise NoCheckpoint()
                         time.sleep(0.02)
                 b.sendall(b"crash")  # version 2 faults in this connection's thread
                 self.assertEqual(self.recv_exact(b, 8), b"ok crash")
@@ -579,7 +585,17 @@ class ExecutorDeath(TandemTest):
     def test_thread_of_the_leader_crashes_while_another_writes(self):
         for checkpoint in (0, 50):
             with self.subTest(checkpoint=checkpoint):
-                self.run_case(threads=True, checkpoint=checkpoint)
+                # The checkpoint of the 3 threads can only be taken at the main thread's next
+                # call (accept); a try skipped there is final (docs/limits.md), about 1 run in
+                # 10 under load. Without it the case tests nothing: it is run again, at most
+                # twice more.
+                for attempt in range(3):
+                    try:
+                        self.run_case(threads=True, checkpoint=checkpoint)
+                        break
+                    except NoCheckpoint:
+                        if attempt == 2:
+                            self.fail("no checkpoint of the 3 threads in 3 runs")
 
     def test_leader_killed_while_it_writes(self):
         for checkpoint in (0, 50):
