@@ -791,6 +791,17 @@ class MultiThreadedRestart(TandemTest):
         self.assertNothingLeft(target("mt_timed_v"))
 
     def killed_from_outside(self, leader, native, connections, name="mt_echo"):
+        # The last kill needs a checkpoint of the copy that came back, which can only be taken
+        # at its main thread's next call; a try skipped there is final (docs/limits.md): the
+        # whole run is made again then, at most twice more (1 run in about 20 under load).
+        for attempt in range(3):
+            try:
+                return self.killed_from_outside_once(leader, native, connections, name)
+            except NoCheckpoint:
+                if attempt == 2:
+                    self.fail("no checkpoint before the last kill in 3 runs")
+
+    def killed_from_outside_once(self, leader, native, connections, name):
         follower = 3 - leader
         for file in os.listdir(self.events_dir):
             os.unlink(os.path.join(self.events_dir, file))
@@ -825,6 +836,7 @@ class MultiThreadedRestart(TandemTest):
             os.kill(pid, signal.SIGKILL)
 
         kills = []
+        no_checkpoint = []
 
         def during(port):
             for c in range(connections):
@@ -838,12 +850,18 @@ class MultiThreadedRestart(TandemTest):
                     due = (len(kills) < 2 and 1 <= c < connections - 2 and
                            (not kills or c >= kills[-1] + 2)) or (
                         len(kills) == 2 and last)
-                    if due and i >= 30 and (can_kill() or (last and i == 30)):
-                        if last:
-                            deadline = time.monotonic() + 20
-                            while not can_kill():
-                                self.assertLess(time.monotonic(), deadline, "no checkpoint")
-                                time.sleep(0.02)
+                    ready = (due and i >= 30 and not no_checkpoint and
+                             (can_kill() or (last and i == 30)))
+                    if ready and last:
+                        deadline = time.monotonic() + 20
+                        while not can_kill() and time.monotonic() < deadline:
+                            time.sleep(0.02)
+                        ready = can_kill()
+                        if not ready:
+                            # No kill then: the program ends normally, the run is made again
+                            # (killed_from_outside).
+                            no_checkpoint.append(c)
+                    if ready:
                         kill()
                         kills.append(c)
                         # The client waits for the copy to catch up (its main thread rejoins
@@ -860,6 +878,8 @@ class MultiThreadedRestart(TandemTest):
 
         r = self.run_under_tandem(["--leader", str(leader)], during, name=name,
                                   connections=connections)
+        if no_checkpoint:
+            raise NoCheckpoint()
         self.assertEqual(len(kills), 3, kills)
         self.assertEqual(r.code, 0, r.err)
         self.assertEqual(r.out, native)
