@@ -671,9 +671,11 @@ def run_trial(server, index, args):
     analyse_events(t, server, read_events(events), args.deterministic)
     load = r.get("load", {})
     after = r.get("after", {})
+    # (ab's counts are None when it printed no summary: the load failed, a problem already.)
+    complete = r.get("ab", {}).get("complete") or 0
     r["requests"] = {
-        "sent": load.get("sent", 0) + after.get("sent", 0) + r.get("ab", {}).get("complete", 0),
-        "ok": load.get("ok", 0) + after.get("ok", 0) + r.get("ab", {}).get("complete", 0) -
+        "sent": load.get("sent", 0) + after.get("sent", 0) + complete,
+        "ok": load.get("ok", 0) + after.get("ok", 0) + complete -
               (r.get("ab", {}).get("failed") or 0) - (r.get("ab", {}).get("non2xx") or 0),
         "wrong": load.get("wrong", 0) + after.get("wrong", 0),
         "lost": max(load.get("lost", 0) + after.get("lost", 0), lost),
