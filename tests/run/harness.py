@@ -5,6 +5,7 @@ the target programs). Every run is bounded in time; a test that leaves a process
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -70,7 +71,52 @@ class Result:
         return [e for e in self.events if e["event"] == kind]
 
 
+def describe_stuck(tandem_pid, events_file):
+    """What a run that seems stuck is doing: `tandem status`, the last events, and the state,
+    wait channel and system call of every thread tandem traces."""
+    lines = []
+    try:
+        st = subprocess.run([TANDEM, "status", str(tandem_pid)], capture_output=True,
+                            text=True, timeout=10)
+        lines.append(st.stdout.strip() or st.stderr.strip())
+    except (OSError, subprocess.TimeoutExpired) as e:
+        lines.append(f"tandem status: {e!r}")
+    try:
+        with open(events_file) as f:
+            lines += ["last events:"] + f.read().splitlines()[-12:]
+    except OSError:
+        pass
+    try:
+        tracers = set(os.listdir(f"/proc/{tandem_pid}/task"))
+    except OSError:
+        tracers = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        for tid in (os.listdir(f"/proc/{pid}/task") if os.path.isdir(f"/proc/{pid}/task")
+                    else []):
+            base = f"/proc/{pid}/task/{tid}"
+            try:
+                status = open(f"{base}/status").read()
+                tracer = re.search(r"TracerPid:\s+(\d+)", status).group(1)
+                if tracer not in tracers:
+                    continue
+                state = re.search(r"State:\s+(.*)", status).group(1)
+                wchan = open(f"{base}/wchan").read().strip()
+                call = open(f"{base}/syscall").read().split()[:3]
+                lines.append(f"pid {pid} tid {tid} {state} wchan={wchan} syscall={' '.join(call)}")
+            except (OSError, AttributeError):
+                continue
+    return "\n".join(lines)
+
+
 class TandemTest(unittest.TestCase):
+    running = None
+
+    def describe_running(self):
+        """describe_stuck for the `tandem` run in progress, or "(not running)"."""
+        if not self.running or self.running[0].poll() is not None:
+            return "(not running)"
+        return describe_stuck(self.running[0].pid, self.running[1])
+
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="tandem-test-")
         self.events_dir = tempfile.mkdtemp(prefix="tandem-events-")
@@ -87,8 +133,21 @@ class TandemTest(unittest.TestCase):
         cmd = [TANDEM, "run", "--events", events_file, *opts, *bins]
         if args:
             cmd += ["--", *args]
-        proc = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout,
-                              env=env, cwd=cwd)
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env, cwd=cwd)
+        self.running = (proc, events_file)
+        try:
+            out, err = proc.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # A hang: what tandem and its versions were doing is the only clue, so it is taken
+            # before the kill.
+            said = describe_stuck(proc.pid, events_file)
+            proc.kill()
+            proc.communicate()
+            raise AssertionError(f"tandem did not end within {timeout} s:\n{said}")
+        finally:
+            self.running = None
+        proc = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
         events = []
         if os.path.exists(events_file):
             with open(events_file) as f:

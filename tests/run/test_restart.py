@@ -664,10 +664,13 @@ class MultiThreadedRestart(TandemTest):
         try:
             during(port)
         except Exception as e:
+            # What tandem is doing now (a hang) or said at its end (its stderr) is what tells
+            # why the client failed.
+            now = self.describe_running()
             t.join(130)
-            # What tandem said (its end, events) is what tells why the client failed.
             said = results[0].err.decode(errors="replace")[-3000:] if results else "(running)"
-            raise AssertionError(f"{e!r}; tandem ended: {not t.is_alive()}; its stderr:\n{said}")
+            raise AssertionError(f"{e!r}; tandem ended: {not t.is_alive()}; when the client "
+                                 f"failed:\n{now}\nits stderr:\n{said}")
         t.join(130)
         self.assertFalse(t.is_alive(), "tandem did not end")
         return results[0]
