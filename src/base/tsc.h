@@ -18,6 +18,13 @@ void tsc_calibrate();
 uint64_t tsc_now();
 // Nanoseconds of CLOCK_MONOTONIC through a real syscall (never the vDSO). Async-signal-safe.
 uint64_t monotonic_ns();
+// Nanoseconds from `since_ns` to `now_ns`, 0 when `since_ns` is later: a watchdog reads the
+// clock once per pass while tracer threads keep stamping newer times (the unsigned difference
+// wrapped around to ~584 years and released a restored copy's replay order 12 ms after its
+// restore, 1 run in 10 under load).
+inline uint64_t elapsed_ns(uint64_t since_ns, uint64_t now_ns) {
+  return now_ns > since_ns ? now_ns - since_ns : 0;
+}
 // Makes the calling process survive rdtsc/rdtscp in threads that disabled the TSC (a library
 // reading the clock through the vDSO, say): SIGSEGV from those instructions is emulated with
 // tsc_now(); any other SIGSEGV keeps its default action.

@@ -338,7 +338,7 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
         (void)rejoin_running(*m);
     }
     for (auto& m : members_) {
-      if (m && m->state == Member::State::kHeld && now_ns - m->held_since_ns > limit_ns)
+      if (m && m->state == Member::State::kHeld && elapsed_ns(m->held_since_ns, now_ns) > limit_ns)
         defer_drop(m->version, fmt::format("did not reconverge within {} s",
                                            static_cast<double>(limit_ns) / 1e9));
     }

@@ -147,7 +147,7 @@ void Monitor::note_restart(int version) { counters_[version].restarts++; }
 void Monitor::note_round() {
   uint64_t rounds = ++rounds_;
   if (!canary_.load(std::memory_order_relaxed)) return;
-  double seconds = static_cast<double>(monotonic_ns() - canary_since_ns_.load()) / 1e9;
+  double seconds = static_cast<double>(elapsed_ns(canary_since_ns_.load(), monotonic_ns())) / 1e9;
   bool passed = (options_.promote_after_calls > 0 &&
                  rounds - canary_since_round_.load() >= options_.promote_after_calls) ||
                 (options_.promote_after_seconds > 0 && seconds >= options_.promote_after_seconds);
@@ -166,7 +166,7 @@ bool Monitor::promote_canary(const std::string& reason, std::string& why_not) {
     why_not = "no version is on probation (run with --promote-after)";
     return false;
   }
-  double seconds = static_cast<double>(monotonic_ns() - canary_since_ns_.load()) / 1e9;
+  double seconds = static_cast<double>(elapsed_ns(canary_since_ns_.load(), monotonic_ns())) / 1e9;
   uint64_t calls = rounds_.load() - canary_since_round_.load();
   int previous = leader_.exchange(newest);
   events_.emit("promotion",
@@ -185,7 +185,7 @@ std::string Monitor::status_report() const {
                      version_count(), to_string(options_.policy), up, rounds_.load(),
                      early_rounds_.load());
   if (canary_) {
-    double probation = static_cast<double>(monotonic_ns() - canary_since_ns_.load()) / 1e9;
+    double probation = static_cast<double>(elapsed_ns(canary_since_ns_.load(), monotonic_ns())) / 1e9;
     out += fmt::format("canary: version {} on probation for {:.1f} s / {} calls\n",
                        version_count(), probation, rounds_.load() - canary_since_round_.load());
   }
@@ -275,7 +275,7 @@ int Monitor::run() {
       backend_.release_killed();
       // A canary's probation by time also ends while the program makes no calls (idle server).
       if (canary_.load() && options_.promote_after_seconds > 0 &&
-          static_cast<double>(now - canary_since_ns_.load()) / 1e9 >=
+          static_cast<double>(elapsed_ns(canary_since_ns_.load(), now)) / 1e9 >=
               options_.promote_after_seconds) {
         std::string why_not;
         (void)promote_canary("canary passed", why_not);

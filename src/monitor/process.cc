@@ -83,7 +83,7 @@ std::vector<std::pair<Group*, TaskId>> Process::take_replay_turns(int v) {
 
 std::vector<std::pair<Group*, TaskId>> Process::release_stalled_replay(int v, uint64_t now_ns) {
   if (replay_parked[v].empty() || replay_order_off[v] ||
-      now_ns - replay_progress_ns[v] < kReplayStallNs)
+      elapsed_ns(replay_progress_ns[v], now_ns) < kReplayStallNs)
     return {};
   replay_order_off[v] = true;
   return take_replay_turns(v);

@@ -104,7 +104,7 @@ bool Group::deliver_signals(Task* current, const std::vector<int>& p) {
         // kernel holds it pending (it is swallowed when it comes, see `owed` below).
         ready = every_copy_came(ps, p);
         auto limit = static_cast<uint64_t>(monitor_.options().reconverge_seconds * 1e9);
-        if (!ready && monotonic_ns() - ps.first_seen_ns > limit) {
+        if (!ready && elapsed_ns(ps.first_seen_ns, monotonic_ns()) > limit) {
           monitor_.events().emit("divergence",
                                  {{"group", id_},
                                   {"signal", ps.signo},
@@ -238,7 +238,7 @@ Group::SignalsDue Group::internal_signals_due(uint64_t now_ns, uint64_t limit_ns
   std::lock_guard plock(process_->mu);
   for (PendingSignal& ps : process_->signals) {
     if (!ps.internal || (ps.thread_directed && ps.group != id_)) continue;
-    if (now_ns - ps.first_seen_ns <= limit_ns && !every_copy_came(ps, p)) continue;
+    if (elapsed_ns(ps.first_seen_ns, now_ns) <= limit_ns && !every_copy_came(ps, p)) continue;
     due.any = true;
     if (!ps.kicked) due.newly_kicked = ps.kicked = true;
   }

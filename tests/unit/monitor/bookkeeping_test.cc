@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 
 #include "monitor/group_util.h"
+#include "base/tsc.h"
 #include "monitor/process.h"
 
 namespace tandem {
@@ -51,6 +52,24 @@ TEST(RxCalls, TheLeaderAloneOnlyForFilesAndTheClock) {
   EXPECT_EQ(detail::event_wait_timeout_arg(SYS_epoll_wait), 3);
   EXPECT_EQ(detail::event_wait_timeout_arg(SYS_poll), 2);
   EXPECT_EQ(detail::event_wait_timeout_arg(SYS_read), -1);
+}
+
+TEST(ReplayOrder, AStampNewerThanTheWatchdogsClockIsNoStall) {
+  // The watchdog reads the clock once per pass; a restored thread's step stamped after that
+  // read is newer than its `now`. That is no stall (it was taken for one ~584 years long, and
+  // the order was released 12 ms after the restore).
+  Process p(2);
+  p.replay_parked[1][nullptr] = TaskId{};
+  p.replay_progress_ns[1] = 5'000'000'000;
+  EXPECT_TRUE(p.release_stalled_replay(1, 4'999'000'000).empty());
+  EXPECT_FALSE(p.replay_order_off[1]);
+  EXPECT_TRUE(p.release_stalled_replay(1, 5'000'000'000 + Process::kReplayStallNs / 2).empty());
+  // A real stall releases the parked thread and turns the order off.
+  auto turns = p.release_stalled_replay(1, 5'000'000'000 + Process::kReplayStallNs + 1);
+  EXPECT_EQ(turns.size(), 1u);
+  EXPECT_TRUE(p.replay_order_off[1]);
+  EXPECT_EQ(elapsed_ns(10, 4), 0u);
+  EXPECT_EQ(elapsed_ns(4, 10), 6u);
 }
 
 }  // namespace
