@@ -27,6 +27,7 @@ constexpr int kNoReply = 6;
 struct StatusArgs {
   int pid = 0;
   bool promote = false;
+  bool threads = false;
 };
 
 // A "Key:" number of /proc/PID/status (0 if absent or unreadable).
@@ -49,7 +50,7 @@ int status_command(const StatusArgs& a) {
   if (a.pid <= 0) return user_error(kNoSuchProcess, fmt::format("no process {}", a.pid));
   if (kill(a.pid, 0) < 0 && errno == ESRCH)
     return user_error(kNoSuchProcess, fmt::format("no process {}", a.pid));
-  std::string request = a.promote ? "promote" : "status";
+  std::string request = a.promote ? "promote" : a.threads ? "threads" : "status";
   auto reply = control_request(a.pid, request);
   if (!reply && (reply.error().value == ECONNREFUSED || reply.error().value == ENOENT)) {
     // Traced by one of tandem's threads (one per version): tandem is that thread's process.
@@ -84,6 +85,9 @@ void setup(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("PID", args->pid, "tandem's pid, or that of a process it runs")->required();
   cmd->add_flag("--promote", args->promote,
                 "End the canary's probation now: the newest version leads");
+  cmd->add_flag("--threads", args->threads,
+                "Also list every thread group's members: state, call, replay position (for "
+                "a run that seems stuck)");
   cmd->callback([args, &action] { action = [args] { return status_command(*args); }; });
 }
 

@@ -61,6 +61,8 @@ void serve_one(Monitor& monitor, int fd) {
   std::string request = read_line(fd, 2000);
   if (request == "status") {
     write_all(fd, monitor.status_report());
+  } else if (request == "threads") {
+    write_all(fd, monitor.threads_report());
   } else if (request == "promote") {
     std::string why_not;
     if (monitor.promote_canary("promoted by tandem status --promote", why_not))

@@ -3,6 +3,7 @@
 // Each `tandem run` listens on the abstract unix socket "tandem-run-<its pid>". A client sends
 // one request line and reads the reply until the server closes the connection:
 //   "status\n"   -> Monitor::status_report()
+//   "threads\n"  -> Monitor::threads_report(): the status, then every group's members
 //   "promote\n"  -> ends a canary's probation now (Monitor::promote_canary); "ok\n" or
 //                   "error: <reason>\n"
 // Only the user tandem runs as (or root) may ask (SO_PEERCRED). Abstract sockets vanish with

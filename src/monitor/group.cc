@@ -118,6 +118,35 @@ std::vector<int> Group::epoll_event_fds_locked(const SyscallRecord& record, int 
   return fds;
 }
 
+std::string Group::describe() {
+  std::unique_lock lock(mu_, std::defer_lock);
+  for (int i = 0; i < 100 && !lock.try_lock(); ++i) usleep(1000);
+  if (!lock.owns_lock()) return fmt::format("group {}: busy (its lock is held)\n", id_);
+  static constexpr const char* kStates[] = {"running", "arrived", "executing",
+                                            "waiting", "held",    "gone"};
+  std::string out = fmt::format("group {}: log {}..{}", id_, log_base_, log_base_ + log_.size());
+  if (round_.active) {
+    out += fmt::format(", round {} executor {} {}", round_.seq, round_.executor + 1,
+                       round_.decoded.empty() ? to_string(round_.cls) : round_.decoded);
+    if (round_.early) out += fmt::format(" (early, {} pending)", round_.pending.size());
+  }
+  out += "\n";
+  for (const auto& m : members_) {
+    if (!m) continue;
+    const SyscallInfo* info = syscall_info(static_cast<int>(m->call.nr));
+    out += fmt::format("  version {} tid {}: {}", m->version + 1, m->tid,
+                       kStates[static_cast<int>(m->state)]);
+    if (m->state != Member::State::kRunning && m->state != Member::State::kGone)
+      out += fmt::format(" at {}", info != nullptr ? info->name : "?");
+    out += fmt::format(", {} calls", m->calls);
+    if (m->replaying) out += fmt::format(", replaying at {}", m->cursor);
+    if (m->held_in_replay) out += ", parked by the replay";
+    if (m->rejoin_deferred) out += ", rejoin deferred";
+    out += "\n";
+  }
+  return out;
+}
+
 void Group::add_member(int version, TaskId task, pid_t tid, pid_t tgid) {
   std::lock_guard lock(mu_);
   Member m;

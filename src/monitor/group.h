@@ -216,6 +216,11 @@ class Group {
   uint64_t id() const { return id_; }
   const std::shared_ptr<Process>& process() const { return process_; }
 
+  // One line per member for `tandem status --threads`: state, call, calls, replay position,
+  // and the round in progress. Never waits long for the group's lock (a stuck group is
+  // exactly what this is asked about): "busy" when it is held.
+  std::string describe();
+
   // Adds the member of `version` (its task is stopped; it is resumed by the caller).
   void add_member(int version, TaskId task, pid_t tid, pid_t tgid);
 

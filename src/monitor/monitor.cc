@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <optional>
+#include <set>
 #include <thread>
 #include <cstring>
 
@@ -194,6 +195,26 @@ std::string Monitor::status_report() const {
                        options_.versions[v].path, alive(v) ? "running" : "dropped",
                        leader_.load() == v ? " (leader)" : "", counters_[v].divergences.load(),
                        counters_[v].crashes.load(), counters_[v].restarts.load());
+  }
+  return out;
+}
+
+std::string Monitor::threads_report() {
+  std::string out = status_report();
+  std::vector<Group*> groups;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& g : groups_) groups.push_back(g.get());
+  }
+  std::set<Process*> described;
+  for (Group* g : groups) {
+    Process* p = g->process().get();
+    if (p != nullptr && described.insert(p).second) {
+      std::unique_lock lock(p->mu, std::defer_lock);
+      for (int i = 0; i < 100 && !lock.try_lock(); ++i) usleep(1000);
+      out += lock.owns_lock() ? p->describe() : "process: busy (its lock is held)\n";
+    }
+    out += g->describe();
   }
   return out;
 }

@@ -79,6 +79,8 @@ class Monitor final : public EventSink {
   bool promote_canary(const std::string& reason, std::string& why_not);
   // A one-page health report (tandem status).
   std::string status_report() const;
+  // status_report, then each group's members (Group::describe): what every thread waits for.
+  std::string threads_report();
   std::string version_name(int version) const;
   // Drops a version everywhere (kills its processes) and promotes a new leader if needed.
   void drop_version(int version, const std::string& reason, const std::string& kind);

@@ -1,5 +1,7 @@
 #include "monitor/process.h"
 
+#include <fmt/format.h>
+
 #include "base/tsc.h"
 
 namespace tandem {
@@ -37,6 +39,24 @@ void Process::when_turn(int v, uint64_t seq, std::function<void()> start) {
   } else {
     waiting_[v][seq] = std::move(start);
   }
+}
+
+std::string Process::describe() const {
+  std::string out = fmt::format("process: {} threads, {} descriptor changes issued", threads,
+                                issued_);
+  for (size_t v = 0; v < done_.size(); ++v) {
+    out += fmt::format("; version {}: applied {}", v + 1, done_[v]);
+    if (!waiting_[v].empty())
+      out += fmt::format(", {} waiting (first {})", waiting_[v].size(), waiting_[v].begin()->first);
+    if (!replay_next[v].empty()) {
+      out += ", replay next steps";
+      for (auto [g, step] : replay_next[v])
+        out += step == kCaughtUp ? " done" : fmt::format(" {}", step);
+      out += fmt::format(" ({} parked{})", replay_parked[v].size(),
+                         replay_order_off[v] ? ", order off" : "");
+    }
+  }
+  return out + "\n";
 }
 
 void Process::mark(int v, uint64_t seq) {

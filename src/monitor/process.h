@@ -183,6 +183,10 @@ class Process {
     return false;
   }
 
+  // For `tandem status --threads` (call under `mu`): the descriptor-table order per version
+  // (changes applied, waiting) and the replay order of restored threads.
+  std::string describe() const;
+
  private:
   void mark(int v, uint64_t seq);
   uint64_t issued_ = 0;

@@ -76,7 +76,7 @@ def describe_stuck(tandem_pid, events_file):
     wait channel and system call of every thread tandem traces."""
     lines = []
     try:
-        st = subprocess.run([TANDEM, "status", str(tandem_pid)], capture_output=True,
+        st = subprocess.run([TANDEM, "status", "--threads", str(tandem_pid)], capture_output=True,
                             text=True, timeout=10)
         lines.append(st.stdout.strip() or st.stderr.strip())
     except (OSError, subprocess.TimeoutExpired) as e:

@@ -2,6 +2,7 @@
 run ended by a termination signal (not a crash: nothing is restarted)."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -96,6 +97,16 @@ class Canary(TandemTest):
         r = status(srv.proc.pid)
         self.assertRegex(r.stdout, rb"version 2: \S+ running \(leader\)")
         self.assertNotIn(b"canary", r.stdout)
+        # --threads: every thread's state, here both versions at the server's accept, one in
+        # it, the other waiting for its result (the round began before the promotion: its
+        # executor is the leader of then).
+        r = status(srv.proc.pid, "--threads")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = re.search(rb"group 1: log \d+\.\.\d+, round \d+ executor (\d)", r.stdout)
+        self.assertIsNotNone(m, r.stdout)
+        executor = int(m.group(1))
+        self.assertRegex(r.stdout, rb"version %d tid \d+: executing at accept" % executor)
+        self.assertRegex(r.stdout, rb"version %d tid \d+: waiting at accept" % (3 - executor))
         for _ in range(3):
             self.assertIsNone(srv.echo([b"hello"]))
         code, out, err = srv.wait()
