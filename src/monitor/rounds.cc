@@ -15,6 +15,7 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/scoped_fd.h"
 #include "base/tsc.h"
@@ -763,6 +764,8 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
     }
     std::lock_guard lock(process_->mu);
     fd_seq = process_->issue_fd_change(appliers);
+    TANDEM_LOG(kDebug, "group {}: descriptor change {} ({}), applied by versions {}", id_, fd_seq,
+               record->new_fds.front().number, appliers);
   }
   for (int f : followers) {
     Member& fm = *members_[f];

@@ -1,5 +1,7 @@
 #include "intercept/ptrace/ptrace_backend.h"
 
+#include "base/log.h"
+
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -59,11 +61,20 @@ void PtraceBackend::post(TaskId id, std::function<void(Task&)> fn) {
     auto it = owners_.find(id.serial);
     if (it != owners_.end()) owner = it->second;
   }
-  if (owner == nullptr) return;
+  if (owner == nullptr) {
+    TANDEM_LOG(kDebug, "task {}: an action for it is dropped (no tracer thread has it)", id.serial);
+    return;
+  }
   owner->post([owner, id, fn = std::move(fn)] {
     // A task that is exiting (killed by another thread's exit_group, say) no longer stops
     // where the poster saw it.
-    if (PtraceTask* t = owner->find(id); t != nullptr && !t->gone() && !t->exiting()) fn(*t);
+    PtraceTask* t = owner->find(id);
+    if (t != nullptr && !t->gone() && !t->exiting()) {
+      fn(*t);
+    } else {
+      TANDEM_LOG(kDebug, "task {}: an action for it is dropped ({})", id.serial,
+                 t == nullptr ? "unknown" : t->gone() ? "gone" : "exiting");
+    }
   });
 }
 
