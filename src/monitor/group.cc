@@ -10,14 +10,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <optional>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "base/proc_thread.h"
 #include "base/scoped_fd.h"
 #include "base/tsc.h"
 #include "monitor/group_util.h"
@@ -234,36 +232,6 @@ bool Group::calls_equal(const Member& a, const Member& b) const {
   return true;
 }
 
-namespace {
-// CPU time (user + system, clock ticks) of thread `tid` so far; nullopt when it is gone.
-std::optional<uint64_t> thread_cpu_ticks(pid_t tid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", tid));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t paren = text.rfind(')');
-  if (paren == std::string::npos) return std::nullopt;
-  std::istringstream fields(text.substr(paren + 2));
-  std::string field;
-  uint64_t utime = 0, stime = 0;
-  // After the command: state(3) ... utime is field 14, stime 15.
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return utime + stime;
-}
-
-// Whether thread `tid` has SIGKILL pending (its own or its process's): it dies when it runs.
-bool kill_pending(pid_t tid) {
-  std::ifstream in(fmt::format("/proc/{}/status", tid));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("SigPnd:", 0) != 0 && line.rfind("ShdPnd:", 0) != 0) continue;
-    uint64_t mask = std::strtoull(line.c_str() + 7, nullptr, 16);
-    if ((mask & (1ull << (SIGKILL - 1))) != 0) return true;
-  }
-  return false;
-}
-}  // namespace
 
 std::vector<Group::Progress> Group::other_member_progress(int version) const {
   std::lock_guard lock(mu_);
@@ -354,7 +322,7 @@ void Group::watchdog(uint64_t now_ns, uint64_t limit_ns) {
     // mt_timed killed while its threads replayed). Resumed, it dies, and its death is
     // reported (the version is restarted or dropped then).
     for (auto& m : members_) {
-      if (!m || m->state == Member::State::kGone || !kill_pending(m->tid)) continue;
+      if (!m || m->state == Member::State::kGone || !sigkill_pending(m->tid)) continue;
       TANDEM_LOG(kDebug, "group {}: thread {} of version {} has a kill pending at a stop: "
                  "resumed into its death", id_, m->tid, m->version + 1);
       monitor_.backend().post(m->task, [](Task& t) { t.kill_process(); });

@@ -45,6 +45,7 @@
 
 #include <algorithm>
 
+#include "base/proc_thread.h"
 #include "monitor/group.h"
 #include "monitor/group_util.h"
 #include "monitor/monitor.h"
@@ -713,18 +714,7 @@ namespace {
 
 // True if `tid` stands at a ptrace stop ('t' in /proc/TID/stat): at a call, or at a stop its
 // tracer thread has yet to handle.
-bool stopped_by_tracer(pid_t tid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/stat", tid);
-  ScopedFd fd(open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return false;
-  char buf[512];
-  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return false;
-  buf[n] = 0;
-  const char* close = strrchr(buf, ')');  // the name may hold spaces and parentheses
-  return close != nullptr && close[1] == ' ' && close[2] == 't';
-}
+bool stopped_by_tracer(pid_t tid) { return thread_state(tid) == 't'; }
 
 }  // namespace
 

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/proc_thread.h"
 #include "base/scoped_fd.h"
 #include "intercept/ptrace/install_marker.h"
 #include "intercept/ptrace/program_filters.h"
@@ -606,18 +607,8 @@ Task::CallAtDeath PtraceTask::call_at_death() const {
 }
 
 bool PtraceTask::is_zombie() const {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/stat", tid_);
-  ScopedFd fd(open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return true;  // reaped already
-  char buf[256];
-  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return true;
-  buf[n] = '\0';
-  // "pid (comm) S ...": comm may hold spaces and parentheses; the state follows the last ')'.
-  const char* close = strrchr(buf, ')');
-  if (close == nullptr || close[1] != ' ') return false;
-  return close[2] == 'Z' || close[2] == 'X';
+  std::optional<char> state = thread_state(tid_);
+  return !state || *state == 'Z' || *state == 'X';  // gone: reaped already
 }
 
 Result<void> PtraceTask::answer_install(int monitor_fd, int target_fd, bool close_on_exec) {

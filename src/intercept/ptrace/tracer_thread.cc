@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cstring>
 
+#include "base/proc_thread.h"
 #include "base/scoped_fd.h"
 #include "base/tsc.h"
 #include "intercept/ptrace/exec_fixups.h"
@@ -320,28 +321,6 @@ void TracerThread::kill_and_forget(TaskId id) {
   tasks_.erase(tid);
   backend_.forget_task(id);
 }
-
-namespace {
-
-bool sigkill_pending(pid_t tid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/status", tid);
-  ScopedFd fd(open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return false;
-  char buf[4096];
-  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return false;
-  buf[n] = 0;
-  for (const char* key : {"\nSigPnd:", "\nShdPnd:"}) {
-    const char* at = strstr(buf, key);
-    if (at == nullptr) continue;
-    uint64_t mask = strtoull(at + strlen(key), nullptr, 16);
-    if ((mask & (1ull << (SIGKILL - 1))) != 0) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 void TracerThread::release_killed() {
   // (Threads of a restored copy count as snapshots until they are let go, and one may stand
