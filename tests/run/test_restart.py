@@ -675,6 +675,18 @@ class MultiThreadedRestart(TandemTest):
         self.assertFalse(t.is_alive(), "tandem did not end")
         return results[0]
 
+    def forget_events(self):
+        """Removes the events files of earlier runs: live_events then reads this run's."""
+        for file in os.listdir(self.events_dir):
+            os.unlink(os.path.join(self.events_dir, file))
+
+    def live_events(self):
+        """The events the run in progress wrote so far."""
+        for file in os.listdir(self.events_dir):
+            with open(os.path.join(self.events_dir, file)) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        return []
+
     def check_rejoined(self, r, crashed_version, threads=4):
         self.assertEqual(r.code, 0, r.err)
         restarts = r.of("restart")
@@ -756,14 +768,8 @@ class MultiThreadedRestart(TandemTest):
         native = self.native_output(
             "mt_timed", lambda port: mt_echo_client(port, connections, messages=40),
             connections=connections)
-        for file in os.listdir(self.events_dir):
-            os.unlink(os.path.join(self.events_dir, file))
-
-        def events():
-            for file in os.listdir(self.events_dir):
-                with open(os.path.join(self.events_dir, file)) as f:
-                    return [json.loads(line) for line in f if line.strip()]
-            return []
+        self.forget_events()
+        events = self.live_events
 
         def during(port):
             for c in range(connections):
@@ -806,14 +812,8 @@ class MultiThreadedRestart(TandemTest):
 
     def killed_from_outside_once(self, leader, native, connections, name):
         follower = 3 - leader
-        for file in os.listdir(self.events_dir):
-            os.unlink(os.path.join(self.events_dir, file))
-
-        def events():
-            for file in os.listdir(self.events_dir):
-                with open(os.path.join(self.events_dir, file)) as f:
-                    return [json.loads(line) for line in f if line.strip()]
-            return []
+        self.forget_events()
+        events = self.live_events
 
         def can_kill():
             # Once the copy of its last restart rejoined (its main thread, in accept; a kill
