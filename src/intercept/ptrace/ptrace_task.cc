@@ -747,8 +747,17 @@ Result<Task::Snapshot> PtraceTask::take_snapshot(std::optional<Snapshot> replace
     pid_t old = replaces->pid;
     bool ours = parent_of(old) == tgid_;
     owner_.kill_and_forget(replaces->task);
-    if (ours) (void)inject({SYS_wait4, {static_cast<uint64_t>(old), 0, __WCLONE, 0, 0, 0}});
+    if (ours) unreaped_copies_.push_back(old);
   }
+  // Never a blocking wait: a dead copy whose exit its tracer has not collected yet is not
+  // reapable by its parent, and a blocking wait there waited for this very tracer thread (the
+  // leader stood in wait4 for good, 1 run in 60 of a killed leader under load).
+  std::vector<pid_t> left;
+  for (pid_t old : unreaped_copies_) {
+    auto r = inject({SYS_wait4, {static_cast<uint64_t>(old), 0, WNOHANG | __WCLONE, 0, 0, 0}});
+    if (r && *r == 0) left.push_back(old);  // not reapable yet
+  }
+  unreaped_copies_ = std::move(left);
   user_regs_struct saved = regs();
   flush_regs();
   // clone() without exit signal in place of the intercepted call (seccomp lets the changed call

@@ -153,6 +153,9 @@ class PtraceTask final : public Task {
   bool gone_ = false;
   bool exiting_ = false;
   bool snapshot_ = false;
+  // Earlier copies of its process (its children without exit signal) killed but not reaped
+  // yet: a wait for one not yet reapable would block (take_snapshot tries again next time).
+  std::vector<pid_t> unreaped_copies_;
   user_regs_struct snapshot_regs_{};
   bool resume_at_first_stop_ = false;
   bool restored_ = false;

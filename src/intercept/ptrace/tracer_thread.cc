@@ -310,7 +310,14 @@ void TracerThread::kill_and_forget(TaskId id) {
     }
     // A thread-group leader is not reported while other threads of its process live (they
     // are killed and reaped after it here): a blocking wait hung tandem at its end.
-    if (t->is_zombie()) break;
+    if (t->is_zombie()) {
+      // A zombie is reported to its tracer in the same step it becomes one, unless it leads
+      // a thread group whose other threads live on: collect that report if it is there, or
+      // its parent's wait for it never ends (take_snapshot).
+      p = waitpid(tid, &status, __WALL | WNOHANG);
+      if (p > 0 && !WIFEXITED(status) && !WIFSIGNALED(status)) continue;
+      break;
+    }
     if (tries < 100) {
       sched_yield();  // it normally dies within microseconds (no clock: see wait_own_stop)
     } else {
