@@ -140,7 +140,8 @@ void PtraceTask::note_stop(StopPoint point) {
 
 user_regs_struct& PtraceTask::regs() {
   if (!regs_valid_) {
-    if (xptrace(PTRACE_GETREGS, tid_, nullptr, &regs_) < 0) {
+    regs_unreadable_ = xptrace(PTRACE_GETREGS, tid_, nullptr, &regs_) < 0;
+    if (regs_unreadable_) {
       // The task vanished (SIGKILL from outside): keep zeroed registers, its exit comes next.
       regs_ = {};
     }
@@ -176,6 +177,7 @@ bool PtraceTask::resolve_restart(user_regs_struct& r) const {
 
 bool PtraceTask::load_syscall_entry() {
   user_regs_struct& r = regs();
+  if (regs_unreadable_) return false;
   if (r.orig_rax == SYS_restart_syscall && entry_regs_.orig_rax != SYS_restart_syscall &&
       same_call_site(r, entry_regs_)) {
     restart_origin_ = entry_regs_;  // an intercepted call the kernel continues
@@ -532,6 +534,7 @@ Result<int64_t> PtraceTask::inject_at_exit(const SyscallCall& call, pid_t* forke
   if (xptrace(PTRACE_SETREGS, tid_, nullptr, &saved) < 0) return last_errno();
   regs_ = saved;
   regs_valid_ = true;
+  regs_unreadable_ = false;
   regs_dirty_ = false;
   return static_cast<int64_t>(after.rax);
 }
@@ -734,6 +737,7 @@ Result<void> PtraceTask::install_fd_once(int monitor_fd, int target_fd, bool clo
   if (xptrace(PTRACE_SETREGS, tid_, nullptr, &saved) < 0) return last_errno();
   regs_ = saved;
   regs_valid_ = true;
+  regs_unreadable_ = false;
   regs_dirty_ = false;
   return answered;
 }
@@ -826,6 +830,7 @@ void PtraceTask::resume_snapshot() {
   r.rax = snapshot_regs_.orig_rax;
   regs_ = r;
   regs_valid_ = true;
+  regs_unreadable_ = false;
   regs_dirty_ = true;
   expect_ = Expect::kNothing;
   continue_running(0);

@@ -95,8 +95,9 @@ class PtraceTask final : public Task {
   void set_phase(Phase p) { phase_ = p; }
   void clear_expect() { expect_ = Expect::kNothing; }
   // Fetches registers and decodes the intercepted call (at a seccomp stop).
+  // Reads the call the task stopped at; false when its registers cannot be read (killed
+  // meanwhile: its exit is reported next).
   bool load_syscall_entry();
-  bool load_syscall_exit();
   bool load_siginfo();
   user_regs_struct& regs();
   bool gone() const { return gone_; }
@@ -150,6 +151,7 @@ class PtraceTask final : public Task {
   bool report_exit_ = false;
   bool regs_valid_ = false;
   bool regs_dirty_ = false;
+  bool regs_unreadable_ = false;  // the last PTRACE_GETREGS failed: the task is dying
   bool gone_ = false;
   bool exiting_ = false;
   bool snapshot_ = false;

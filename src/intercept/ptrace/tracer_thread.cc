@@ -575,7 +575,14 @@ void TracerThread::handle_first_stop(PtraceTask& t) {
 
 void TracerThread::handle_seccomp(PtraceTask& t) {
   t.note_stop(StopPoint::kSyscallEntry);
-  t.load_syscall_entry();
+  if (!t.load_syscall_entry()) {
+    // Killed at this stop (its registers are gone): zeroed ones read as read(0, NULL, 0),
+    // which a leader made early, and its follower's next calls were taken for extra ones
+    // and run alone (a killed leader's copy later read the clock going backwards, 1 run in
+    // 10). Its exit is reported next.
+    t.note_stop(StopPoint::kOther);
+    return;
+  }
   sink_->on_syscall_entry(t);
 }
 
