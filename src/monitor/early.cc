@@ -156,10 +156,7 @@ bool Group::early_eligible(const std::vector<int>& p, int lead, bool& effect) {
     }
     // A divergence would make the policy's preferred version win (Group::divergence): only
     // its call may stand before the others made theirs (not a leader chosen with --leader).
-    for (int v : monitor_.preference_order()) {
-      if (contains(p, v)) return v == lead;
-    }
-    return false;
+    return favoured(p) == lead;
   }
   effect = false;
   return is_query(e);

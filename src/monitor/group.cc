@@ -176,10 +176,18 @@ std::vector<int> Group::participants() const {
 int Group::preferred_among(const std::vector<int>& versions) const {
   int leader = monitor_.leader();
   if (contains(versions, leader)) return leader;
-  // A version whose input was withheld (Rx) last: its state is known to differ.
-  for (bool rx : {false, true}) {
+  return favoured(versions);
+}
+
+int Group::favoured(const std::vector<int>& versions) const {
+  auto rank = [&](int v) {
+    if (rx_diverged(v)) return 2;
+    const auto& m = members_[v];
+    return m && m->state != Member::State::kGone && m->calls < m->probation_until ? 1 : 0;
+  };
+  for (int r = 0; r <= 2; ++r) {
     for (int v : monitor_.preference_order()) {
-      if (contains(versions, v) && rx_diverged(v) == rx) return v;
+      if (contains(versions, v) && rank(v) == r) return v;
     }
   }
   return versions.empty() ? -1 : versions.front();
@@ -959,17 +967,10 @@ void Group::divergence(Task* current, const std::vector<int>& p,
     // policy: the newest, the seed's rule).
     // Not a version whose input was withheld (Rx), while another takes part: its state is
     // known to differ (its buffered log lines lack that connection's: lighttpd's copy won and
-    // wrote lines the other version had written already).
-    int first = p.front();
-    bool found = false;
-    for (bool rx : {false, true}) {
-      for (int v : monitor_.preference_order()) {
-        if (!found && contains(p, v) && rx_diverged(v) == rx) {
-          first = v;
-          found = true;
-        }
-      }
-    }
+    // wrote lines the other version had written already). Nor one that just rejoined from a
+    // restart while one that kept running takes part (nginx's restored newest copy won an
+    // early recvfrom against the leader that had served all along, which was dropped).
+    int first = favoured(p);
     for (auto& cls : classes) {
       if (contains(cls, first)) winners = &cls;
     }

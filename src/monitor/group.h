@@ -187,6 +187,9 @@ struct Member {
   // are not this version's; while it stands at another call they are the leader's alone, in
   // its replay and after it rejoined. A log file's bytes may differ too (writes_output).
   bool rx_diverged = false;
+  // A restored copy that rejoined does not win divergences against versions that kept
+  // running until its thread made this many calls (Group::favoured).
+  uint64_t probation_until = 0;
   uint64_t rx_skipped = 0;  // the leader's steps it did not take because of that
   std::deque<std::pair<TaskId, pid_t>> unpaired_children;
   std::deque<std::pair<TaskId, pid_t>> unpaired_threads;
@@ -411,6 +414,12 @@ class Group {
                   const std::vector<std::vector<int>>& classes);
   void record_disposition(Member& m);
   int preferred_among(const std::vector<int>& versions) const;
+  // The version whose behaviour a divergence among `versions` follows, unless a majority
+  // decides: the policy's preferred one, after those that kept running the versions that
+  // rejoined from a restart within their last kRejoinProbationCalls calls (their state was
+  // rebuilt from a log), and last those whose input was withheld (Rx: known to differ).
+  int favoured(const std::vector<int>& versions) const;
+  static constexpr uint64_t kRejoinProbationCalls = 1000;
   bool rx_diverged(int version) const;
   bool calls_equal(const Member& a, const Member& b) const;
   void run_local(Task* current, Member& m, bool report_exit);

@@ -749,6 +749,7 @@ bool Group::rejoin_running(Member& m, bool resuming) {
   m.mt_restored = false;
   m.replaying = false;
   m.rejoined_without_steps = m.last_crash_at.has_value();
+  m.probation_until = m.calls + kRejoinProbationCalls;
   if (last && m.synced_at != m.cursor) {
     // No thread of the copy replays any more, and its last step did not give the copy the
     // leader's descriptors (sync_before_running_on): the next intercepted call of any of its

@@ -1046,6 +1046,7 @@ void Group::finish_rejoin(Task& task, Member& m) {
   m.replaying = false;
   leave_replay_order(v);
   m.rejoined_without_steps = m.last_crash_at.has_value();
+  m.probation_until = m.calls + kRejoinProbationCalls;
   nlohmann::json withheld = nlohmann::json::array();
   for (int fd : m.withheld_fds) withheld.push_back(fd);
   // What holds for this version from now on (docs/architecture.md, "Restart").

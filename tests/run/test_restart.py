@@ -93,6 +93,35 @@ class Restart(TandemTest):
         self.assertNotIn("divergence", kinds)
         self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
 
+    def test_a_rejoined_copy_does_not_win_divergences_at_once(self):
+        # echo_server_which answers "which?" with its version. Prefer-new follows version 2's
+        # answer; after version 2 was killed and its copy rejoined, the version that kept running
+        # wins for the copy's next 1000 calls (its state was rebuilt from a log: nginx's copy
+        # won an early read against the leader that had served all along, which was dropped),
+        # then version 2 again.
+        port, t, results = self.serve([target("echo_server_which_v1"),
+                                       target("echo_server_which_v2")], 1)
+        c = EchoClient(port)
+        for i in range(100):
+            self.assertEqual(c.echo(b"m%d" % i), b"m%d" % i)
+        self.assertEqual(c.echo(b"which?"), b"vers 2")
+        pids = [e for e in self.events_so_far() if e["event"] == "start"][0]["pids"]
+        os.kill(pids[1], signal.SIGKILL)
+        self.assertEqual(c.echo(b"m100"), b"m100")
+        self.wait_for_event("rejoined")
+        self.assertEqual(c.echo(b"which?"), b"vers 1")
+        for i in range(600):  # a read and a write each: 1200 calls
+            self.assertEqual(c.echo(b"n%d" % i), b"n%d" % i)
+        self.assertEqual(c.echo(b"which?"), b"vers 2")
+        c.close()
+        t.join(90)
+        r = results[0]
+        self.assertEqual(r.code, 0, r.err)
+        self.assertEqual([e["version"] for e in r.of("restart")], [2], r.err)
+        self.assertEqual([e["winner"] for e in r.of("divergence")], [2, 1, 2], r.err)
+        self.assertNotIn("drop", r.kinds())
+        self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
+
     def test_restart_replays_descriptor_calls_made_at_start_up(self):
         # The only checkpoint is the first one, before start-up: the copy replays the opening
         # of /dev/null, dup2 and fcntl on it. The log does not keep character devices, pipes

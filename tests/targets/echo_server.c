@@ -3,7 +3,10 @@
 // (then version 1 must keep the connection alive and answer).
 // With FD_SETUP it first points its standard input and output at /dev/null, as daemons do
 // (lighttpd), and gives up if the descriptor calls fail. With CHECK_CLOSE it gives up when
-// closing a connection fails (lighttpd logs it).
+// closing a connection fails (lighttpd logs it). With WHICH it answers "which?" with its
+// version's number instead of echoing it: a real divergence, which prefer-new resolves with
+// version 2's answer.
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -45,6 +48,12 @@ int main(int argc, char** argv) {
     while ((n = read(c, buf, sizeof buf)) > 0) {
 #if VERSION == 2
       if (n >= 4 && memcmp(buf, "boom", 4) == 0) *(volatile int*)0 = 1;
+#endif
+#ifdef WHICH
+      if (n == 6 && memcmp(buf, "which?", 6) == 0) {
+        char answer[6] = {'v', 'e', 'r', 's', ' ', (char)('0' + VERSION)};
+        memcpy(buf, answer, sizeof answer);
+      }
 #endif
       if (write(c, buf, (size_t)n) != n) break;
     }
