@@ -146,14 +146,6 @@ bool Group::early_eligible(const std::vector<int>& p, int lead, bool& effect) {
     // decided in try_decide, at a rendezvous.
     effect = true;
     if (any_rx || !is_early_effect(e)) return false;
-    {
-      // Not on sockets for now: after a restored copy rejoined, nginx's copy and leader read
-      // different connections at an early recvfrom (2 of 64 crash-injection trials, one of
-      // which dropped the leader), and an echo server's reply went missing once in a loaded
-      // test run, neither explained. Files, pipes and devices only.
-      std::lock_guard lock(process_->mu);
-      if (process_->socket_fds.count(fd_argument(e.call)) != 0) return false;
-    }
     // A divergence would make the policy's preferred version win (Group::divergence): only
     // its call may stand before the others made theirs (not a leader chosen with --leader).
     return favoured(p) == lead;

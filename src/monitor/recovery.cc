@@ -1072,6 +1072,12 @@ void Group::finish_rejoin(Task& task, Member& m) {
   if (round_.active && can_join_round(m)) {
     // (A restored thread whose crashed one waited in this round is still among them.)
     if (!contains(round_.participants, v)) round_.participants.push_back(v);
+    // decide() remembered the cookies of the epoll_ctl's participants before this one joined:
+    // without its own, the leader's next event on that descriptor reached it with the cookie
+    // an earlier connection at that number had (nginx's copy, which caught up while its
+    // leader added the connection it had just accepted, read another connection than the
+    // leader at the next recvfrom: a divergence right after the rejoin).
+    if (m.call.nr == SYS_epoll_ctl) record_epoll_ctl({v});
     if (round_.cls == SyscallClass::kEveryone) {
       m.state = Member::State::kExecuting;
       m.at_exit = false;
