@@ -146,8 +146,9 @@ bool Group::early_eligible(const std::vector<int>& p, int lead, bool& effect) {
     // decided in try_decide, at a rendezvous.
     effect = true;
     if (any_rx || !is_early_effect(e)) return false;
-    // A divergence would make the policy's preferred version win (Group::divergence): only
-    // its call may stand before the others made theirs (not a leader chosen with --leader).
+    // A divergence would follow the favoured version (Group::favoured: the policy's
+    // preferred one, not a copy that just rejoined): only its call may stand before the
+    // others made theirs (not a leader chosen with --leader).
     return favoured(p) == lead;
   }
   effect = false;
