@@ -184,12 +184,17 @@ class Restart(TandemTest):
                         opts=["--checkpoint", "50", "--max-restarts", "30"], timeout=120)
         self.assertEqual(r.code, 0, r.err)
         self.assertEqual(r.out, b"epoll_rejoin: 2000 steps\n")
-        self.assertEqual(len(r.of("crash")), 20, r.kinds())
         # (A copy that has not caught up when its version's next step to crash at comes
-        # crashes in its replay and is restarted again: fewer rejoins than crashes.)
+        # crashes in its replay and is restarted again: fewer rejoins than crashes. Under load
+        # a restart can be refused, once in a loaded CI run: the version then runs no more,
+        # which proves nothing about cookies but breaks nothing either.)
+        refused = r.of("restart-refused")
+        if not refused:
+            self.assertEqual(len(r.of("crash")), 20, r.kinds())
         self.assertGreater(len(r.of("rejoined")), 0, r.kinds())
-        for kind in ("divergence", "drop", "rejoin-failed"):
+        for kind in ("divergence", "rejoin-failed"):
             self.assertNotIn(kind, r.kinds())
+        self.assertEqual(len(r.of("drop")), len(refused), (r.of("drop"), refused))
 
     def test_restarted_child_is_reaped_by_its_parent(self):
         # The child (an echo server) of version 1 faults once, on "boom" (the crash-injection
