@@ -3,6 +3,7 @@ recovery from a deterministic crash (issue 4)."""
 import json
 import os
 import signal
+import sys
 import socket
 import subprocess
 import threading
@@ -858,6 +859,8 @@ class MultiThreadedRestart(TandemTest):
             try:
                 return self.killed_from_outside_once(leader, native, connections, name)
             except NoCheckpoint:
+                print(f"(no checkpoint before the last kill, run {attempt + 1}: made again)",
+                      file=sys.stderr)
                 if attempt == 2:
                     self.fail("no checkpoint before the last kill in 3 runs")
 
