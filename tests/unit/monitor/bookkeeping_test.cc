@@ -7,6 +7,7 @@
 #include "monitor/group_util.h"
 #include "base/tsc.h"
 #include "monitor/process.h"
+#include "monitor/rules.h"
 
 namespace tandem {
 namespace {
@@ -70,6 +71,19 @@ TEST(ReplayOrder, AStampNewerThanTheWatchdogsClockIsNoStall) {
   EXPECT_TRUE(p.replay_order_off[1]);
   EXPECT_EQ(elapsed_ns(10, 4), 0u);
   EXPECT_EQ(elapsed_ns(4, 10), 6u);
+}
+
+TEST(BuiltinRules, TimeoutsOfEventWaitsAndSleepsAreNotCompared) {
+  Rules r = Rules::builtin();
+  EXPECT_TRUE(r.ignored_arg(SYS_epoll_wait, 3));
+  EXPECT_TRUE(r.ignored_arg(SYS_epoll_pwait, 3));
+  EXPECT_TRUE(r.ignored_arg(SYS_poll, 2));
+  EXPECT_TRUE(r.ignored_arg(SYS_select, 4));
+  EXPECT_TRUE(r.ignored_arg(SYS_nanosleep, 0));
+  // What is waited for still is.
+  EXPECT_FALSE(r.ignored_arg(SYS_epoll_wait, 0));
+  EXPECT_FALSE(r.ignored_arg(SYS_epoll_wait, 2));
+  EXPECT_FALSE(r.ignored_arg(SYS_poll, 1));
 }
 
 }  // namespace
