@@ -174,9 +174,36 @@ std::vector<int> Group::participants() const {
 }
 
 int Group::preferred_among(const std::vector<int>& versions) const {
+  int holder = process_->posix_lock_holder.load();
+  if (holder >= 0 && contains(versions, holder)) return holder;
   int leader = monitor_.leader();
   if (contains(versions, leader)) return leader;
   return favoured(versions);
+}
+
+void Group::note_posix_locks(Task& task, const Member& executor, int64_t result) {
+  const SyscallCall& c = executor.call;
+  bool set_lock = c.nr == SYS_fcntl && (c.args[1] == F_SETLK || c.args[1] == F_SETLKW);
+  if (result < 0 || (!set_lock && c.nr != SYS_close)) return;
+  int fd = static_cast<int>(c.args[0]);
+  bool unlock = c.nr == SYS_close;
+  if (set_lock) {
+    auto type = task.memory().read_value(remote_ptr<short>(c.args[2]));
+    if (!type) return;
+    unlock = *type == F_UNLCK;
+  }
+  std::lock_guard lock(process_->mu);
+  int holder = process_->posix_lock_holder.load();
+  auto& fds = process_->posix_locked_fds;
+  if (unlock) {
+    // A close of any descriptor of the file releases the process's locks on it; an unlock is
+    // taken as covering the whole file (vsftpd's, and the usual whole-file lock).
+    if (holder == executor.version) fds.erase(fd);
+  } else if (holder < 0 || holder == executor.version) {
+    holder = executor.version;
+    fds.insert(fd);
+  }
+  process_->posix_lock_holder.store(fds.empty() ? -1 : holder);
 }
 
 int Group::favoured(const std::vector<int>& versions) const {

@@ -419,6 +419,9 @@ class Group {
   // rejoined from a restart within their last kRejoinProbationCalls calls (their state was
   // rebuilt from a log), and last those whose input was withheld (Rx: known to differ).
   int favoured(const std::vector<int>& versions) const;
+  // The executor's call took or released POSIX record locks of its process (or closed a
+  // descriptor, which releases them): Process::posix_lock_holder.
+  void note_posix_locks(Task& task, const Member& executor, int64_t result);
   static constexpr uint64_t kRejoinProbationCalls = 1000;
   bool rx_diverged(int version) const;
   bool calls_equal(const Member& a, const Member& b) const;

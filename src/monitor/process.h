@@ -14,6 +14,7 @@
 // Threading: `mu` is a leaf lock, taken under Group::mu_ or alone, never the other way round.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -106,6 +107,16 @@ class Process {
   // Per version: copies of a signal already accounted for by an earlier delivery.
   std::vector<std::map<int, int>> owed;
   int threads = 0;                      // live groups (threads) of this process
+  // POSIX record locks (fcntl F_SETLK/F_SETLKW) belong to the process that took them: the
+  // version whose process took them as executor, and the descriptors they are on. While it
+  // holds any, it stays this process's executor (Group::preferred_among): another version's
+  // process could neither release them nor take them (vsftpd's sessions, after the leader
+  // version crashed in another session, waited for good for the log file's lock that the old
+  // leader's session held).
+  // The holder is read without `mu` (Group::preferred_among runs under it too, in signal
+  // delivery); the descriptors are under `mu`.
+  std::atomic<int> posix_lock_holder{-1};
+  std::set<int> posix_locked_fds;
 
   // Descriptor-table order (see above); all under `mu`.
   // A change the leader just completed, which the versions in `appliers` must apply; for the

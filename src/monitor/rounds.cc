@@ -702,6 +702,7 @@ bool Group::serve_round(Task& task, Member& m, int64_t r, bool dying) {
   if (info != nullptr && info->ret == RetKind::kPid && r > 0)
     program_result = monitor_.pids().to_virtual(version, static_cast<pid_t>(r));
   record->result = program_result;
+  note_posix_locks(task, m, r);
   // An early round stays active while followers have yet to arrive: they are served from the
   // record when they do (early.cc).
   bool early_pending = round_.early && (!round_.pending.empty() || !round_.unmatched.empty());

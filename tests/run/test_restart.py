@@ -123,6 +123,21 @@ class Restart(TandemTest):
         self.assertNotIn("drop", r.kinds())
         self.assertEqual(sorted(e["version"] for e in r.of("exit")), [1, 2])
 
+    def test_the_process_that_holds_a_record_lock_executes_until_it_releases_it(self):
+        # locker's parent takes a POSIX lock (version 2 leads, so version 2's parent holds it);
+        # its child's version 2 crashes meanwhile and version 1 becomes the leader. The
+        # parent's unlock must be made by the process that holds the lock: made by version 1's
+        # it released nothing, and the child waited for the lock for good (vsftpd's sessions,
+        # 1 crash-injection trial of 50).
+        path = os.path.join(self.tmp, "lockfile")
+        r = self.tandem([target("locker_v1"), target("locker_v2")], args=[path], timeout=30)
+        self.assertEqual(r.code, 0, r.err)
+        self.assertEqual(r.out, b"child locked after the parent\n")
+        self.assertEqual([e["version"] for e in r.of("crash")], [2], r.err)
+        self.assertEqual([e["version"] for e in r.of("promotion")], [1], r.err)
+        self.assertIn(2, [e["version"] for e in r.of("rejoined")], r.err)
+        self.assertNotIn("drop", r.kinds())
+
     def test_restart_replays_descriptor_calls_made_at_start_up(self):
         # The only checkpoint is the first one, before start-up: the copy replays the opening
         # of /dev/null, dup2 and fcntl on it. The log does not keep character devices, pipes
