@@ -322,7 +322,10 @@ TEST(PtraceBackend, RestoresThreadsIntoACopyThatHasNotStoppedYet) {
         auto r = c.restore_thread(image);
         restored = r ? std::string("ok") : r.error().describe();
         if (r) {
+          // Both go on, as the monitor lets them (held, the re-created thread stayed at its
+          // first stop when the copy's exit killed it, and the test hung).
           c.resume_snapshot();
+          backend_ptr->post(r->task, [](Task& x) { x.resume_snapshot(); });
         } else {
           c.kill_process();
         }
