@@ -944,6 +944,13 @@ void PtraceTask::thaw_threads() {
 }
 
 Result<Task::Snapshot> PtraceTask::restore_thread(const ThreadImage& image) {
+  // A copy taken just before the crash (a thread crashed within a millisecond of the
+  // checkpoint) may not have stopped for the first time yet, or that stop was not handled: its
+  // tracer thread takes it now. Failing here instead dropped the version with "cannot re-create
+  // thread N: No such process" (1 of 50 redis crash-injection trials).
+  if (snapshot_ && phase_ == Phase::kAwaitingFirstStop) {
+    if (auto first = owner_.await_first_stop(*this); !first) return first.error();
+  }
   // Not stopped any more: the copy was killed, or an injection for an earlier thread found it
   // dying (tandem stopped with an internal error here in 1 of 50 redis crash-injection trials):
   // the restore fails and the version is dropped with an event, the program goes on.

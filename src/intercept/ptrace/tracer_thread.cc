@@ -273,6 +273,31 @@ PtraceTask& TracerThread::adopt_restored_thread(pid_t tid, pid_t tgid, int versi
   return t;
 }
 
+Result<void> TracerThread::await_first_stop(PtraceTask& t) {
+  // A copy forked moments ago may not have run yet: on this CPU it runs only once its tracer
+  // thread and the version's threads leave it time. Nothing else waits for its first stop
+  // here: a wait for this one task takes it, and other tasks' stops wait for the main loop.
+  if (t.phase() == PtraceTask::Phase::kAwaitingFirstStop)
+    TANDEM_LOG(kDebug, "frozen copy {}: waiting for its first stop", t.tid());
+  while (t.phase() == PtraceTask::Phase::kAwaitingFirstStop && !t.gone()) {
+    int status = 0;
+    pid_t p = t.wait_own_stop(&status);
+    if (p < 0) {
+      if (errno == EINTR) continue;
+      return last_errno();  // ESRCH: found dead by its /proc entry
+    }
+    if (!WIFSTOPPED(status)) {
+      // Killed before it ever stopped: its end is reported by the main loop.
+      defer_status(p, status);
+      t.mark_gone();
+      break;
+    }
+    handle_status(p, status);
+  }
+  if (t.gone()) return Errno{ESRCH};
+  return {};
+}
+
 std::vector<PtraceTask*> TracerThread::threads_of(pid_t tgid, const PtraceTask* except) {
   std::vector<PtraceTask*> out;
   for (auto& [tid, t] : tasks_) {

@@ -65,6 +65,10 @@ class TracerThread {
   int listener() const { return listener_.get(); }
   // A frozen copy forked by take_snapshot (its first stop may have been seen already).
   PtraceTask& adopt_snapshot(pid_t pid, int version, const user_regs_struct& regs);
+  // Waits for the first stop of a frozen copy adopted by adopt_snapshot and handles it as the
+  // main loop would (it stays stopped unless resumed meanwhile); at once if it was seen. ESRCH:
+  // the copy died first.
+  Result<void> await_first_stop(PtraceTask& t);
   // A thread of a frozen copy re-created by restore_thread (its first stop may have been seen).
   PtraceTask& adopt_restored_thread(pid_t tid, pid_t tgid, int version, const ThreadImage& image);
   // The other live tasks of thread group `tgid` (threads of one process), frozen copies aside.

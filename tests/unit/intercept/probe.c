@@ -1,6 +1,9 @@
 // A small program for the backend tests: each mode exercises one kind of stop.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,24 @@
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
+
+static volatile int thread_started;
+
+static void* idle_thread(void* arg) {
+  thread_started = 1;
+  for (;;) pause();
+  return arg;
+}
+
+// Threads of this process, counted in /proc/self/task.
+static int count_threads(void) {
+  DIR* d = opendir("/proc/self/task");
+  if (d == NULL) return -1;
+  int n = 0;
+  for (struct dirent* e; (e = readdir(d)) != NULL;) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
 
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "";
@@ -44,6 +65,13 @@ int main(int argc, char** argv) {
       printf("%d\n", i);
       fflush(stdout);
     }
+  } else if (strcmp(mode, "thread") == 0) {
+    // A second thread idle in pause(), then one trapped call (the test checkpoints here).
+    pthread_t th;
+    if (pthread_create(&th, NULL, idle_thread, NULL) != 0) return 6;
+    while (!thread_started) sched_yield();
+    long got = syscall(SYS_getppid);
+    printf("%ld %d\n", got, count_threads());
   } else if (strcmp(mode, "segv") == 0) {
     *(volatile int*)16 = 1;
   }
