@@ -116,12 +116,22 @@ std::vector<int> Group::epoll_event_fds_locked(const SyscallRecord& record, int 
   return fds;
 }
 
+const char* to_string(Member::State s) {
+  switch (s) {
+    case Member::State::kRunning: return "running";
+    case Member::State::kArrived: return "arrived";
+    case Member::State::kExecuting: return "executing";
+    case Member::State::kWaiting: return "waiting";
+    case Member::State::kHeld: return "held";
+    case Member::State::kGone: return "gone";
+  }
+  return "?";
+}
+
 std::string Group::describe() {
   std::unique_lock lock(mu_, std::defer_lock);
   for (int i = 0; i < 100 && !lock.try_lock(); ++i) usleep(1000);
   if (!lock.owns_lock()) return fmt::format("group {}: busy (its lock is held)\n", id_);
-  static constexpr const char* kStates[] = {"running", "arrived", "executing",
-                                            "waiting", "held",    "gone"};
   std::string out = fmt::format("group {}: log {}..{}", id_, log_base_, log_base_ + log_.size());
   if (round_.active) {
     out += fmt::format(", round {} executor {} {}", round_.seq, round_.executor + 1,
@@ -133,7 +143,7 @@ std::string Group::describe() {
     if (!m) continue;
     const SyscallInfo* info = syscall_info(static_cast<int>(m->call.nr));
     out += fmt::format("  version {} tid {}: {}", m->version + 1, m->tid,
-                       kStates[static_cast<int>(m->state)]);
+                       to_string(m->state));
     if (m->state != Member::State::kRunning && m->state != Member::State::kGone)
       out += fmt::format(" at {}", info != nullptr ? info->name : "?");
     out += fmt::format(", {} calls", m->calls);

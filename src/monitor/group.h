@@ -207,6 +207,9 @@ struct Member {
   bool awaiting_restore = false;
 };
 
+// "running", "arrived", ... (events, `tandem status --threads`).
+const char* to_string(Member::State s);
+
 // Completes `call` of a follower (or a replaying version) from an executed record: copies of
 // the new descriptors, the outputs (when `apply`), and `result` (finish_call).
 void complete_from_record(Task& t, const SyscallRecord& record, const SyscallCall& call,

@@ -67,18 +67,6 @@ const char* where_name(ThreadImage::Where w) {
   return "?";
 }
 
-const char* state_name(Member::State s) {
-  switch (s) {
-    case Member::State::kRunning: return "running";
-    case Member::State::kArrived: return "arrived";
-    case Member::State::kExecuting: return "executing";
-    case Member::State::kWaiting: return "waiting";
-    case Member::State::kHeld: return "held";
-    case Member::State::kGone: return "gone";
-  }
-  return "?";
-}
-
 // Kills the copies of a checkpoint that no restore took (each is reaped by its process).
 void kill_copies(Monitor& monitor, const ProcessCheckpoint& pc) {
   for (size_t v = 0; v < pc.copies.size(); ++v) {
@@ -335,7 +323,7 @@ bool Group::cut_thread(int version, const ThreadImage& image, uint64_t& start, s
   }
   if (!ok) {
     why = fmt::format("group {}: thread {} of version {} is {} ({})", id_, image.tid, version + 1,
-                      where_name(image.where), state_name(m.state));
+                      where_name(image.where), to_string(m.state));
     return false;
   }
   // A member still on its way to an early round's query has not taken that step: its copy

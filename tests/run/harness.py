@@ -117,6 +117,19 @@ class TandemTest(unittest.TestCase):
             return "(not running)"
         return describe_stuck(self.running[0].pid, self.running[1])
 
+    def events_so_far(self):
+        """The events the run in progress wrote so far (its file is the only one in
+        events_dir: see forget_events)."""
+        for name in os.listdir(self.events_dir):
+            with open(os.path.join(self.events_dir, name)) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        return []
+
+    def forget_events(self):
+        """Removes the events files of earlier runs: events_so_far then reads the next one's."""
+        for name in os.listdir(self.events_dir):
+            os.unlink(os.path.join(self.events_dir, name))
+
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="tandem-test-")
         self.events_dir = tempfile.mkdtemp(prefix="tandem-events-")

@@ -60,12 +60,6 @@ class Restart(TandemTest):
             self.assertLess(time.monotonic(), deadline, f"no {kind} event")
             time.sleep(0.02)
 
-    def events_so_far(self):
-        for name in os.listdir(self.events_dir):
-            with open(os.path.join(self.events_dir, name)) as f:
-                return [json.loads(line) for line in f if line.strip()]
-        return []
-
     def test_killed_version_is_restarted_and_rejoins(self):
         port, t, results = self.serve([target("echo_server_v1")] * 2, 2)
         c = EchoClient(port)
@@ -291,8 +285,7 @@ class Restart(TandemTest):
                    TANDEM_CRASH_VERSION_MATCH=f"/{crashing}/echo_server",
                    TANDEM_CRASH_PATTERN="boom", TANDEM_CRASH_ONCE="1")
         port = free_port()
-        for name in os.listdir(self.events_dir):
-            os.unlink(os.path.join(self.events_dir, name))
+        self.forget_events()
         events = os.path.join(self.events_dir, f"events-{run}.jsonl")
         proc = subprocess.Popen([TANDEM, "run", "-q", "--events", events, "--checkpoint", "20",
                                  *bins, "--", str(port), "5"], env=env,
@@ -742,18 +735,6 @@ class MultiThreadedRestart(TandemTest):
         self.assertFalse(t.is_alive(), "tandem did not end")
         return results[0]
 
-    def forget_events(self):
-        """Removes the events files of earlier runs: live_events then reads this run's."""
-        for file in os.listdir(self.events_dir):
-            os.unlink(os.path.join(self.events_dir, file))
-
-    def live_events(self):
-        """The events the run in progress wrote so far."""
-        for file in os.listdir(self.events_dir):
-            with open(os.path.join(self.events_dir, file)) as f:
-                return [json.loads(line) for line in f if line.strip()]
-        return []
-
     def check_rejoined(self, r, crashed_version, threads=4):
         self.assertEqual(r.code, 0, r.err)
         restarts = r.of("restart")
@@ -836,7 +817,7 @@ class MultiThreadedRestart(TandemTest):
             "mt_timed", lambda port: mt_echo_client(port, connections, messages=40),
             connections=connections)
         self.forget_events()
-        events = self.live_events
+        events = self.events_so_far
 
         def during(port):
             for c in range(connections):
@@ -882,7 +863,7 @@ class MultiThreadedRestart(TandemTest):
     def killed_from_outside_once(self, leader, native, connections, name):
         follower = 3 - leader
         self.forget_events()
-        events = self.live_events
+        events = self.events_so_far
 
         def can_kill():
             # Once the copy of its last restart rejoined (its main thread, in accept; a kill

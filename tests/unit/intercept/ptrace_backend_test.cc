@@ -74,29 +74,32 @@ struct Captured {
   int status = 0;
 };
 
-// Runs the probe with `args` under a ptrace backend trapping `nrs`; stdout goes to a pipe.
-Captured run_probe(std::vector<std::string> args, std::vector<int> nrs, RecordingSink& sink,
-                   bool receives_fds = false) {
-  auto backend = make_ptrace_backend();
-  std::vector<TrapRule> rules;
-  for (int nr : nrs) rules.push_back(TrapRule{nr, {}});
-  backend->set_trap_rules(rules);
+// Runs the probe with `args` under `backend` (its trap rules set); stdout goes to a pipe.
+// With `out_fd`, the pipe's write end is stored there and stays open until the run ends: a
+// checkpoint copy, which holds no descriptors, is given it back by the test's handler.
+Captured run_probe_on(Backend& backend, std::vector<std::string> args, RecordingSink& sink,
+                      bool receives_fds, int* out_fd = nullptr) {
   int p[2];
   EXPECT_EQ(pipe(p), 0);
   int saved = dup(1);
   dup2(p[1], 1);
-  close(p[1]);
+  if (out_fd != nullptr) {
+    *out_fd = p[1];
+  } else {
+    close(p[1]);
+  }
   SpawnSpec spec;
   spec.path = PROBE_PATH;
   spec.argv = {"probe"};
   for (auto& a : args) spec.argv.push_back(a);
   spec.envp = {"PATH=/usr/bin:/bin"};
   spec.receives_fds = receives_fds;
-  auto id = backend->spawn(spec);
+  auto id = backend.spawn(spec);
   dup2(saved, 1);
   close(saved);
   EXPECT_TRUE(id.ok());
-  backend->run(sink);
+  if (id.ok()) backend.run(sink);
+  if (out_fd != nullptr) close(p[1]);
   Captured c;
   char buf[4096];
   ssize_t n;
@@ -104,6 +107,16 @@ Captured run_probe(std::vector<std::string> args, std::vector<int> nrs, Recordin
   close(p[0]);
   if (!sink.gone_status.empty()) c.status = sink.gone_status.back();
   return c;
+}
+
+// run_probe_on a new ptrace backend trapping `nrs`.
+Captured run_probe(std::vector<std::string> args, std::vector<int> nrs, RecordingSink& sink,
+                   bool receives_fds = false) {
+  auto backend = make_ptrace_backend();
+  std::vector<TrapRule> rules;
+  for (int nr : nrs) rules.push_back(TrapRule{nr, {}});
+  backend->set_trap_rules(rules);
+  return run_probe_on(*backend, std::move(args), sink, receives_fds);
 }
 
 TEST(PtraceBackend, InterceptsAndRunsCalls) {
@@ -261,26 +274,7 @@ TEST(PtraceBackend, SnapshotsResumeFromTheirCheckpoint) {
   auto backend = make_ptrace_backend();
   backend_ptr = backend.get();
   backend->set_trap_rules({TrapRule{SYS_getppid, {}}});
-  int p[2];
-  ASSERT_EQ(pipe(p), 0);
-  int saved = dup(1);
-  dup2(p[1], 1);
-  out_copy = p[1];
-  SpawnSpec spec;
-  spec.path = PROBE_PATH;
-  spec.argv = {"probe", "count"};
-  spec.receives_fds = true;
-  auto id = backend->spawn(spec);
-  dup2(saved, 1);
-  close(saved);
-  ASSERT_TRUE(id.ok());
-  backend->run(sink);
-  close(p[1]);
-  std::string out;
-  char buf[256];
-  ssize_t n;
-  while ((n = read(p[0], buf, sizeof buf)) > 0) out.append(buf, n);
-  close(p[0]);
+  std::string out = run_probe_on(*backend, {"count"}, sink, /*receives_fds=*/true, &out_copy).out;
   EXPECT_EQ(out, "0\n1\n2\n3\n2\n3\n4\n5\n");
 }
 
@@ -337,26 +331,7 @@ TEST(PtraceBackend, RestoresThreadsIntoACopyThatHasNotStoppedYet) {
   auto backend = make_ptrace_backend();
   backend_ptr = backend.get();
   backend->set_trap_rules({TrapRule{SYS_getppid, {}}});
-  int p[2];
-  ASSERT_EQ(pipe(p), 0);
-  int saved = dup(1);
-  dup2(p[1], 1);
-  out_copy = p[1];
-  SpawnSpec spec;
-  spec.path = PROBE_PATH;
-  spec.argv = {"probe", "thread"};
-  spec.receives_fds = true;
-  auto id = backend->spawn(spec);
-  dup2(saved, 1);
-  close(saved);
-  ASSERT_TRUE(id.ok());
-  backend->run(sink);
-  close(p[1]);
-  std::string out;
-  char buf[256];
-  ssize_t n;
-  while ((n = read(p[0], buf, sizeof buf)) > 0) out.append(buf, n);
-  close(p[0]);
+  std::string out = run_probe_on(*backend, {"thread"}, sink, /*receives_fds=*/true, &out_copy).out;
   ASSERT_TRUE(restored.has_value());
   EXPECT_EQ(*restored, "ok");
   // Both processes end their call with two threads (the copy's second one re-created).
